@@ -1,0 +1,84 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tpp::config {
+
+// The effective configuration: the old proxy's schema (product.md §1) plus
+// additions whose defaults keep the old behaviour. Built by load() from a YAML
+// file and TPP_* environment variables (environment wins); every field here is
+// already validated.
+
+struct address {
+  std::string host;  // "0.0.0.0", "127.0.0.1", "::1" (brackets removed)
+  std::uint16_t port = 0;
+  std::string to_string() const;  // "host:port", IPv6 hosts in brackets
+};
+
+enum class token_binding { connection, request };
+enum class log_format { text, json };
+
+struct upstream_config {
+  std::string host;  // required
+  std::uint16_t port = 8848;
+  bool tls = false;
+  std::string ca_file;     // new: PEM bundle; empty = system CAs
+  bool tls_verify = true;  // new: false disables certificate checks
+  std::chrono::milliseconds connect_timeout{5000};
+  // Longest wait for response bytes (the head, then each body read).
+  std::chrono::milliseconds read_timeout{60000};
+  // Idle pooled upstream connections are closed after this.
+  std::chrono::milliseconds idle_timeout{30000};
+  std::size_t max_idle_connections = 64;  // per worker thread
+};
+
+struct credential_config {
+  std::string username;       // required
+  std::string password;       // from password, or read from password_file
+  std::string password_file;  // new; the file's content, trailing newline removed
+};
+
+struct token_config {
+  std::size_t pool_size = 10;  // > 0
+  std::chrono::seconds ttl{3600};
+  std::chrono::seconds refresh_check{60};
+  token_binding binding = token_binding::connection;
+  std::chrono::milliseconds acquire_timeout{0};  // 0 = wait forever
+  std::size_t max_waiting = 0;                   // 0 = unlimited
+  std::size_t login_concurrency = 16;            // > 0
+  std::size_t min_ready = 1;                     // > 0, <= pool_size
+  std::string invalid_body_pattern;              // empty = off (ECMAScript regex)
+  std::size_t retry_buffer_bytes = 1 << 20;
+};
+
+struct telemetry_config {
+  std::string otlp_endpoint;  // empty = no export
+  std::string log_filter = "info";
+  log_format format = log_format::text;
+  bool access_log = false;
+  std::string service_name = "tpp";
+};
+
+struct config {
+  address listen{"0.0.0.0", 8080};
+  std::optional<address> health_listen;
+  upstream_config upstream;
+  credential_config credential;
+  token_config token;
+  telemetry_config telemetry;
+
+  // New top-level keys.
+  std::size_t workers = 0;  // 0 = one per core
+  std::chrono::milliseconds client_idle_timeout{60000};
+  std::chrono::milliseconds client_header_timeout{10000};
+  std::chrono::milliseconds shutdown_grace{30000};
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 0;  // 0 = unlimited
+};
+
+}  // namespace tpp::config

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace tpp::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+// Builds the client TLS context for upstream.tls: system CAs (or
+// upstream.ca_file), peer verification unless upstream.tls_verify is false.
+// Throws std::runtime_error naming the file when the CA bundle cannot be read.
+std::shared_ptr<asio::ssl::context> make_client_tls_context(const config::upstream_config& cfg);
+
+// A connection to DolphinDB, plain TCP or TLS, usable wherever Beast wants an
+// AsyncReadStream/AsyncWriteStream. Deadlines go on tcp() (expires_after).
+class upstream_stream {
+ public:
+  using executor_type = asio::any_io_executor;
+
+  upstream_stream(executor_type ex, asio::ssl::context* tls);
+
+  executor_type get_executor() { return tcp().get_executor(); }
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+  bool is_tls() const noexcept { return static_cast<bool>(tls_); }
+  asio::ssl::stream_base* ssl_base();
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& b, Token&& token) {
+    if (tls_) return tls_->async_read_some(b, std::forward<Token>(token));
+    return plain_->async_read_some(b, std::forward<Token>(token));
+  }
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& b, Token&& token) {
+    if (tls_) return tls_->async_write_some(b, std::forward<Token>(token));
+    return plain_->async_write_some(b, std::forward<Token>(token));
+  }
+
+  beast::ssl_stream<beast::tcp_stream>* tls() { return tls_.get(); }
+
+ private:
+  std::optional<beast::tcp_stream> plain_;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+struct upstream_target {
+  std::string host;
+  std::string port;
+  asio::ssl::context* tls = nullptr;  // null = plain TCP
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+struct connect_result {
+  boost::system::error_code ec;  // tpp::errc::{upstream_connect_failed, upstream_timeout, tls_failed}
+  std::string detail;            // human-readable cause, e.g. the certificate error
+};
+
+// Resolves, connects (within connect_timeout, TCP_NODELAY set) and, for TLS,
+// handshakes with SNI and hostname verification. On error the stream is closed.
+asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream_target& t);
+
+}  // namespace tpp::net
