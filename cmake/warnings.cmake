@@ -2,4 +2,4 @@
 add_library(tpp_warnings INTERFACE)
 target_compile_options(tpp_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Werror -Wshadow -Wold-style-cast
-  -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+  -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)

@@ -15,7 +15,15 @@ namespace tpp::pool {
 // The pool of N DolphinDB tokens and the FIFO queue of connections waiting for
 // one. Pure logic: no sockets, no io_context; time comes from an injected clock.
 // Every member function is thread-safe (one mutex); handlers are never invoked
-// while it is held.
+// while it is held. Design note: docs/pool.md.
+//
+// Each slot has a state (empty / ready / stale) and, independently, is lent or
+// not. Only a ready, unlent slot can be lent. Lending happens under the mutex
+// (the waiter leaves the queue and the slot becomes lent in one step), so at
+// every observable moment:
+//   - waiting > 0 implies available == 0 (nobody waits while a token is free);
+//   - a slot is lent to at most one lease;
+//   - counts() agrees with slots() (see snapshot() for both at once).
 
 enum class slot_state {
   empty,  // no token yet (start-up, or its login keeps failing)
@@ -28,23 +36,47 @@ struct slot_info {
   std::size_t id = 0;
   slot_state state = slot_state::empty;
   bool lent = false;
-  std::uint64_t generation = 0;  // +1 at each install(); 0 = never held a token
+  std::uint64_t generation = 0;    // +1 at each install(); 0 = never held a token
   clock::time_point issued_at{};   // when the current token was installed
   clock::time_point lent_since{};  // valid when lent
 };
 
+// Definitions, in terms of slots():
+//   size      = number of slots
+//   total     = slots in state ready or stale            (= ready + stale)
+//   ready     = slots in state ready, lent or not
+//   stale     = slots in state stale, lent or not
+//   in_use    = lent slots, whatever their state (a slot cleared or marked
+//               stale while lent stays lent until its lease ends)
+//   available = ready and not lent: could be lent right now
+//   waiting   = queued waiters
+// Hence total == (lent and not empty) + available + (stale and not lent), and
+// available + in_use <= size.
 struct pool_counts {
   std::size_t size = 0;       // configured pool_size (number of slots)
   std::size_t total = 0;      // slots holding a token (ready or stale)
   std::size_t in_use = 0;     // slots lent to a connection
   std::size_t available = 0;  // ready and not lent: could be lent now
   std::size_t waiting = 0;    // queued waiters
+  std::size_t ready = 0;      // slots in state ready (lent or not)
+  std::size_t stale = 0;      // slots in state stale (lent or not)
+};
+
+// counts(), slots() and the oldest waiter taken under one lock: mutually
+// consistent even while other threads lend and return.
+struct pool_snapshot {
+  pool_counts counts;
+  std::vector<slot_info> slots;
+  std::optional<clock::time_point> oldest_waiter_since;
 };
 
 class token_pool;
 
 // The right to use one slot's token. Move-only; destruction (or reset())
-// returns the slot to the pool exactly once — the only way back.
+// returns the slot to the pool exactly once — the only way back. A moved-from
+// or default-constructed lease holds nothing and returns nothing. A lease keeps
+// its pool alive, so leases may outlive every other owner of the pool.
+// One lease must not be used from two threads at once (like any object).
 class lease {
  public:
   lease() = default;
@@ -58,8 +90,10 @@ class lease {
   std::size_t slot() const noexcept { return slot_; }
   // The slot's current token (whitespace already removed) and its generation.
   // A refresh while the lease is held changes what the next call returns.
+  // Never null for a non-empty lease (a slot cleared while lent keeps its last
+  // value until returned); null for an empty lease.
   std::shared_ptr<const std::string> token() const;
-  std::uint64_t generation() const;
+  std::uint64_t generation() const;  // 0 for an empty lease
   void reset() noexcept;
 
  private:
@@ -72,10 +106,14 @@ class lease {
 class token_pool : public std::enable_shared_from_this<token_pool> {
  public:
   // Called exactly once with a lease unless the wait was cancelled first; runs
-  // on the thread that released or installed the token, outside the lock.
+  // on the thread that released or installed the token (or inside enqueue()),
+  // outside the lock. It may call back into the pool (even drop the lease at
+  // once) but must not throw and should not block: it runs inside another
+  // connection's release().
   using grant_handler = std::function<void(lease)>;
   using waiter_id = std::uint64_t;
 
+  // `clk` must outlive the pool (and so every lease).
   static std::shared_ptr<token_pool> create(std::size_t size, const clock& clk);
 
   // --- lending -------------------------------------------------------------
@@ -83,33 +121,47 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // FIFO fairness: returns nothing while others are already waiting.
   std::optional<lease> try_acquire();
   // Queue a waiter. If a slot is free and nobody waits, the handler runs
-  // before enqueue returns. max_waiting 0 = unlimited; when the queue already
-  // holds max_waiting waiters, returns nullopt and the handler is dropped.
+  // before enqueue returns (and the id returned is one cancel() never finds).
+  // max_waiting 0 = unlimited; when the queue already holds max_waiting
+  // waiters, returns nullopt and the handler is dropped (destroyed, not run).
   std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0);
   // Removes a waiter that has not been granted. True if removed (its handler
-  // will never run); false if it was already granted (or never existed).
+  // will never run and is destroyed before cancel returns, outside the lock);
+  // false if it was already granted (or never existed): its handler has run or
+  // is about to run on the granting thread.
   bool cancel(waiter_id id);
 
   // --- token management (the token manager calls these) ---------------------
   // Stores a fresh token in a slot (make-before-break: the old value is simply
   // replaced), state -> ready, generation + 1; an unlent slot goes to the
-  // first waiter. Whitespace in `token` is removed here.
+  // first waiter. ASCII whitespace in `token` is removed here; a token that is
+  // empty after that is a failed login, rejected with std::invalid_argument.
+  // `slot` >= size() throws std::out_of_range (a bug in the caller).
   void install(std::size_t slot, std::string token);
   // The token of `slot` at `generation` was refused upstream. Returns true for
   // the first report of that generation (the caller then starts one login);
-  // false if already stale or already replaced.
+  // false if already stale, already replaced, or empty. A stale slot that is
+  // lent stays lent; once returned it is not lent again until install().
   bool mark_stale(std::size_t slot, std::uint64_t generation);
   // Drops a slot's token (state -> empty), e.g. after a rejected credential.
+  // A holder keeps seeing the last value until it returns the slot.
   void clear(std::size_t slot);
 
   // --- observation -----------------------------------------------------------
   pool_counts counts() const;
   std::vector<slot_info> slots() const;
+  pool_snapshot snapshot() const;
+  // Slots in state ready, lent or not (a usable token exists: /readyz).
+  std::size_t ready_count() const;
+  std::size_t size() const noexcept { return size_; }
   // When the longest-waiting waiter joined the queue; nullopt if none waits.
   std::optional<clock::time_point> oldest_waiter_since() const;
   const clock& time_source() const noexcept { return clock_; }
 
   token_pool(std::size_t size, const clock& clk);  // use create()
+  ~token_pool();
+  token_pool(const token_pool&) = delete;
+  token_pool& operator=(const token_pool&) = delete;
 
  private:
   friend class lease;
@@ -118,6 +170,7 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   std::uint64_t generation_of(std::size_t slot) const;
 
   const clock& clock_;
+  const std::size_t size_;
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -1,0 +1,43 @@
+#include "pool/async_acquire.hpp"
+
+#include <vector>
+
+namespace tpp::pool::detail {
+
+boost::asio::execution_context::id acquire_service::id;
+
+acquire_service::acquire_service(boost::asio::execution_context& ctx)
+    : boost::asio::execution_context::service(ctx) {}
+
+acquire_service::~acquire_service() = default;
+
+bool acquire_service::add(const std::shared_ptr<acquire_op_base>& op) {
+  std::lock_guard lk(mu_);
+  if (shut_) return false;
+  ops_.emplace(op.get(), op);
+  return true;
+}
+
+void acquire_service::remove(const acquire_op_base* op) noexcept {
+  std::lock_guard lk(mu_);
+  ops_.erase(op);
+}
+
+// Runs once, on the thread destroying (or explicitly shutting down) the
+// context, before the context's scheduler destroys its queued handlers.
+void acquire_service::shutdown() {
+  std::vector<std::shared_ptr<acquire_op_base>> live;
+  {
+    std::lock_guard lk(mu_);
+    shut_ = true;
+    for (auto& entry : ops_) {
+      if (auto p = entry.second.lock()) live.push_back(std::move(p));
+    }
+    ops_.clear();
+  }
+  // Without our mutex: an op completing concurrently holds its own and calls
+  // remove(), which must not wait for us.
+  for (auto& op : live) op->shutdown();
+}
+
+}  // namespace tpp::pool::detail

@@ -1,0 +1,302 @@
+#include "pool/token_pool.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+namespace tpp::pool {
+
+const char* to_string(slot_state s) noexcept {
+  switch (s) {
+    case slot_state::empty:
+      return "empty";
+    case slot_state::ready:
+      return "ready";
+    case slot_state::stale:
+      return "stale";
+  }
+  return "unknown";
+}
+
+// --- lease -------------------------------------------------------------------
+
+lease::lease(lease&& o) noexcept : pool_(std::move(o.pool_)), slot_(o.slot_) {}
+
+lease& lease::operator=(lease&& o) noexcept {
+  if (this != &o) {
+    reset();
+    pool_ = std::move(o.pool_);
+    slot_ = o.slot_;
+  }
+  return *this;
+}
+
+lease::~lease() {
+  reset();
+}
+
+void lease::reset() noexcept {
+  // Moving the pointer out first makes a second reset() (or the destructor
+  // after reset()) a no-op; `p` keeps the pool alive until release() returns.
+  if (auto p = std::move(pool_)) p->release(slot_);
+}
+
+std::shared_ptr<const std::string> lease::token() const {
+  return pool_ ? pool_->token_of(slot_) : nullptr;
+}
+
+std::uint64_t lease::generation() const {
+  return pool_ ? pool_->generation_of(slot_) : 0;
+}
+
+// --- token_pool ----------------------------------------------------------------
+
+struct token_pool::impl {
+  struct slot {
+    slot_state state = slot_state::empty;
+    bool lent = false;
+    std::uint64_t generation = 0;
+    clock::time_point issued_at{};
+    clock::time_point lent_since{};
+    // Null only when empty and unlent: a slot cleared while lent keeps its
+    // last value for the holder until release().
+    std::shared_ptr<const std::string> value;
+  };
+  struct waiter {
+    grant_handler handler;
+    clock::time_point since;
+  };
+  // A grant decided under the lock, run after it is released.
+  using grant = std::optional<std::pair<grant_handler, lease>>;
+
+  mutable std::mutex mu;
+  std::vector<slot> slots;
+  // Exactly the slots that are ready and unlent (a stack: the most recently
+  // returned token is lent first). Empty whenever a waiter is queued.
+  std::vector<std::size_t> free;
+  // Ids grow monotonically, so the map's order is arrival order: begin() is
+  // the longest waiter (FIFO) and cancel is O(log n).
+  std::map<waiter_id, waiter> waiters;
+  waiter_id next_id = 1;
+  std::size_t ready_n = 0;
+  std::size_t stale_n = 0;
+  std::size_t lent_n = 0;
+
+  void set_state(slot& s, slot_state to) {
+    if (s.state == slot_state::ready) --ready_n;
+    if (s.state == slot_state::stale) --stale_n;
+    s.state = to;
+    if (to == slot_state::ready) ++ready_n;
+    if (to == slot_state::stale) ++stale_n;
+  }
+
+  void remove_free(std::size_t idx) {
+    auto it = std::find(free.begin(), free.end(), idx);
+    if (it != free.end()) free.erase(it);
+  }
+
+  void lend(std::size_t idx, clock::time_point now) {
+    auto& s = slots[idx];
+    assert(s.state == slot_state::ready && !s.lent);
+    s.lent = true;
+    s.lent_since = now;
+    ++lent_n;
+  }
+
+  pool_counts counts_locked() const {
+    pool_counts c;
+    c.size = slots.size();
+    c.total = ready_n + stale_n;
+    c.in_use = lent_n;
+    c.available = free.size();
+    c.waiting = waiters.size();
+    c.ready = ready_n;
+    c.stale = stale_n;
+    return c;
+  }
+
+  std::vector<slot_info> slots_locked() const {
+    std::vector<slot_info> out;
+    out.reserve(slots.size());
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      const auto& s = slots[i];
+      out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since});
+    }
+    return out;
+  }
+};
+
+std::shared_ptr<token_pool> token_pool::create(std::size_t size, const clock& clk) {
+  return std::make_shared<token_pool>(size, clk);
+}
+
+token_pool::token_pool(std::size_t size, const clock& clk)
+    : clock_(clk), size_(size), impl_(std::make_unique<impl>()) {
+  impl_->slots.resize(size);
+  impl_->free.reserve(size);
+}
+
+// Queued handlers are destroyed without running: nobody can be waiting on a
+// pool that no lease and no owner references any more.
+token_pool::~token_pool() = default;
+
+std::optional<lease> token_pool::try_acquire() {
+  std::lock_guard lk(impl_->mu);
+  if (!impl_->waiters.empty() || impl_->free.empty()) return std::nullopt;
+  const auto idx = impl_->free.back();
+  impl_->free.pop_back();
+  impl_->lend(idx, clock_.now());
+  return lease(shared_from_this(), idx);
+}
+
+std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::size_t max_waiting) {
+  impl::grant g;
+  waiter_id id = 0;
+  {
+    std::lock_guard lk(impl_->mu);
+    id = impl_->next_id++;
+    const auto now = clock_.now();
+    if (impl_->waiters.empty() && !impl_->free.empty()) {
+      const auto idx = impl_->free.back();
+      impl_->free.pop_back();
+      impl_->lend(idx, now);
+      g.emplace(std::move(h), lease(shared_from_this(), idx));
+    } else if (max_waiting == 0 || impl_->waiters.size() < max_waiting) {
+      impl_->waiters.emplace(id, impl::waiter{std::move(h), now});
+      return id;
+    }
+  }
+  if (g) {
+    g->first(std::move(g->second));
+    return id;
+  }
+  return std::nullopt;  // `h` is destroyed here, outside the lock
+}
+
+bool token_pool::cancel(waiter_id id) {
+  decltype(impl_->waiters)::node_type node;
+  {
+    std::lock_guard lk(impl_->mu);
+    node = impl_->waiters.extract(id);
+  }
+  return !node.empty();  // the handler is destroyed here, outside the lock
+}
+
+void token_pool::release(std::size_t idx) noexcept {
+  impl::grant g;
+  std::shared_ptr<const std::string> dropped;
+  {
+    std::lock_guard lk(impl_->mu);
+    auto& s = impl_->slots[idx];
+    assert(s.lent);
+    s.lent = false;
+    --impl_->lent_n;
+    if (s.state == slot_state::ready) {
+      if (!impl_->waiters.empty()) {
+        auto node = impl_->waiters.extract(impl_->waiters.begin());
+        impl_->lend(idx, clock_.now());
+        g.emplace(std::move(node.mapped().handler), lease(shared_from_this(), idx));
+      } else {
+        impl_->free.push_back(idx);
+      }
+    } else if (s.state == slot_state::empty) {
+      dropped = std::move(s.value);  // cleared while lent: the holder is gone now
+    }
+    // stale: stays unlent and unlendable until install().
+  }
+  if (g) g->first(std::move(g->second));
+}
+
+void token_pool::install(std::size_t idx, std::string token) {
+  std::erase_if(token, [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+  });
+  if (token.empty()) throw std::invalid_argument("token_pool::install: empty token");
+  auto value = std::make_shared<const std::string>(std::move(token));
+  impl::grant g;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::install: bad slot");
+    auto& s = impl_->slots[idx];
+    const bool was_free = s.state == slot_state::ready && !s.lent;
+    value.swap(s.value);  // the old value is freed outside the lock
+    impl_->set_state(s, slot_state::ready);
+    ++s.generation;
+    s.issued_at = clock_.now();
+    if (!s.lent && !was_free) {
+      if (!impl_->waiters.empty()) {
+        auto node = impl_->waiters.extract(impl_->waiters.begin());
+        impl_->lend(idx, s.issued_at);
+        g.emplace(std::move(node.mapped().handler), lease(shared_from_this(), idx));
+      } else {
+        impl_->free.push_back(idx);
+      }
+    }
+  }
+  if (g) g->first(std::move(g->second));
+}
+
+bool token_pool::mark_stale(std::size_t idx, std::uint64_t generation) {
+  std::lock_guard lk(impl_->mu);
+  if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::mark_stale: bad slot");
+  auto& s = impl_->slots[idx];
+  if (s.state != slot_state::ready || s.generation != generation) return false;
+  if (!s.lent) impl_->remove_free(idx);
+  impl_->set_state(s, slot_state::stale);
+  return true;
+}
+
+void token_pool::clear(std::size_t idx) {
+  std::shared_ptr<const std::string> dropped;
+  std::lock_guard lk(impl_->mu);
+  if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::clear: bad slot");
+  auto& s = impl_->slots[idx];
+  if (s.state == slot_state::ready && !s.lent) impl_->remove_free(idx);
+  impl_->set_state(s, slot_state::empty);
+  if (!s.lent) dropped = std::move(s.value);
+}
+
+std::shared_ptr<const std::string> token_pool::token_of(std::size_t idx) const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->slots[idx].value;
+}
+
+std::uint64_t token_pool::generation_of(std::size_t idx) const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->slots[idx].generation;
+}
+
+pool_counts token_pool::counts() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->counts_locked();
+}
+
+std::vector<slot_info> token_pool::slots() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->slots_locked();
+}
+
+pool_snapshot token_pool::snapshot() const {
+  std::lock_guard lk(impl_->mu);
+  pool_snapshot s;
+  s.counts = impl_->counts_locked();
+  s.slots = impl_->slots_locked();
+  if (!impl_->waiters.empty()) s.oldest_waiter_since = impl_->waiters.begin()->second.since;
+  return s;
+}
+
+std::size_t token_pool::ready_count() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->ready_n;
+}
+
+std::optional<clock::time_point> token_pool::oldest_waiter_since() const {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->waiters.empty()) return std::nullopt;
+  return impl_->waiters.begin()->second.since;
+}
+
+}  // namespace tpp::pool

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "pool/token_pool.hpp"
+
+namespace tpp::pool::testing {
+
+// Recomputes every count from the per-slot view of one snapshot and checks the
+// invariants stated in token_pool.hpp. Safe to call while other threads use
+// the pool: the snapshot is taken under one lock.
+inline void expect_consistent(const token_pool& p) {
+  const auto s = p.snapshot();
+  pool_counts c;
+  c.size = s.slots.size();
+  for (const auto& i : s.slots) {
+    if (i.state != slot_state::empty) ++c.total;
+    if (i.state == slot_state::ready) ++c.ready;
+    if (i.state == slot_state::stale) ++c.stale;
+    if (i.lent) ++c.in_use;
+    if (i.state == slot_state::ready && !i.lent) ++c.available;
+  }
+  EXPECT_EQ(s.counts.size, p.size());
+  EXPECT_EQ(s.counts.size, c.size);
+  EXPECT_EQ(s.counts.total, c.total);
+  EXPECT_EQ(s.counts.ready, c.ready);
+  EXPECT_EQ(s.counts.stale, c.stale);
+  EXPECT_EQ(s.counts.in_use, c.in_use);
+  EXPECT_EQ(s.counts.available, c.available);
+  EXPECT_EQ(s.counts.total, s.counts.ready + s.counts.stale);
+  EXPECT_LE(s.counts.available + s.counts.in_use, s.counts.size);
+  // Nobody waits while a token is free.
+  if (s.counts.waiting > 0) {
+    EXPECT_EQ(s.counts.available, 0u);
+  }
+  EXPECT_EQ(s.oldest_waiter_since.has_value(), s.counts.waiting > 0);
+}
+
+}  // namespace tpp::pool::testing
