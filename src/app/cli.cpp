@@ -1,0 +1,62 @@
+#include "app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "config/describe.hpp"
+#include "config/load.hpp"
+#include "telemetry/logging.hpp"
+
+namespace tpp::app {
+
+std::string_view version() {
+  return TPP_VERSION;
+}
+
+int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
+             std::ostream& err, const std::function<int(const config::config&)>& run) {
+  CLI::App cli("tpp: a token pool proxy in front of DolphinDB's REST API", "tpp");
+  std::optional<std::string> config_path;
+  bool check_only = false;
+  cli.add_option("-c,--config", config_path,
+                 "YAML configuration file; without it, only TPP_* environment variables are used")
+      ->type_name("FILE");
+  cli.add_flag("--check-config", check_only,
+               "Load and validate the configuration, print it (secrets redacted) and exit");
+  cli.set_version_flag("-V,--version", "tpp " + std::string(version()));
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return cli.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    err << "tpp: " << e.what() << " (see tpp --help)\n";
+    return 2;
+  }
+
+  config::load_result loaded;
+  try {
+    loaded = config::load(config_path, env);
+  } catch (const std::exception& e) {
+    err << "tpp: " << e.what() << "\n";
+    return 1;
+  }
+  for (const auto& w : loaded.warnings) err << "tpp: warning: " << w << "\n";
+
+  if (check_only) {
+    out << config::describe(loaded.cfg);
+    return 0;
+  }
+
+  telemetry::setup_logging(loaded.cfg.telemetry);
+  try {
+    return run(loaded.cfg);
+  } catch (const std::exception& e) {
+    err << "tpp: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace tpp::app

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "config/env.hpp"
+
+namespace tpp::app {
+
+// tpp's version, from the project version in CMake.
+std::string_view version();
+
+// The whole command line of tpp, kept apart from main() so that tests can
+// drive it with string streams and an injected environment.
+//
+//   tpp [--config FILE]      load FILE (or, without it, only TPP_* variables),
+//                            set up logging and return run(cfg)
+//   tpp --check-config ...   load and validate, print the effective
+//                            configuration (password redacted) to `out`, 0
+//   tpp --version | -V       "tpp <version>" to `out`, 0
+//   tpp --help               usage to `out`, 0
+//
+// Configuration errors print exactly one line "tpp: <message>" to `err` and
+// return 1 without calling `run` (nothing listens); usage errors return 2.
+// Warnings go to `err` as "tpp: warning: <text>", one per line. An exception
+// escaping `run` is reported the same way and gives 1.
+int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
+             std::ostream& err, const std::function<int(const config::config&)>& run);
+
+}  // namespace tpp::app

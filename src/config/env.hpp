@@ -1,0 +1,21 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace tpp::config {
+
+// Where load() reads TPP_* variables from. Injected so that tests never touch
+// the real process environment. nullopt = variable not set; a variable set to
+// the empty string is returned as "" (it counts as set).
+using env_lookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The real environment (getenv). Only main() should use it.
+env_lookup process_env();
+
+// A fixed environment, for tests and tools.
+env_lookup map_env(std::map<std::string, std::string> vars);
+
+}  // namespace tpp::config

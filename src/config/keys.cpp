@@ -1,0 +1,218 @@
+#include "config/keys.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "config/parse.hpp"
+#include "config/regex_check.hpp"
+
+namespace tpp::config {
+namespace {
+
+constexpr std::uint64_t unlimited = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t max_whole_seconds = 1'000'000'000;
+
+std::uint64_t in_range(std::uint64_t value, std::uint64_t min, std::uint64_t max,
+                       const std::string& name) {
+  if (value < min) {
+    fail(name, (min == 1 ? std::string("must be greater than 0")
+                         : "must be at least " + std::to_string(min)) +
+                   " (got " + std::to_string(value) + ")");
+  }
+  if (value > max)
+    fail(name, "must be at most " + std::to_string(max) + " (got " + std::to_string(value) + ")");
+  return value;
+}
+
+std::size_t count(const std::string& text, const std::string& name, std::uint64_t min = 0,
+                  std::uint64_t max = unlimited) {
+  return static_cast<std::size_t>(in_range(parse_uint(text, name), min, max, name));
+}
+
+// The old proxy's integer-only seconds (ttl, refresh check).
+std::chrono::seconds whole_seconds(const std::string& text, const std::string& name) {
+  auto value = in_range(parse_uint(text, name), 1, max_whole_seconds, name);
+  return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(value));
+}
+
+std::chrono::milliseconds positive_seconds(const std::string& text, const std::string& name) {
+  auto ms = parse_seconds(text, name);
+  if (ms.count() == 0) fail(name, "must be greater than 0 (got " + quote_value(text) + ")");
+  return ms;
+}
+
+std::string regex_pattern(const std::string& text, const std::string& name) {
+  if (auto error = regex_error(text))
+    fail(name, "not a valid regular expression " + quote_value(text) + ": " + *error);
+  return text;
+}
+
+std::string show_bool(bool b) {
+  return b ? "true" : "false";
+}
+
+// The lambdas below capture nothing, so they convert to the plain function
+// pointers of key_spec and the whole table is a constant.
+using C = config;
+using S = const std::string&;
+
+const key_spec table[] = {
+    {"listen", "TPP_LISTEN", true, false, [](C& c, S v, S n) { c.listen = parse_address(v, n); },
+     [](const C& c) { return c.listen.to_string(); }},
+    {"health_listen", "TPP_HEALTH_LISTEN", true, false,
+     [](C& c, S v, S n) {
+       c.health_listen = v.empty() ? std::nullopt : std::optional(parse_address(v, n));
+     },
+     [](const C& c) { return c.health_listen ? c.health_listen->to_string() : std::string(); }},
+    {"upstream.host", "TPP_UPSTREAM_HOST", true, false,
+     [](C& c, S v, S) {
+       // "[::1]" is accepted as well as "::1".
+       bool bracketed = v.size() >= 2 && v.front() == '[' && v.back() == ']';
+       c.upstream.host = bracketed ? v.substr(1, v.size() - 2) : v;
+     },
+     [](const C& c) { return c.upstream.host; }},
+    {"upstream.port", "TPP_UPSTREAM_PORT", true, false,
+     [](C& c, S v, S n) { c.upstream.port = parse_port(v, n); },
+     [](const C& c) { return std::to_string(c.upstream.port); }},
+    {"upstream.tls", "TPP_UPSTREAM_TLS", true, false,
+     [](C& c, S v, S n) { c.upstream.tls = parse_bool(v, n); },
+     [](const C& c) { return show_bool(c.upstream.tls); }},
+    {"upstream.ca_file", "TPP_UPSTREAM_CA_FILE", false, false,
+     [](C& c, S v, S) { c.upstream.ca_file = v; }, [](const C& c) { return c.upstream.ca_file; }},
+    {"upstream.tls_verify", "TPP_UPSTREAM_TLS_VERIFY", false, false,
+     [](C& c, S v, S n) { c.upstream.tls_verify = parse_bool(v, n); },
+     [](const C& c) { return show_bool(c.upstream.tls_verify); }},
+    {"upstream.connect_timeout_seconds", "TPP_UPSTREAM_CONNECT_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.upstream.connect_timeout = positive_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.upstream.connect_timeout); }},
+    {"upstream.read_timeout_seconds", "TPP_UPSTREAM_READ_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.upstream.read_timeout = positive_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.upstream.read_timeout); }},
+    {"upstream.idle_timeout_seconds", "TPP_UPSTREAM_IDLE_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.upstream.idle_timeout = positive_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.upstream.idle_timeout); }},
+    {"upstream.max_idle_connections", "TPP_UPSTREAM_MAX_IDLE_CONNECTIONS", false, false,
+     [](C& c, S v, S n) { c.upstream.max_idle_connections = count(v, n); },
+     [](const C& c) { return std::to_string(c.upstream.max_idle_connections); }},
+
+    {"credential.username", "TPP_CREDENTIAL_USERNAME", true, false,
+     [](C& c, S v, S) { c.credential.username = v; },
+     [](const C& c) { return c.credential.username; }},
+    {"credential.password", "TPP_CREDENTIAL_PASSWORD", true, true,
+     [](C& c, S v, S) { c.credential.password = v; },
+     [](const C& c) { return c.credential.password; }},
+    {"credential.password_file", "TPP_CREDENTIAL_PASSWORD_FILE", false, false,
+     [](C& c, S v, S) { c.credential.password_file = v; },
+     [](const C& c) { return c.credential.password_file; }},
+
+    {"token.pool_size", "TPP_TOKEN_POOL_SIZE", true, false,
+     [](C& c, S v, S n) { c.token.pool_size = count(v, n, 1, 100'000); },
+     [](const C& c) { return std::to_string(c.token.pool_size); }},
+    {"token.ttl_seconds", "TPP_TOKEN_TTL_SECONDS", true, false,
+     [](C& c, S v, S n) { c.token.ttl = whole_seconds(v, n); },
+     [](const C& c) { return std::to_string(c.token.ttl.count()); }},
+    {"token.refresh_check_seconds", "TPP_TOKEN_REFRESH_CHECK_SECONDS", true, false,
+     [](C& c, S v, S n) { c.token.refresh_check = whole_seconds(v, n); },
+     [](const C& c) { return std::to_string(c.token.refresh_check.count()); }},
+    {"token.binding", "TPP_TOKEN_BINDING", false, false,
+     [](C& c, S v, S n) {
+       if (v == "connection") {
+         c.token.binding = token_binding::connection;
+       } else if (v == "request") {
+         c.token.binding = token_binding::request;
+       } else {
+         fail(n, "must be connection or request (got " + quote_value(v) + ")");
+       }
+     },
+     [](const C& c) {
+       return std::string(c.token.binding == token_binding::request ? "request" : "connection");
+     }},
+    {"token.acquire_timeout_seconds", "TPP_TOKEN_ACQUIRE_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.token.acquire_timeout = parse_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.token.acquire_timeout); }},
+    {"token.max_waiting", "TPP_TOKEN_MAX_WAITING", false, false,
+     [](C& c, S v, S n) { c.token.max_waiting = count(v, n); },
+     [](const C& c) { return std::to_string(c.token.max_waiting); }},
+    {"token.login_concurrency", "TPP_TOKEN_LOGIN_CONCURRENCY", false, false,
+     [](C& c, S v, S n) { c.token.login_concurrency = count(v, n, 1); },
+     [](const C& c) { return std::to_string(c.token.login_concurrency); }},
+    {"token.min_ready", "TPP_TOKEN_MIN_READY", false, false,
+     [](C& c, S v, S n) { c.token.min_ready = count(v, n, 1); },
+     [](const C& c) { return std::to_string(c.token.min_ready); }},
+    {"token.invalid_body_pattern", "TPP_TOKEN_INVALID_BODY_PATTERN", false, false,
+     [](C& c, S v, S n) { c.token.invalid_body_pattern = regex_pattern(v, n); },
+     [](const C& c) { return c.token.invalid_body_pattern; }},
+    {"token.retry_buffer_bytes", "TPP_TOKEN_RETRY_BUFFER_BYTES", false, false,
+     [](C& c, S v, S n) { c.token.retry_buffer_bytes = count(v, n); },
+     [](const C& c) { return std::to_string(c.token.retry_buffer_bytes); }},
+
+    {"telemetry.otlp_endpoint", "TPP_TELEMETRY_OTLP_ENDPOINT", true, false,
+     [](C& c, S v, S) { c.telemetry.otlp_endpoint = v; },
+     [](const C& c) { return c.telemetry.otlp_endpoint; }},
+    {"telemetry.log_filter", "TPP_TELEMETRY_LOG_FILTER", true, false,
+     [](C& c, S v, S) { c.telemetry.log_filter = v; },
+     [](const C& c) { return c.telemetry.log_filter; }},
+    {"telemetry.log_format", "TPP_TELEMETRY_LOG_FORMAT", false, false,
+     [](C& c, S v, S n) {
+       if (v == "text") {
+         c.telemetry.format = log_format::text;
+       } else if (v == "json") {
+         c.telemetry.format = log_format::json;
+       } else {
+         fail(n, "must be text or json (got " + quote_value(v) + ")");
+       }
+     },
+     [](const C& c) {
+       return std::string(c.telemetry.format == log_format::json ? "json" : "text");
+     }},
+    {"telemetry.access_log", "TPP_TELEMETRY_ACCESS_LOG", false, false,
+     [](C& c, S v, S n) { c.telemetry.access_log = parse_bool(v, n); },
+     [](const C& c) { return show_bool(c.telemetry.access_log); }},
+    {"telemetry.service_name", "TPP_TELEMETRY_SERVICE_NAME", false, false,
+     [](C& c, S v, S) { c.telemetry.service_name = v; },
+     [](const C& c) { return c.telemetry.service_name; }},
+
+    {"workers", "TPP_WORKERS", false, false,
+     [](C& c, S v, S n) { c.workers = count(v, n, 0, 1024); },
+     [](const C& c) { return std::to_string(c.workers); }},
+    {"client_idle_timeout_seconds", "TPP_CLIENT_IDLE_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.client_idle_timeout = positive_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.client_idle_timeout); }},
+    {"client_header_timeout_seconds", "TPP_CLIENT_HEADER_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.client_header_timeout = positive_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.client_header_timeout); }},
+    {"shutdown_grace_seconds", "TPP_SHUTDOWN_GRACE_SECONDS", false, false,
+     [](C& c, S v, S n) { c.shutdown_grace = parse_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.shutdown_grace); }},
+    {"max_header_bytes", "TPP_MAX_HEADER_BYTES", false, false,
+     [](C& c, S v, S n) { c.max_header_bytes = count(v, n, 1024); },
+     [](const C& c) { return std::to_string(c.max_header_bytes); }},
+    {"max_body_bytes", "TPP_MAX_BODY_BYTES", false, false,
+     [](C& c, S v, S n) { c.max_body_bytes = count(v, n); },
+     [](const C& c) { return std::to_string(c.max_body_bytes); }},
+};
+
+constexpr std::string_view section_names[] = {"upstream", "credential", "token", "telemetry"};
+
+}  // namespace
+
+std::span<const key_spec> all_keys() {
+  return table;
+}
+
+const key_spec* find_key(std::string_view path) {
+  auto it = std::find_if(std::begin(table), std::end(table),
+                         [&](const key_spec& k) { return k.path == path; });
+  return it == std::end(table) ? nullptr : &*it;
+}
+
+std::span<const std::string_view> sections() {
+  return section_names;
+}
+
+bool is_section(std::string_view path) {
+  return std::find(std::begin(section_names), std::end(section_names), path) !=
+         std::end(section_names);
+}
+
+}  // namespace tpp::config

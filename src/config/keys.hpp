@@ -1,0 +1,37 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace tpp::config {
+
+// One setting: the single table that the YAML file, the environment,
+// describe() and the documentation tests all read, so a key cannot exist in one
+// place and be missing from another.
+struct key_spec {
+  std::string_view path;  // dotted YAML path, "token.pool_size"
+  std::string_view env;   // its twin, "TPP_" + path upper-cased with '.' -> '_'
+  bool from_old_proxy;    // one of the Rust proxy's 12 settings
+  bool secret;            // describe() shows "<redacted>" instead of the value
+  // Parses and validates `value` (the raw scalar text) and stores it in `cfg`.
+  // `name` is what an error calls the setting (the path or the env variable).
+  // Throws config_error.
+  void (*apply)(config& cfg, const std::string& value, const std::string& name);
+  // The effective value as text that apply() accepts back.
+  std::string (*show)(const config& cfg);
+};
+
+// Every setting, grouped by section in the order describe() prints them.
+std::span<const key_spec> all_keys();
+
+// nullptr when `path` is not a setting.
+const key_spec* find_key(std::string_view path);
+
+// The maps that hold settings: "upstream", "credential", "token", "telemetry".
+std::span<const std::string_view> sections();
+bool is_section(std::string_view path);
+
+}  // namespace tpp::config

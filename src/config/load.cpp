@@ -1,0 +1,138 @@
+#include "config/load.hpp"
+
+#include <cstring>
+#include <map>
+
+#include "config/parse.hpp"
+#include "config/source.hpp"
+
+namespace tpp::config {
+namespace {
+
+constexpr std::string_view password_key = "credential.password";
+constexpr std::string_view password_file_key = "credential.password_file";
+
+// The configuration being built, and for each key set so far, the name of
+// the setting its value came from: errors found after merging (a missing
+// host, min_ready above pool_size) name what the operator actually wrote.
+struct draft {
+  config cfg;
+  std::map<std::string_view, std::string> origin;
+
+  std::string name_of(std::string_view path) const {
+    auto it = origin.find(path);
+    return it == origin.end() ? std::string(path) : it->second;
+  }
+  bool has(std::string_view path) const { return origin.contains(path); }
+};
+
+// An empty value does not count as giving the password that way, so that
+// describe()'s output (which lists both keys) loads back.
+const setting* find_non_empty(const source& src, std::string_view path) {
+  for (const auto& s : src.settings) {
+    if (s.key->path == path && !s.value.empty()) return &s;
+  }
+  return nullptr;
+}
+
+// Within one source the password may be given one way only; a source that
+// gives it either way replaces both ways given by an earlier source.
+void apply(draft& d, const source& src) {
+  const setting* password = find_non_empty(src, password_key);
+  const setting* password_file = find_non_empty(src, password_file_key);
+  if (password && password_file) {
+    fail(password->name,
+         "set either " + password->name + " or " + password_file->name + ", not both");
+  }
+  if (password || password_file) {
+    d.cfg.credential.password.clear();
+    d.cfg.credential.password_file.clear();
+    d.origin.erase(password_key);
+    d.origin.erase(password_file_key);
+  }
+  for (const auto& s : src.settings) {
+    s.key->apply(d.cfg, s.value, s.name);
+    d.origin[s.key->path] = s.name;
+  }
+}
+
+void require_non_empty(const draft& d, std::string_view path, const std::string& value) {
+  if (!value.empty()) return;
+  if (d.has(path)) fail(d.name_of(path), "must not be empty");
+  const key_spec* key = find_key(path);
+  fail(std::string(path),
+       "is required (set it in the config file or " + std::string(key->env) + ")");
+}
+
+void resolve_password(draft& d) {
+  auto& cred = d.cfg.credential;
+  if (cred.password_file.empty()) {
+    if (!d.has(password_key)) {
+      fail(std::string(password_key),
+           "is required (set credential.password or credential.password_file in the config "
+           "file, or TPP_CREDENTIAL_PASSWORD or TPP_CREDENTIAL_PASSWORD_FILE)");
+    }
+    if (cred.password.empty()) fail(d.name_of(password_key), "must not be empty");
+    return;
+  }
+  const std::string name = d.name_of(password_file_key);
+  auto file = read_file(cred.password_file);
+  if (file.error != 0)
+    fail(name, "cannot read " + cred.password_file + ": " + std::strerror(file.error));
+  std::string& text = file.text;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) fail(name, "file " + cred.password_file + " is empty");
+  cred.password = std::move(text);
+}
+
+void validate(const draft& d, bool file_mode) {
+  const config& c = d.cfg;
+  if (file_mode && !d.has("listen")) {
+    fail("listen", "is required (set it in the config file or TPP_LISTEN)");
+  }
+  require_non_empty(d, "upstream.host", c.upstream.host);
+  if (c.upstream.host.find('/') != std::string::npos) {
+    fail(d.name_of("upstream.host"),
+         "must be a host name or address, not a URL (got " + quote_value(c.upstream.host) + ")");
+  }
+  if (c.health_listen && c.health_listen->to_string() == c.listen.to_string()) {
+    fail(d.name_of("health_listen"),
+         "must differ from listen (both are " + c.listen.to_string() + ")");
+  }
+  require_non_empty(d, "credential.username", c.credential.username);
+  if (c.token.min_ready > c.token.pool_size) {
+    fail(d.name_of("token.min_ready"), "must be at most token.pool_size (" +
+                                           std::to_string(c.token.pool_size) + ") (got " +
+                                           std::to_string(c.token.min_ready) + ")");
+  }
+}
+
+std::vector<std::string> risk_warnings(const config& c) {
+  std::vector<std::string> out;
+  if (c.upstream.tls && !c.upstream.tls_verify) {
+    out.emplace_back("upstream.tls_verify is false: the upstream's certificate is not checked");
+  }
+  if (!c.upstream.tls && !c.upstream.ca_file.empty()) {
+    out.emplace_back("upstream.ca_file is set but upstream.tls is false: it is not used");
+  }
+  return out;
+}
+
+}  // namespace
+
+load_result load(const std::optional<std::string>& path, const env_lookup& env) {
+  draft d;
+  std::vector<std::string> warnings;
+  if (path) {
+    source file = yaml_file_source(*path);
+    apply(d, file);
+    warnings = std::move(file.warnings);
+  }
+  apply(d, env_source(env));
+  validate(d, path.has_value());
+  resolve_password(d);
+  for (auto& w : risk_warnings(d.cfg)) warnings.push_back(std::move(w));
+  return {std::move(d.cfg), std::move(warnings)};
+}
+
+}  // namespace tpp::config

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace tpp::config {
+
+// Parsers for single setting values, shared by the YAML file and the
+// environment so that both accept exactly the same text. `name` is what an
+// error calls the setting: the dotted key, or the env variable it came from.
+// Each throws config_error with a one-line message on bad input.
+
+// Throws config_error("<name>: <problem>").
+[[noreturn]] void fail(const std::string& name, std::string_view problem);
+
+// `text` quoted for an error message: control characters escaped, long values
+// shortened, so that the message stays on one line.
+std::string quote_value(std::string_view text);
+
+// Decimal digits only ("10"; not "+10", "1e3", "3.5", " 10").
+std::uint64_t parse_uint(std::string_view text, const std::string& name);
+
+// 1..65535.
+std::uint16_t parse_port(std::string_view text, const std::string& name);
+
+// true/false, 1/0, yes/no, on/off; case-insensitive.
+bool parse_bool(std::string_view text, const std::string& name);
+
+// Non-negative decimal seconds ("5", "0.25", "1.5") up to 1e9, rounded up to
+// whole milliseconds so that a positive value never becomes 0.
+std::chrono::milliseconds parse_seconds(std::string_view text, const std::string& name);
+
+// "host:port", "[v6]:port"; the brackets are removed from the host.
+address parse_address(std::string_view text, const std::string& name);
+
+// Milliseconds as decimal seconds without trailing zeros: 250ms -> "0.25".
+std::string format_seconds(std::chrono::milliseconds ms);
+
+}  // namespace tpp::config

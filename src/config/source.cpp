@@ -1,0 +1,106 @@
+#include "config/source.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "config/error.hpp"
+#include "config/parse.hpp"
+#include "config/suggest.hpp"
+
+namespace tpp::config {
+namespace {
+
+std::string join(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+const char* shape(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "empty";
+    default:
+      return "a single value";
+  }
+}
+
+void walk(const YAML::Node& map, const std::string& prefix, source& out) {
+  for (const auto& entry : map) {
+    if (!entry.first.IsScalar())
+      fail(prefix.empty() ? "config" : prefix, "keys must be plain names");
+    const std::string path = join(prefix, entry.first.Scalar());
+    const YAML::Node& value = entry.second;
+    if (const key_spec* key = find_key(path)) {
+      if (value.IsMap() || value.IsSequence()) {
+        std::string hint = value.IsSequence() ? " (quote values that start with '[')" : "";
+        fail(path, std::string("expected a single value, got ") + shape(value) + hint);
+      }
+      out.settings.push_back({key, value.IsNull() ? std::string() : value.Scalar(), path});
+    } else if (is_section(path)) {
+      if (value.IsNull()) continue;
+      if (!value.IsMap()) fail(path, std::string("expected a map of keys, got ") + shape(value));
+      walk(value, path, out);
+    } else {
+      out.warnings.push_back(unknown_key_warning(path));
+    }
+  }
+}
+
+}  // namespace
+
+source env_source(const env_lookup& env) {
+  source out;
+  for (const auto& key : all_keys()) {
+    std::string name(key.env);
+    if (auto value = env(name)) out.settings.push_back({&key, std::move(*value), name});
+  }
+  return out;
+}
+
+file_content read_file(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) return {{}, errno};
+  file_content out;
+  errno = 0;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) out.text.append(buf, n);
+  // A directory opens but fails to read (EISDIR).
+  if (std::ferror(file.get())) out.error = errno != 0 ? errno : EIO;
+  return out;
+}
+
+source yaml_file_source(const std::string& path) {
+  auto file = read_file(path);
+  if (file.error != 0)
+    fail("config file " + path, std::string("cannot read: ") + std::strerror(file.error));
+  return yaml_text_source(file.text, path);
+}
+
+source yaml_text_source(const std::string& text, const std::string& file) {
+  const std::string label = "config file " + file;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    fail(label, "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                    std::to_string(e.mark.column + 1) + ": " + e.msg);
+  } catch (const YAML::Exception& e) {
+    fail(label, std::string("not valid YAML: ") + e.what());
+  }
+  source out;
+  if (root.IsNull()) return out;
+  if (!root.IsMap()) fail(label, std::string("expected a map of keys, got ") + shape(root));
+  walk(root, "", out);
+  return out;
+}
+
+}  // namespace tpp::config
