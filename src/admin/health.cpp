@@ -1,0 +1,119 @@
+#include "admin/health.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace tpp::admin {
+
+namespace {
+
+std::size_t count_state(const health_inputs& in, pool::slot_state st) {
+  std::size_t n = 0;
+  for (const auto& s : in.slots) n += s.state == st ? 1 : 0;
+  return n;
+}
+
+// The denominator in "N of M": the configured size, or the slots we were given
+// when the counts do not say.
+std::size_t pool_size(const health_inputs& in) {
+  return in.counts.size != 0 ? in.counts.size : in.slots.size();
+}
+
+const char* state_name(pool::slot_state s) noexcept {
+  // Matches pool::to_string; spelled here so tpp_admin needs only the header.
+  switch (s) {
+    case pool::slot_state::empty:
+      return "empty";
+    case pool::slot_state::ready:
+      return "ready";
+    case pool::slot_state::stale:
+      return "stale";
+  }
+  return "unknown";
+}
+
+// login_error carries DolphinDB's text, which need not be valid UTF-8:
+// replace bad bytes instead of throwing.
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::size_t ready_slots(const health_inputs& in) {
+  return count_state(in, pool::slot_state::ready);
+}
+
+bool is_ready(const health_inputs& in) {
+  return !in.shutting_down && ready_slots(in) >= in.min_ready;
+}
+
+std::vector<std::string> not_ready_reasons(const health_inputs& in) {
+  std::vector<std::string> r;
+  if (in.shutting_down) r.emplace_back("shutting down");
+  const std::size_t ready = ready_slots(in);
+  if (ready < in.min_ready) {
+    r.push_back(std::to_string(ready) + " of " + std::to_string(pool_size(in)) + " tokens ready, " +
+                std::to_string(in.min_ready) + " required");
+    if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
+  }
+  return r;
+}
+
+std::vector<std::string> degraded_reasons(const health_inputs& in) {
+  std::vector<std::string> r;
+  const std::string of = " of " + std::to_string(pool_size(in));
+  if (const auto stale = count_state(in, pool::slot_state::stale); stale != 0) {
+    r.push_back(std::to_string(stale) + of + (stale == 1 ? " token stale" : " tokens stale"));
+  }
+  if (const auto empty = count_state(in, pool::slot_state::empty); empty != 0) {
+    r.push_back(std::to_string(empty) + of +
+                (empty == 1 ? " slots has no token" : " slots have no token"));
+  }
+  if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
+  if (const auto w = in.counts.waiting; w != 0) {
+    r.push_back(std::to_string(w) +
+                (w == 1 ? " client waiting for a token" : " clients waiting for a token"));
+  }
+  if (in.shutting_down) r.emplace_back("shutting down");
+  return r;
+}
+
+std::string render_health_json(const health_inputs& in) {
+  using nlohmann::json;
+  auto reasons = degraded_reasons(in);
+  json j;
+  j["status"] = reasons.empty() ? "healthy" : "degraded";
+  j["pool"] = {{"total", in.counts.total},
+               {"in_use", in.counts.in_use},
+               {"available", in.counts.available},
+               {"waiting", in.counts.waiting},
+               {"size", in.counts.size}};
+  j["reasons"] = std::move(reasons);
+  json slots = json::array();
+  for (const auto& s : in.slots) {
+    json age = nullptr;
+    if (s.state != pool::slot_state::empty) {
+      const double secs =
+          in.now > s.issued_at ? std::chrono::duration<double>(in.now - s.issued_at).count() : 0.0;
+      age = std::round(secs * 1000.0) / 1000.0;  // millisecond precision is plenty
+    }
+    slots.push_back(
+        {{"id", s.id}, {"state", state_name(s.state)}, {"lent", s.lent}, {"age_seconds", age}});
+  }
+  j["slots"] = std::move(slots);
+  return dump(j);
+}
+
+std::string render_ready_json(const health_inputs& in) {
+  using nlohmann::json;
+  if (is_ready(in)) return dump(json{{"status", "ready"}});
+  return dump(json{{"status", "not ready"}, {"reasons", not_ready_reasons(in)}});
+}
+
+scrape_inputs to_scrape_inputs(const health_inputs& in) {
+  return scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since};
+}
+
+}  // namespace tpp::admin

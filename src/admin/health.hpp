@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "admin/metrics.hpp"
+#include "common/clock.hpp"
+#include "pool/token_pool.hpp"
+
+namespace tpp::admin {
+
+// A snapshot of everything the health endpoints report. Pure data: the
+// functions below do no I/O and read no clock.
+struct health_inputs {
+  pool::pool_counts counts;
+  std::vector<pool::slot_info> slots;
+  tpp::clock::time_point now;
+  std::size_t min_ready = 1;  // token.min_ready
+  bool shutting_down = false;
+  std::string login_error;  // non-empty while logins fail (the latest error)
+  // For /metrics (tpp_oldest_waiter_age_seconds); nullopt = nobody waits.
+  std::optional<tpp::clock::time_point> oldest_waiter_since;
+};
+
+// Number of slots whose state is ready.
+std::size_t ready_slots(const health_inputs& in);
+
+// True while at least min_ready slots hold a usable token and the process is
+// not shutting down: the /readyz answer.
+bool is_ready(const health_inputs& in);
+
+// Why is_ready() is false, one sentence each; empty when ready.
+std::vector<std::string> not_ready_reasons(const health_inputs& in);
+
+// Why the pool is degraded, one sentence each: stale or empty slots, a failing
+// login, clients waiting, shutting down. Empty = healthy.
+std::vector<std::string> degraded_reasons(const health_inputs& in);
+
+// The /health body: {"status":"healthy"|"degraded","pool":{"total","in_use",
+// "available","waiting","size"},"reasons":[...],"slots":[{"id","state","lent",
+// "age_seconds"}]}. status and pool.{total,in_use,available,waiting} are the
+// old proxy's fields and keep their names. age_seconds is null for a slot
+// without a token.
+std::string render_health_json(const health_inputs& in);
+
+// The /readyz body: {"status":"ready"} or {"status":"not ready","reasons":[...]}.
+std::string render_ready_json(const health_inputs& in);
+
+// The scrape view of the same snapshot.
+scrape_inputs to_scrape_inputs(const health_inputs& in);
+
+}  // namespace tpp::admin

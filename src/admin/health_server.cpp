@@ -1,0 +1,306 @@
+// GCC 12 reports -Wnull-dereference false positives inside Asio's any_executor
+// comparisons (io_context/strand executors) at -O2; the code is Asio's, not ours.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include "admin/health_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <exception>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_set>
+
+#include "admin/metrics.hpp"
+
+namespace tpp::admin {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Completion handler for co_spawn: a coroutine that escapes with an exception
+// is a bug; log it instead of losing it or terminating.
+struct log_exceptions {
+  const char* what;
+  void operator()(const std::exception_ptr& e) const {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("health server: {}: {}", what, ex.what());
+    } catch (...) {
+      spdlog::error("health server: {}: unknown exception", what);
+    }
+  }
+};
+
+using response = http::response<http::string_body>;
+
+response make_response(http::status st, unsigned version, std::string body,
+                       std::string_view content_type = "application/json") {
+  response res{st, version};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+std::string error_json(std::string_view msg) {
+  return nlohmann::json{{"error", msg}}.dump();
+}
+
+// Status for a request the parser refused; the connection closes after it.
+http::status status_for_read_error(const boost::system::error_code& ec) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return http::status::request_header_fields_too_large;
+  }
+  if (ec == http::error::body_limit) return http::status::payload_too_large;
+  return http::status::bad_request;
+}
+
+// True when the client sent something that is not a valid request (as opposed
+// to closing, going quiet or cutting a message short).
+bool is_parse_error(const boost::system::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+}  // namespace
+
+struct health_server::impl {
+  impl(asio::io_context& io, const config::address& addr, std::function<health_inputs()> in,
+       health_server_options o)
+      : ioc(io),
+        strand(asio::make_strand(io)),
+        acceptor(strand),
+        listen(addr),
+        inputs(std::move(in)),
+        opts(o) {}
+
+  asio::io_context& ioc;
+  asio::strand<asio::io_context::executor_type> strand;
+  tcp::acceptor acceptor;
+  config::address listen;
+  std::function<health_inputs()> inputs;
+  health_server_options opts;
+  tcp::endpoint bound;  // written once by start()
+  std::atomic<bool> stop_requested{false};
+  // Strand only: the open connections, so that stop() can close them.
+  std::unordered_set<beast::tcp_stream*> sessions;
+
+  // Keeps a session in `sessions` for the lifetime of its coroutine frame.
+  struct registration {
+    impl& owner;
+    beast::tcp_stream* stream;
+    registration(impl& o, beast::tcp_stream* s) : owner(o), stream(s) { owner.sessions.insert(s); }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+    ~registration() { owner.sessions.erase(stream); }
+  };
+
+  // Strand only.
+  void close_all() {
+    boost::system::error_code ec;
+    acceptor.close(ec);
+    for (auto* s : sessions) {
+      s->socket().shutdown(tcp::socket::shutdown_both, ec);
+      s->close();
+    }
+  }
+
+  response handle(const http::request<http::string_body>& req) {
+    const auto target = req.target();
+    const std::string_view path(target.data(), std::min(target.find('?'), target.size()));
+    const unsigned version = req.version();
+
+    const bool is_health = path == "/health" || path == "/healthz";
+    const bool is_live = path == "/livez";
+    const bool is_ready_path = path == "/readyz";
+    const bool is_metrics = path == "/metrics";
+    if (!is_health && !is_live && !is_ready_path && !is_metrics) {
+      return make_response(http::status::not_found, version, error_json("not found"));
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      auto res = make_response(http::status::method_not_allowed, version,
+                               error_json("method not allowed"));
+      res.set(http::field::allow, "GET, HEAD");
+      return res;
+    }
+    if (is_live) {
+      return make_response(http::status::ok, version, R"({"status":"alive"})");
+    }
+    try {
+      const health_inputs in = inputs();
+      if (is_health) return make_response(http::status::ok, version, render_health_json(in));
+      if (is_ready_path) {
+        return make_response(is_ready(in) ? http::status::ok : http::status::service_unavailable,
+                             version, render_ready_json(in));
+      }
+      return make_response(http::status::ok, version,
+                           metrics::global().render_prometheus(to_scrape_inputs(in)),
+                           "text/plain; version=0.0.4; charset=utf-8");
+    } catch (const std::exception& e) {
+      spdlog::error("health server: {}: {}", path, e.what());
+      return make_response(http::status::internal_server_error, version,
+                           error_json("internal error"));
+    }
+  }
+
+  static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
+    for (;;) {
+      auto [ec, sock] = co_await self->acceptor.async_accept(use_tuple);
+      if (self->stop_requested.load()) co_return;  // `sock` closes as it goes
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        // Out of descriptors or similar: pause instead of spinning.
+        spdlog::warn("health server: accept on {}: {}", self->listen.to_string(), ec.message());
+        asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
+        co_await pause.async_wait(use_tuple);
+        continue;
+      }
+      asio::co_spawn(self->strand, run_session(self, std::move(sock)), log_exceptions{"session"});
+    }
+  }
+
+  static asio::awaitable<void> run_session(std::shared_ptr<impl> self, tcp::socket sock) {
+    beast::tcp_stream stream(std::move(sock));
+    registration reg(*self, &stream);
+    if (self->stop_requested.load()) co_return;
+    const auto& o = self->opts;
+    beast::flat_buffer buffer(o.max_header_bytes + o.max_body_bytes + 1024);
+
+    for (;;) {
+      // A fresh parser per request: a Beast parser cannot be reused.
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(
+          std::min<std::size_t>(o.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+      parser.body_limit(o.max_body_bytes);
+      stream.expires_after(o.read_timeout);
+      auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      if (self->stop_requested.load()) co_return;
+
+      response res;
+      if (rec) {
+        // The peer left, went quiet, or cut a message short: nothing to answer.
+        if (!is_parse_error(rec)) co_return;
+        res = make_response(status_for_read_error(rec), 11, error_json(rec.message()));
+        res.keep_alive(false);
+        res.prepare_payload();
+      } else {
+        const auto& req = parser.get();
+        res = self->handle(req);
+        res.keep_alive(req.keep_alive());
+        res.prepare_payload();
+        if (req.method() == http::verb::head) res.body().clear();  // headers as for GET
+      }
+
+      stream.expires_after(o.write_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+      if (wec || self->stop_requested.load()) co_return;
+      if (!res.keep_alive()) {
+        co_await linger_close(stream);
+        co_return;
+      }
+    }
+  }
+
+  // Half-closes, then discards what the client still sends for a moment, so
+  // that closing with unread bytes does not reset the connection and destroy
+  // the answer before the client reads it.
+  static asio::awaitable<void> linger_close(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 4096> sink{};
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(1));
+    while (!ec && drained < 64 * 1024) {
+      std::size_t n = 0;
+      std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+      drained += n;
+    }
+    stream.close();
+  }
+};
+
+health_server::health_server(asio::io_context& ioc, const config::address& listen,
+                             std::function<health_inputs()> inputs, health_server_options opts)
+    : impl_(std::make_shared<impl>(ioc, listen, std::move(inputs), opts)) {}
+
+health_server::~health_server() {
+  stop();
+}
+
+void health_server::start() {
+  auto& self = *impl_;
+  if (self.stop_requested.load()) return;  // stopped before it started: stay closed
+  const std::string name = "health listener " + self.listen.to_string();
+  boost::system::error_code ec;
+  tcp::endpoint ep;
+  const auto addr = asio::ip::make_address(self.listen.host, ec);
+  if (!ec) {
+    ep = tcp::endpoint(addr, self.listen.port);
+  } else {
+    tcp::resolver resolver(self.ioc);
+    const auto results = resolver.resolve(self.listen.host, std::to_string(self.listen.port),
+                                          tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      throw std::runtime_error(
+          name + ": cannot resolve host: " + (ec ? ec.message() : std::string("no address")));
+    }
+    ep = results.begin()->endpoint();
+  }
+  if (self.acceptor.open(ep.protocol(), ec); ec) {
+    throw std::runtime_error(name + ": cannot open socket: " + ec.message());
+  }
+  self.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (self.acceptor.bind(ep, ec); ec) {
+    self.acceptor.close(ec);
+    throw std::runtime_error(name + ": cannot bind: " + ec.message());
+  }
+  if (self.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    self.acceptor.close(ec);
+    throw std::runtime_error(name + ": cannot listen: " + ec.message());
+  }
+  self.bound = self.acceptor.local_endpoint(ec);
+  spdlog::info("health server listening on {}:{}", self.bound.address().to_string(),
+               self.bound.port());
+  asio::co_spawn(self.strand, impl::accept_loop(impl_), log_exceptions{"accept loop"});
+}
+
+void health_server::stop() {
+  if (impl_->stop_requested.exchange(true)) return;
+  // A plain (non-coroutine) handler; it holds the state alive until it runs.
+  asio::dispatch(impl_->strand, [self = impl_] { self->close_all(); });
+}
+
+tcp::endpoint health_server::local_endpoint() const {
+  return impl_->bound;
+}
+
+}  // namespace tpp::admin

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "admin/health.hpp"
+#include "config/config.hpp"
+
+namespace tpp::admin {
+
+struct health_server_options {
+  // Whole-request deadline, from waiting for its first byte to its last; an
+  // idle keep-alive connection is closed when it passes.
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds write_timeout{10000};
+  std::size_t max_header_bytes = 8 * 1024;  // over it: 431, connection closed
+  std::size_t max_body_bytes = 4 * 1024;    // over it: 413, connection closed
+};
+
+// The health/metrics listener (product.md §4): HTTP/1.1 with keep-alive.
+//   GET|HEAD /health, /healthz -> 200 render_health_json (always 200, as the
+//                                 old proxy; "status" says degraded)
+//   GET|HEAD /livez            -> 200 {"status":"alive"}
+//   GET|HEAD /readyz           -> 200 {"status":"ready"} or 503 not ready
+//   GET|HEAD /metrics          -> 200 Prometheus text (metrics::global())
+//   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
+// Malformed requests get 400 (431/413 over the limits) and the connection is
+// closed. Query strings are ignored.
+//
+// Every socket operation runs on one strand of the given io_context, which
+// may be run by any number of threads. `inputs` is called on that strand,
+// once per /health, /readyz or /metrics request; it must be thread-safe with
+// respect to the rest of the program and must stay callable until stop()
+// has run and the io_context has drained.
+class health_server {
+ public:
+  health_server(boost::asio::io_context& ioc, const config::address& listen,
+                std::function<health_inputs()> inputs, health_server_options opts = {});
+  // stop(). Destroy the server before its io_context.
+  ~health_server();
+  health_server(const health_server&) = delete;
+  health_server& operator=(const health_server&) = delete;
+
+  // Binds and listens now, on the calling thread: throws std::runtime_error
+  // naming the address on failure (unresolvable host, port in use). Then
+  // accepts in the background on the io_context. Call once.
+  void start();
+
+  // Thread-safe, idempotent, does not block: closes the acceptor and every
+  // open connection (on the strand; if the io_context is not running, when it
+  // next runs). Requests already read but not yet answered are dropped.
+  void stop();
+
+  // The bound address (port 0 in the config resolves to the real port).
+  // Valid after start().
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace tpp::admin

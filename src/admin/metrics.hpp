@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "pool/token_pool.hpp"
+
+namespace tpp::admin {
+
+// What a scrape needs besides the counters: the pool's state at scrape time.
+struct scrape_inputs {
+  pool::pool_counts counts;
+  std::vector<pool::slot_info> slots;
+  tpp::clock::time_point now;
+  std::optional<tpp::clock::time_point> oldest_waiter_since;
+};
+
+namespace detail {
+struct shard;
+}
+
+// The process-wide metrics registry (docs/metrics.md lists every series).
+//
+// Recording is cheap enough for the request path: each recording thread owns
+// one cache-line-aligned shard of relaxed atomics that only it writes (no
+// locks, no allocation, no contended cache lines). A thread takes its shard on
+// its first record (one mutex acquisition, once per thread); when the thread
+// exits the shard goes back to a free list and the next new thread continues
+// adding to it, so totals never go down and short-lived threads do not grow
+// the registry. A scrape sums every shard.
+//
+// Every on_*() member may be called from any thread at any time. Durations are
+// in seconds; negative or NaN durations count as 0.
+class metrics {
+ public:
+  static metrics& global();
+
+  metrics(const metrics&) = delete;
+  metrics& operator=(const metrics&) = delete;
+
+  // --- client side ------------------------------------------------------------
+  void on_connection_opened() noexcept;
+  void on_connection_closed() noexcept;
+  // One finished exchange as the client saw it. method: GET, POST, PUT,
+  // DELETE, HEAD, OPTIONS, PATCH (exact, case-sensitive) or anything else
+  // ("other"); status: its class 1xx..5xx (outside 100..599 counts as 5xx);
+  // seconds: from the first byte of the request to the last of the response.
+  void on_request_done(std::string_view method, unsigned status, double seconds) noexcept;
+  // Bytes read from / written to clients (any granularity; summed).
+  void on_client_bytes(std::uint64_t received, std::uint64_t sent) noexcept;
+  // A request rejected as malformed (400/431/413) before reaching DolphinDB.
+  void on_bad_request() noexcept;
+
+  // --- token pool -------------------------------------------------------------
+  // Every lease acquisition, including those that did not have to wait.
+  void on_token_wait(double seconds) noexcept;
+  // A lease returned: how long the connection (or request) held the token.
+  void on_lease_released(double held_seconds) noexcept;
+  // A waiter answered 503 after token.acquire_timeout_seconds.
+  void on_queue_timeout() noexcept;
+  // A request answered 503 at once because token.max_waiting was reached.
+  void on_queue_rejected() noexcept;
+
+  // --- upstream ---------------------------------------------------------------
+  // Time from sending the request head upstream to receiving the response head.
+  void on_upstream_response(double seconds) noexcept;
+  void on_upstream_connect_error() noexcept;
+  // Connect or read deadline exceeded upstream (the client got a 504).
+  void on_upstream_timeout() noexcept;
+  // An upstream answer that marked a token stale (401 or the invalid pattern).
+  void on_auth_failure() noexcept;
+  // A request replayed with a fresh token after an auth failure.
+  void on_replay() noexcept;
+
+  // --- logins -----------------------------------------------------------------
+  // outcome: ok | rejected | failed | max_connections (anything else counts as
+  // failed); is_refresh: false for start-up / refill logins, true for refreshes.
+  void on_login(std::string_view outcome, bool is_refresh, double seconds) noexcept;
+
+  // Prometheus text exposition format 0.0.4, with # HELP and # TYPE for every
+  // family. Thread-safe; takes the registry mutex while summing the shards.
+  std::string render_prometheus(const scrape_inputs& in) const;
+
+  // Zeroes every shard. Only for tests, while no other thread records.
+  void reset_for_tests();
+
+ private:
+  metrics();
+  ~metrics();  // never runs: global() lives until the process ends
+
+  detail::shard& local() noexcept;
+  detail::shard* acquire_shard();
+  void release_shard(detail::shard* s) noexcept;
+  friend struct shard_owner;
+
+  mutable std::mutex mutex_;  // guards shards_ and free_ (not the counters)
+  std::vector<std::unique_ptr<detail::shard>> shards_;
+  std::vector<detail::shard*> free_;
+};
+
+}  // namespace tpp::admin
