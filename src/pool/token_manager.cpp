@@ -1,0 +1,594 @@
+// GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's
+// any_executor comparison once any_io_executor wraps a strand; the code is
+// Asio's, not ours.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include "pool/token_manager.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "pool/refresh_schedule.hpp"
+
+namespace tpp::pool {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using dolphindb::login_outcome;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// A one-shot wake-up that any thread may send and a coroutine on any executor
+// may wait for (concurrent_channel is the thread-safe one; capacity 1 so a
+// send before the wait is kept).
+using signal_channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+void notify(const std::shared_ptr<signal_channel>& ch) {
+  ch->try_send(boost::system::error_code{});
+}
+
+// co_spawn completion: a coroutine that ends by exception is a bug; log it.
+struct log_exception {
+  const char* what;
+  void operator()(std::exception_ptr e) const {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("token manager: {} ended with an exception: {}", what, ex.what());
+    } catch (...) {
+      spdlog::error("token manager: {} ended with an unknown exception", what);
+    }
+  }
+};
+
+double seconds_between(clock::time_point a, clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+}  // namespace
+
+const char* to_string(startup_result::kind k) noexcept {
+  switch (k) {
+    case startup_result::kind::ready:
+      return "ready";
+    case startup_result::kind::rejected:
+      return "rejected";
+    case startup_result::kind::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+struct token_manager::impl : std::enable_shared_from_this<impl> {
+  // Per-slot bookkeeping, guarded by mu_.
+  struct slot_rec {
+    bool has_token = false;   // a token was installed (it may be stale now)
+    bool stale = false;       // refused upstream since its install
+    bool needs_login = true;  // empty or stale: urgent work, due at retry_at
+    bool in_flight = false;   // a login for this slot is under way
+    unsigned failures = 0;    // consecutive failed logins (backoff exponent)
+    clock::time_point retry_at{};
+    std::uint64_t generation = 0;  // mirrors the pool's; only we install
+  };
+
+  impl(asio::any_io_executor ex, const config::token_config& cfg, std::shared_ptr<token_pool> pool,
+       login_fn login, const tpp::clock& clk, hooks h)
+      : strand_(asio::make_strand(std::move(ex))),
+        cfg_(cfg),
+        pool_(std::move(pool)),
+        login_(std::move(login)),
+        clock_(clk),
+        hooks_(std::move(h)),
+        n_(pool_ ? pool_->size() : 0),
+        concurrency_(std::max<std::size_t>(1, cfg.login_concurrency)),
+        max_refresh_(std::max<std::size_t>(1, concurrency_ / 4)),
+        min_ready_(std::clamp<std::size_t>(cfg.min_ready, 1, std::max<std::size_t>(1, n_))),
+        timer_(strand_),
+        rng_(std::random_device{}()),
+        schedule_(n_, std::chrono::duration_cast<clock::duration>(cfg.ttl), rng_()),
+        slots_(n_),
+        install_waiters_(n_) {
+    if (!pool_) throw std::invalid_argument("token_manager: no pool");
+    if (!login_) throw std::invalid_argument("token_manager: no login function");
+    for (const auto& s : pool_->slots()) {
+      if (s.id < n_) slots_[s.id].generation = s.generation;
+    }
+  }
+
+  // --- immutable after construction ------------------------------------------
+  asio::any_io_executor strand_;
+  config::token_config cfg_;
+  std::shared_ptr<token_pool> pool_;
+  login_fn login_;
+  const tpp::clock& clock_;
+  hooks hooks_;
+  std::size_t n_;
+  std::size_t concurrency_;
+  std::size_t max_refresh_;
+  std::size_t min_ready_;
+
+  // --- the stop gate ----------------------------------------------------------
+  // Every pool mutation happens under pool_gate_ after checking stopped_, and
+  // stop() sets stopped_ under it: once stop() returns, the pool is not
+  // touched. Recursive because install() may run a grant handler that calls
+  // back into report_auth_failure() or stop() on the same thread. Lock order:
+  // pool_gate_ before mu_, never the reverse.
+  std::recursive_mutex pool_gate_;
+  std::atomic<bool> stopped_{false};
+
+  // --- strand-only state --------------------------------------------------------
+  asio::steady_timer timer_;
+  bool wake_pending_ = false;
+  std::mt19937_64 rng_;
+  refresh_schedule schedule_;
+  std::set<std::size_t> refresh_in_flight_;
+  std::uint64_t next_task_id_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<asio::cancellation_signal>> tasks_;
+
+  // --- shared state, guarded by mu_ ------------------------------------------------
+  mutable std::mutex mu_;
+  std::vector<slot_rec> slots_;
+  std::vector<std::vector<std::shared_ptr<signal_channel>>> install_waiters_;
+  std::size_t in_flight_ = 0;
+  std::size_t installed_ = 0;  // slots with has_token
+  bool started_ = false;
+  bool halted_ = false;  // start-up saw a rejection: never log in again
+  bool min_ready_reached_ = false;
+  bool rejected_ = false;
+  std::optional<clock::time_point> hold_until_;  // runtime rejection: no login before
+  std::string last_error_;
+  std::optional<startup_result> start_result_;
+  std::shared_ptr<signal_channel> start_signal_;
+  std::chrono::milliseconds rejected_retry_delay_ = default_rejected_retry_delay;
+
+  // --- helpers ------------------------------------------------------------------
+
+  // Strand only. Makes the loop re-plan now (or right after its current step).
+  void wake() {
+    wake_pending_ = true;
+    timer_.cancel();
+  }
+
+  // Any thread.
+  void post_wake(bool state_changed) {
+    asio::post(strand_, [self = shared_from_this(), state_changed] {
+      self->wake();
+      if (state_changed && !self->stopped_) self->call_state_hook();
+    });
+  }
+
+  void call_state_hook() {
+    if (!hooks_.on_state_change) return;
+    try {
+      hooks_.on_state_change();
+    } catch (const std::exception& e) {
+      spdlog::error("token manager: on_state_change hook threw: {}", e.what());
+    }
+  }
+
+  void call_login_hook(login_outcome::kind k, bool is_refresh, double secs) {
+    if (!hooks_.on_login) return;
+    try {
+      hooks_.on_login(k, is_refresh, secs);
+    } catch (const std::exception& e) {
+      spdlog::error("token manager: on_login hook threw: {}", e.what());
+    }
+  }
+
+  struct launch {
+    std::size_t slot;
+    bool is_refresh;  // the slot held a token when the login began
+    bool ahead;       // refresh-ahead (counts against max_refresh_)
+  };
+
+  // Strand only. Picks the logins to start now (urgent first, then due
+  // refreshes, within both bounds), starts them, and returns when the loop
+  // must look again; nullopt when the loop must end (stopped or halted).
+  std::optional<clock::time_point> plan() {
+    if (stopped_) return std::nullopt;
+    // Read the pool before taking mu_ (lock order), only while not stopped.
+    std::vector<slot_info> infos;
+    {
+      std::lock_guard gate(pool_gate_);
+      if (stopped_) return std::nullopt;
+      infos = pool_->slots();
+    }
+    auto now = clock_.now();
+    auto next = now + std::chrono::duration_cast<clock::duration>(cfg_.refresh_check);
+    if (cfg_.refresh_check <= std::chrono::seconds::zero()) next = now + std::chrono::seconds(1);
+    std::vector<launch> launches;
+    {
+      std::lock_guard lock(mu_);
+      if (halted_) return std::nullopt;
+      // Slots with urgent work or a login under way have no refresh-ahead
+      // time: a stale leftover must not hide the next real wake-up.
+      for (std::size_t i = 0; i < n_; ++i) {
+        if ((slots_[i].needs_login || slots_[i].in_flight) && !refresh_in_flight_.contains(i)) {
+          schedule_.clear(i);
+        }
+      }
+      bool hold = hold_until_ && now < *hold_until_;
+      if (hold) {
+        next = std::min(next, *hold_until_);
+      } else {
+        std::vector<std::size_t> urgent;
+        for (std::size_t i = 0; i < n_; ++i) {
+          const auto& s = slots_[i];
+          if (!s.needs_login || s.in_flight) continue;
+          if (s.retry_at <= now) {
+            urgent.push_back(i);
+          } else {
+            next = std::min(next, s.retry_at);
+          }
+        }
+        std::sort(urgent.begin(), urgent.end(), [this](std::size_t a, std::size_t b) {
+          return std::pair(slots_[a].retry_at, a) < std::pair(slots_[b].retry_at, b);
+        });
+        for (auto i : urgent) {
+          if (in_flight_ >= concurrency_) break;
+          auto& s = slots_[i];
+          s.in_flight = true;
+          ++in_flight_;
+          launches.push_back({i, s.has_token, false});
+        }
+        if (in_flight_ < concurrency_) {
+          std::size_t bound =
+              std::min(max_refresh_, refresh_in_flight_.size() + (concurrency_ - in_flight_));
+          for (auto i : schedule_.due(now, infos, refresh_in_flight_, bound)) {
+            auto& s = slots_[i];
+            if (s.needs_login || s.in_flight) continue;
+            s.in_flight = true;
+            ++in_flight_;
+            refresh_in_flight_.insert(i);
+            schedule_.clear(i);
+            launches.push_back({i, true, true});
+          }
+        }
+        if (auto w = schedule_.next_wakeup(now); w && *w > now) next = std::min(next, *w);
+      }
+    }
+    for (const auto& l : launches) spawn_login(l);
+    return next;
+  }
+
+  // Strand only.
+  void spawn_login(const launch& l) {
+    auto id = next_task_id_++;
+    auto sig = std::make_shared<asio::cancellation_signal>();
+    tasks_.emplace(id, sig);
+    asio::co_spawn(
+        strand_, login_task(shared_from_this(), l),
+        asio::bind_cancellation_slot(sig->slot(), task_done{shared_from_this(), id, sig}));
+  }
+
+  // Completion of one login task, on the strand. Holds the signal so it
+  // outlives the coroutine that its slot was connected to.
+  struct task_done {
+    std::shared_ptr<impl> self;
+    std::uint64_t id;
+    std::shared_ptr<asio::cancellation_signal> sig;
+    void operator()(std::exception_ptr e) const {
+      self->tasks_.erase(id);
+      log_exception{"a login task"}(e);
+    }
+  };
+
+  static asio::awaitable<void> login_task(std::shared_ptr<impl> self, launch l) {
+    auto t0 = self->clock_.now();
+    login_outcome r;
+    try {
+      r = co_await self->login_();
+    } catch (const std::exception& e) {
+      r.what = login_outcome::kind::failed;
+      r.token.clear();
+      r.message = std::string("login: ") + e.what();
+    }
+    self->complete(l, std::move(r), seconds_between(t0, self->clock_.now()));
+  }
+
+  // Strand only. Applies one login's outcome.
+  void complete(const launch& l, login_outcome r, double secs) {
+    if (l.ahead) refresh_in_flight_.erase(l.slot);
+    bool halted = false;
+    {
+      std::lock_guard lock(mu_);
+      halted = halted_;
+    }
+    bool installed = false;
+    if (r.what == login_outcome::kind::ok && !halted) {
+      std::lock_guard gate(pool_gate_);
+      if (!stopped_) {
+        try {
+          pool_->install(l.slot, std::move(r.token));
+          installed = true;
+        } catch (const std::exception& e) {
+          r.what = login_outcome::kind::failed;
+          r.message = std::string("installing the token failed: ") + e.what();
+        }
+      }
+    }
+    r.token.clear();
+
+    auto now = clock_.now();
+    std::vector<std::shared_ptr<signal_channel>> wake_waiters;
+    std::shared_ptr<signal_channel> start_signal;
+    bool state_changed = false;
+    {
+      std::lock_guard lock(mu_);
+      auto& s = slots_[l.slot];
+      s.in_flight = false;
+      --in_flight_;
+      if (stopped_ || halted_) {
+        // Abandoned: nothing more to do for this slot.
+      } else if (installed) {
+        if (!s.has_token) ++installed_;
+        s.has_token = true;
+        s.stale = false;
+        s.needs_login = false;
+        s.failures = 0;
+        ++s.generation;
+        schedule_.on_install(l.slot, now);
+        if (rejected_) spdlog::info("token manager: DolphinDB accepts the credential again");
+        rejected_ = false;
+        hold_until_.reset();
+        last_error_.clear();
+        wake_waiters = std::move(install_waiters_[l.slot]);
+        install_waiters_[l.slot].clear();
+        state_changed = true;
+        if (!min_ready_reached_ && installed_ >= min_ready_) {
+          min_ready_reached_ = true;
+          spdlog::info("token manager: {} of {} tokens ready", installed_, n_);
+          if (!start_result_) {
+            start_result_ = startup_result{startup_result::kind::ready, {}};
+            start_signal = start_signal_;
+          }
+        }
+        if (installed_ == n_ && !l.is_refresh) {
+          spdlog::info("token manager: pool full ({} tokens)", n_);
+        }
+      } else if (r.what == login_outcome::kind::rejected) {
+        rejected_ = true;
+        state_changed = true;
+        last_error_ = "DolphinDB rejected the login: " + r.message;
+        if (!min_ready_reached_ && !start_result_ && started_) {
+          // Start-up: stop everything. One attempt per credential, never a
+          // retry: a wrong password repeated can lock the account.
+          halted_ = true;
+          start_result_ = startup_result{startup_result::kind::rejected, r.message};
+          start_signal = start_signal_;
+          spdlog::error("token manager: {}; no further login will be attempted", last_error_);
+        } else {
+          hold_until_ = now + std::chrono::duration_cast<clock::duration>(rejected_retry_delay_);
+          spdlog::error(
+              "token manager: {}; next login attempt in {} s (tokens held are kept)", last_error_,
+              std::chrono::duration_cast<std::chrono::seconds>(rejected_retry_delay_).count());
+          defer_slot(s, l.slot, *hold_until_);
+        }
+      } else {
+        // failed or max_connections: retry this slot later, with backoff.
+        ++s.failures;
+        auto delay = backoff(s.failures - 1, rng_);
+        std::string text = r.what == login_outcome::kind::max_connections
+                               ? "DolphinDB refused the login: too many sessions "
+                                 "(maxConnections; lower token.pool_size?): " +
+                                     r.message
+                               : "login failed: " + r.message;
+        if (text != last_error_) {
+          spdlog::warn("token manager: {} (slot {}, retrying with backoff)", text, l.slot);
+          state_changed = true;
+        } else {
+          spdlog::debug("token manager: slot {}: {} (attempt {}, retry in {} ms)", l.slot, text,
+                        s.failures, delay.count());
+        }
+        last_error_ = std::move(text);
+        defer_slot(s, l.slot, now + std::chrono::duration_cast<clock::duration>(delay));
+      }
+    }
+    if (start_signal) notify(start_signal);
+    for (auto& w : wake_waiters) notify(w);
+    // After stop() the owner may be tearing down what the hooks touch.
+    if (stopped_) return;
+    call_login_hook(r.what, l.is_refresh, secs);
+    if (state_changed) call_state_hook();
+    wake();
+  }
+
+  // mu_ held, strand. The next login for a slot whose login did not install
+  // happens at `at`: a refresh-ahead of a still-good token is postponed (the
+  // old token stays in use: make-before-break); an empty or stale slot stays
+  // urgent work.
+  void defer_slot(slot_rec& s, std::size_t slot, clock::time_point at) {
+    if (s.has_token && !s.stale) {
+      s.needs_login = false;
+      schedule_.postpone(slot, at);
+    } else {
+      s.needs_login = true;
+      s.retry_at = at;
+    }
+  }
+
+  static asio::awaitable<void> run_loop(std::shared_ptr<impl> self) {
+    for (;;) {
+      self->wake_pending_ = false;
+      auto next = self->plan();
+      if (!next) co_return;
+      if (self->wake_pending_) continue;
+      auto delay = *next - self->clock_.now();
+      if (delay < std::chrono::milliseconds(1)) delay = std::chrono::milliseconds(1);
+      self->timer_.expires_after(delay);
+      co_await self->timer_.async_wait(use_tuple);
+    }
+  }
+
+  static asio::awaitable<startup_result> do_start(std::shared_ptr<impl> self) {
+    auto ex = co_await asio::this_coro::executor;
+    auto sig = std::make_shared<signal_channel>(ex, 1);
+    {
+      std::lock_guard lock(self->mu_);
+      if (self->started_) throw std::logic_error("token_manager::start() called twice");
+      self->started_ = true;
+      self->start_signal_ = sig;
+      if (self->stopped_)
+        self->start_result_ = startup_result{startup_result::kind::stopped, "stopped"};
+    }
+    spdlog::info("token manager: logging in {} times, up to {} at once", self->n_,
+                 self->concurrency_);
+    asio::co_spawn(self->strand_, run_loop(self), log_exception{"the refresh loop"});
+    for (;;) {
+      {
+        std::lock_guard lock(self->mu_);
+        if (self->start_result_) co_return *self->start_result_;
+      }
+      auto [ec] = co_await sig->async_receive(use_tuple);
+      if (ec) co_return startup_result{startup_result::kind::stopped, "start-up wait cancelled"};
+    }
+  }
+
+  static asio::awaitable<bool> do_wait(std::shared_ptr<impl> self, std::size_t slot,
+                                       std::uint64_t old_generation,
+                                       std::chrono::milliseconds timeout) {
+    auto ex = co_await asio::this_coro::executor;
+    auto sig = std::make_shared<signal_channel>(ex, 1);
+    {
+      std::lock_guard lock(self->mu_);
+      if (slot >= self->n_) co_return false;
+      if (self->slots_[slot].generation > old_generation) co_return true;
+      if (self->stopped_) co_return false;
+      self->install_waiters_[slot].push_back(sig);
+    }
+    asio::steady_timer timer(ex, timeout);
+    co_await (sig->async_receive(use_tuple) || timer.async_wait(use_tuple));
+    std::lock_guard lock(self->mu_);
+    auto& waiters = self->install_waiters_[slot];
+    waiters.erase(std::remove(waiters.begin(), waiters.end(), sig), waiters.end());
+    co_return self->slots_[slot].generation > old_generation;
+  }
+
+  void report_auth_failure(std::size_t slot, std::uint64_t generation) {
+    if (slot >= n_) return;
+    {
+      std::lock_guard gate(pool_gate_);
+      if (stopped_ || !pool_->mark_stale(slot, generation)) return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      auto& s = slots_[slot];
+      s.stale = true;
+      s.failures = 0;
+      // A login already under way for the slot (a refresh) will replace the
+      // token; otherwise this is urgent work, due now.
+      if (!s.in_flight) {
+        s.needs_login = true;
+        s.retry_at = clock_.now();
+      }
+    }
+    spdlog::debug("token manager: slot {} token refused upstream; logging in again", slot);
+    post_wake(true);
+  }
+
+  void stop() {
+    {
+      std::lock_guard gate(pool_gate_);
+      if (stopped_.exchange(true)) return;
+    }
+    std::vector<std::shared_ptr<signal_channel>> to_wake;
+    {
+      std::lock_guard lock(mu_);
+      if (!start_result_) start_result_ = startup_result{startup_result::kind::stopped, "stopped"};
+      if (start_signal_) to_wake.push_back(start_signal_);
+      for (auto& ws : install_waiters_) {
+        for (auto& w : ws) to_wake.push_back(w);
+        ws.clear();
+      }
+    }
+    for (auto& w : to_wake) notify(w);
+    asio::post(strand_, [self = shared_from_this()] {
+      self->wake();
+      // Cancel the logins under way; their results would be dropped anyway.
+      // Copied first: emitting may complete work that edits tasks_.
+      std::vector<std::shared_ptr<asio::cancellation_signal>> sigs;
+      for (auto& entry : self->tasks_) sigs.push_back(entry.second);
+      for (auto& sig : sigs) sig->emit(asio::cancellation_type::terminal);
+    });
+  }
+};
+
+token_manager::token_manager(asio::any_io_executor ex, const config::token_config& cfg,
+                             std::shared_ptr<token_pool> pool, login_fn login,
+                             const tpp::clock& clk, hooks h)
+    : impl_(std::make_shared<impl>(std::move(ex), cfg, std::move(pool), std::move(login), clk,
+                                   std::move(h))) {}
+
+token_manager::~token_manager() {
+  impl_->stop();
+}
+
+asio::awaitable<startup_result> token_manager::start() {
+  return impl::do_start(impl_);
+}
+
+bool token_manager::has_min_ready() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->min_ready_reached_;
+}
+
+std::string token_manager::last_error() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->last_error_;
+}
+
+bool token_manager::login_rejected() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->rejected_;
+}
+
+std::size_t token_manager::logins_in_flight() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->in_flight_;
+}
+
+void token_manager::report_auth_failure(std::size_t slot, std::uint64_t generation) {
+  impl_->report_auth_failure(slot, generation);
+}
+
+asio::awaitable<bool> token_manager::wait_for_install(std::size_t slot,
+                                                      std::uint64_t old_generation,
+                                                      std::chrono::milliseconds timeout) {
+  return impl::do_wait(impl_, slot, old_generation, timeout);
+}
+
+void token_manager::stop() {
+  impl_->stop();
+}
+
+void token_manager::set_rejected_retry_delay(std::chrono::milliseconds d) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->rejected_retry_delay_ = d;
+}
+
+}  // namespace tpp::pool

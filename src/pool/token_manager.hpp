@@ -1,0 +1,125 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "dolphindb/login_response.hpp"
+#include "pool/token_pool.hpp"
+
+namespace tpp::pool {
+
+// What start() ended with.
+struct startup_result {
+  enum class kind {
+    ready,     // token.min_ready tokens installed; the rest keep filling in the background
+    rejected,  // DolphinDB refused the credential (message = DolphinDB's, password redacted)
+    stopped,   // stop() was called (or start() itself was cancelled) first
+  };
+  kind what = kind::stopped;
+  std::string message;
+};
+const char* to_string(startup_result::kind k) noexcept;
+
+// Callbacks for metrics; each may be empty. They run on the manager's strand,
+// never with a manager lock held, and must not block. Exceptions are logged and
+// swallowed.
+struct token_manager_hooks {
+  // One login attempt ended. is_refresh: the slot held a token (ready or
+  // stale) when the login began, i.e. this replaces a token rather than filling
+  // an empty slot. seconds: measured with the injected clock.
+  std::function<void(dolphindb::login_outcome::kind, bool is_refresh, double seconds)> on_login;
+  // Something health reports changed: a token installed, a slot gone stale,
+  // a login failing or rejected, stop().
+  std::function<void()> on_state_change;
+};
+
+// Keeps the token pool full: the start-up logins, refresh ahead of the ttl,
+// the replacement of tokens refused upstream. Design note: docs/tokens.md.
+//
+// All its work runs on one strand made from the executor it is given. Logins
+// go through the injected login_fn, so tests fake DolphinDB; in production it
+// wraps dolphindb::async_login. Concurrency: at most token.login_concurrency
+// logins in flight, of which at most max(1, login_concurrency / 4) are
+// refresh-ahead; logins for empty or stale slots come first.
+//
+// Lifetime: the manager's state is shared with its coroutines, so destroying
+// the manager (which calls stop()) while they run is safe. `clk` must outlive
+// every coroutine it started; stop() or destroy the manager before its
+// executor's execution context is destroyed (stop() posts to it).
+class token_manager {
+ public:
+  // One login attempt. Called on the manager's strand; the returned coroutine
+  // runs there. It should not throw (an exception counts as `failed`). It must
+  // be a plain function returning a named coroutine called with arguments by
+  // value, never a capturing lambda that is itself a coroutine.
+  using login_fn = std::function<boost::asio::awaitable<dolphindb::login_outcome>()>;
+  using hooks = token_manager_hooks;
+
+  // How long a credential that DolphinDB rejected while running is left alone.
+  static constexpr std::chrono::milliseconds default_rejected_retry_delay{5 * 60 * 1000};
+
+  token_manager(boost::asio::any_io_executor ex, const config::token_config& cfg,
+                std::shared_ptr<token_pool> pool, login_fn login, const tpp::clock& clk,
+                hooks h = {});
+  ~token_manager();
+  token_manager(const token_manager&) = delete;
+  token_manager& operator=(const token_manager&) = delete;
+
+  // Starts filling the pool (once; a second call throws std::logic_error) and
+  // completes with:
+  //  - ready as soon as token.min_ready tokens are installed;
+  //  - rejected at the first `rejected` answer: every other login is
+  //    abandoned and none is ever attempted again (retrying a wrong password
+  //    can lock the account);
+  //  - stopped if stop() comes first.
+  // Network failures and "Maximum connections reached" never complete it:
+  // those slots are retried with backoff forever, so callers race start()
+  // against their own deadline or shutdown (cancelling start() does not stop
+  // the background work). Callable from a coroutine on any executor.
+  boost::asio::awaitable<startup_result> start();
+
+  // Thread-safe. True once start-up reached token.min_ready installed tokens
+  // (latched; live token counts come from the pool).
+  bool has_min_ready() const;
+  // Thread-safe. The last login failure (password redacted), empty after a
+  // successful login. For health output and logs.
+  std::string last_error() const;
+  // Thread-safe. True while the last login answer was a rejection.
+  bool login_rejected() const;
+  // Thread-safe. Logins currently under way.
+  std::size_t logins_in_flight() const;
+
+  // Thread-safe, any thread. The token of `slot` at `generation` was refused
+  // upstream: marks it stale and, only for the first report of that
+  // generation, schedules one login for the slot (ahead of refresh-ahead
+  // work). Does nothing after stop().
+  void report_auth_failure(std::size_t slot, std::uint64_t generation);
+
+  // Callable from a coroutine on any executor (any io_context thread). True as
+  // soon as `slot`'s generation is greater than old_generation (at once if it
+  // already is); false after `timeout`, after stop(), or for a bad slot.
+  boost::asio::awaitable<bool> wait_for_install(std::size_t slot, std::uint64_t old_generation,
+                                                std::chrono::milliseconds timeout);
+
+  // Thread-safe, idempotent. Abandons pending work, cancels timers and
+  // in-flight logins, completes start() (stopped) and every wait_for_install.
+  // Once it returns, the manager never touches the pool again.
+  void stop();
+
+  // Call before start(). Tests shorten it; production keeps the default.
+  void set_rejected_retry_delay(std::chrono::milliseconds d);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace tpp::pool

@@ -1,0 +1,475 @@
+// GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's
+// any_executor comparison once any_io_executor wraps an io_context executor;
+// the code is Asio's, not ours.
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include "pool/token_manager.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <future>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tpp::pool {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using dolphindb::login_outcome;
+using kind = login_outcome::kind;
+
+login_outcome ok_outcome(int call) {
+  return {kind::ok, "tok-" + std::to_string(call) + "\n", ""};
+}
+login_outcome outcome(kind k, std::string message) {
+  return {k, "", std::move(message)};
+}
+
+// A fake DolphinDB login endpoint: counts calls and concurrency, answers each
+// call (numbered from 1) after a delay, as the test's script says.
+struct fake_dolphindb {
+  std::atomic<int> calls{0};
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+
+  void set_script(std::function<login_outcome(int)> s) {
+    std::lock_guard lock(mu);
+    script = std::move(s);
+  }
+  void set_delay(std::function<std::chrono::milliseconds(int)> d) {
+    std::lock_guard lock(mu);
+    delay = std::move(d);
+  }
+  std::chrono::milliseconds delay_of(int call) {
+    std::lock_guard lock(mu);
+    return delay(call);
+  }
+  login_outcome answer(int call) {
+    std::lock_guard lock(mu);
+    return script(call);
+  }
+  void reset_max() { max_in_flight = in_flight.load(); }
+
+ private:
+  std::mutex mu;
+  std::function<login_outcome(int)> script = ok_outcome;
+  std::function<std::chrono::milliseconds(int)> delay = [](int) { return 20ms; };
+};
+
+asio::awaitable<login_outcome> fake_login(std::shared_ptr<fake_dolphindb> ddb) {
+  int call = ++ddb->calls;
+  int now = ++ddb->in_flight;
+  int seen = ddb->max_in_flight.load();
+  while (now > seen && !ddb->max_in_flight.compare_exchange_weak(seen, now)) {
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor, ddb->delay_of(call));
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  --ddb->in_flight;
+  if (ec) co_return outcome(kind::failed, "cancelled");
+  co_return ddb->answer(call);
+}
+
+// Waits (on the test thread) until pred() holds or the timeout passes.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// A manager over a real io_context run by a background thread, a pool and a
+// fake DolphinDB.
+struct harness {
+  explicit harness(std::size_t pool_size, std::size_t concurrency, std::size_t min_ready = 1,
+                   std::chrono::seconds ttl = 3600s) {
+    cfg.pool_size = pool_size;
+    cfg.login_concurrency = concurrency;
+    cfg.min_ready = min_ready;
+    cfg.ttl = ttl;
+    cfg.refresh_check = 60s;
+    pool = token_pool::create(pool_size, clk);
+    token_manager::hooks h;
+    h.on_login = [this](kind k, bool is_refresh, double) {
+      std::lock_guard lock(mu);
+      logins.push_back({k, is_refresh});
+    };
+    h.on_state_change = [this] { ++state_changes; };
+    auto d = ddb;
+    mgr = std::make_unique<token_manager>(
+        ioc.get_executor(), cfg, pool, [d] { return fake_login(d); }, clk, h);
+    runner = std::thread([this] { ioc.run(); });
+  }
+  ~harness() {
+    mgr->stop();
+    work.reset();
+    runner.join();
+  }
+
+  std::future<startup_result> start() {
+    auto p = std::make_shared<std::promise<startup_result>>();
+    auto f = p->get_future();
+    asio::co_spawn(ioc, mgr->start(), [p](std::exception_ptr e, startup_result r) {
+      if (e) {
+        p->set_exception(e);
+      } else {
+        p->set_value(std::move(r));
+      }
+    });
+    return f;
+  }
+
+  startup_result start_and_wait(std::chrono::milliseconds timeout = 5s) {
+    auto f = start();
+    if (f.wait_for(timeout) != std::future_status::ready) {
+      ADD_FAILURE() << "start() did not complete";
+      return {};
+    }
+    return f.get();
+  }
+
+  std::uint64_t generation(std::size_t slot) const { return pool->slots().at(slot).generation; }
+  bool all_ready() const { return pool->counts().ready == cfg.pool_size; }
+
+  steady_clock& clk = steady_clock::instance();
+  config::token_config cfg;
+  std::shared_ptr<fake_dolphindb> ddb = std::make_shared<fake_dolphindb>();
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::shared_ptr<token_pool> pool;
+  std::unique_ptr<token_manager> mgr;
+  std::thread runner;
+
+  std::mutex mu;
+  std::vector<std::pair<kind, bool>> logins;
+  std::atomic<int> state_changes{0};
+};
+
+TEST(token_manager, startup_respects_login_concurrency_and_fills_pool) {
+  harness h(40, 4);
+  auto r = h.start_and_wait();
+  EXPECT_EQ(r.what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  EXPECT_EQ(h.ddb->calls, 40);
+  EXPECT_EQ(h.ddb->max_in_flight, 4);
+  EXPECT_TRUE(h.mgr->has_min_ready());
+  EXPECT_TRUE(h.mgr->last_error().empty());
+  // Whitespace in DolphinDB's token never reaches the pool.
+  auto lease = h.pool->try_acquire();
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->token()->find('\n'), std::string::npos);
+  // The hook runs right after the install that all_ready() sees.
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(h.mu);
+    return h.logins.size() == 40u;
+  }));
+  std::lock_guard lock(h.mu);
+  ASSERT_EQ(h.logins.size(), 40u);
+  for (auto [k, is_refresh] : h.logins) {
+    EXPECT_EQ(k, kind::ok);
+    EXPECT_FALSE(is_refresh);
+  }
+}
+
+TEST(token_manager, start_returns_once_min_ready_installed) {
+  harness h(10, 10, 3);
+  // Call n answers after n * 40 ms: installs come one by one.
+  h.ddb->set_delay([](int call) { return std::chrono::milliseconds(40 * call); });
+  auto f = h.start();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  std::size_t at_ready = h.pool->counts().total;
+  EXPECT_EQ(f.get().what, startup_result::kind::ready);
+  EXPECT_GE(at_ready, 3u);
+  EXPECT_LT(at_ready, 10u);
+  // The rest keep filling in the background.
+  EXPECT_TRUE(eventually([&] { return h.all_ready(); }));
+  EXPECT_EQ(h.ddb->calls, 10);
+}
+
+TEST(token_manager, rejected_password_is_tried_once_with_concurrency_one) {
+  harness h(5, 1);
+  h.ddb->set_script([](int) {
+    return outcome(kind::rejected, R"(login("u", ***) => The user name or password is incorrect.)");
+  });
+  auto r = h.start_and_wait();
+  EXPECT_EQ(r.what, startup_result::kind::rejected);
+  EXPECT_NE(r.message.find("incorrect"), std::string::npos) << r.message;
+  EXPECT_EQ(h.ddb->calls, 1);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(h.ddb->calls, 1);
+  EXPECT_TRUE(h.mgr->login_rejected());
+  EXPECT_NE(h.mgr->last_error().find("incorrect"), std::string::npos);
+  EXPECT_FALSE(h.mgr->has_min_ready());
+  EXPECT_EQ(h.pool->counts().total, 0u);
+}
+
+TEST(token_manager, rejected_password_stops_all_logins) {
+  harness h(20, 4);
+  h.ddb->set_script(
+      [](int) { return outcome(kind::rejected, "The user name or password is incorrect."); });
+  auto r = h.start_and_wait();
+  EXPECT_EQ(r.what, startup_result::kind::rejected);
+  int calls = h.ddb->calls;
+  EXPECT_GE(calls, 1);
+  EXPECT_LE(calls, 4);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(h.ddb->calls, calls);
+  // Reports of auth failures after that start nothing either.
+  h.mgr->report_auth_failure(0, 0);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(h.ddb->calls, calls);
+}
+
+TEST(token_manager, network_failures_are_retried_with_backoff) {
+  harness h(1, 1);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script([](int call) {
+    if (call == 1) return outcome(kind::failed, "connect to ddb:8848: Connection refused");
+    if (call == 2) return outcome(kind::max_connections, "Maximum connections reached");
+    return ok_outcome(call);
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto f = h.start();
+  // While failing, health can tell why.
+  EXPECT_TRUE(eventually([&] { return !h.mgr->last_error().empty() || h.ddb->calls >= 3; }));
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f.get().what, startup_result::kind::ready);
+  EXPECT_EQ(h.ddb->calls, 3);
+  EXPECT_EQ(h.pool->counts().ready, 1u);
+  EXPECT_TRUE(h.mgr->last_error().empty());
+  EXPECT_FALSE(h.mgr->login_rejected());
+  // Two backoffs of at most 100 ms and 200 ms.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST(token_manager, failing_logins_never_complete_start_and_keep_retrying) {
+  harness h(3, 2);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script(
+      [](int) { return outcome(kind::failed, "HTTP 503: login answer is not JSON"); });
+  auto f = h.start();
+  EXPECT_EQ(f.wait_for(500ms), std::future_status::timeout);
+  EXPECT_GT(h.ddb->calls, 3);  // retried
+  EXPECT_NE(h.mgr->last_error().find("HTTP 503"), std::string::npos);
+  // Backoff bounds the rate: 3 slots, first retries within 100..200 ms.
+  EXPECT_LT(h.ddb->calls, 60);
+  h.ddb->set_script(ok_outcome);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f.get().what, startup_result::kind::ready);
+  EXPECT_TRUE(eventually([&] { return h.all_ready(); }));
+}
+
+TEST(token_manager, refresh_ahead_replaces_tokens_without_gap) {
+  harness h(4, 4, 1, 1s);
+  h.ddb->set_delay([](int) { return 30ms; });
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.ddb->reset_max();
+  std::vector<std::uint64_t> first;
+  for (std::size_t i = 0; i < 4; ++i) first.push_back(h.generation(i));
+  // Refreshes come at 80-90% of the 1 s ttl; refresh_check (60 s) must not delay them.
+  auto deadline = std::chrono::steady_clock::now() + 2200ms;
+  std::size_t min_ready = 4;
+  while (std::chrono::steady_clock::now() < deadline) {
+    min_ready = std::min(min_ready, h.pool->counts().ready);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(min_ready, 4u);  // make-before-break: never a missing token
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_GE(h.generation(i), first[i] + 2) << "slot " << i;
+  }
+  // At most max(1, login_concurrency / 4) = 1 refresh at once.
+  EXPECT_EQ(h.ddb->max_in_flight, 1);
+  std::lock_guard lock(h.mu);
+  std::size_t refreshes = 0;
+  for (auto [k, is_refresh] : h.logins) refreshes += is_refresh ? 1 : 0;
+  EXPECT_GE(refreshes, 8u);
+}
+
+TEST(token_manager, failed_refresh_keeps_old_token) {
+  harness h(1, 1, 1, 1s);
+  h.ddb->set_delay([](int) { return 5ms; });
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  auto lease = h.pool->try_acquire();
+  ASSERT_TRUE(lease);
+  auto token = *lease->token();
+  h.ddb->set_script([](int) { return outcome(kind::failed, "read timeout"); });
+  ASSERT_TRUE(eventually([&] { return h.ddb->calls >= 3; }, 3s));
+  EXPECT_EQ(*lease->token(), token);
+  EXPECT_EQ(h.pool->counts().ready, 1u);
+  h.ddb->set_script(ok_outcome);
+  EXPECT_TRUE(eventually([&] { return *lease->token() != token; }, 3s));
+}
+
+TEST(token_manager, concurrent_auth_failures_cause_one_login) {
+  harness h(3, 3);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  int before = h.ddb->calls;
+  auto gen = h.generation(1);
+  std::latch go(10);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&] {
+      go.arrive_and_wait();
+      h.mgr->report_auth_failure(1, gen);
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(eventually([&] { return h.generation(1) == gen + 1; }));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(h.ddb->calls, before + 1);
+  EXPECT_EQ(h.generation(1), gen + 1);
+  EXPECT_EQ(h.pool->slots()[1].state, slot_state::ready);
+}
+
+TEST(token_manager, upstream_restart_heals_all_slots_within_concurrency) {
+  harness h(12, 3);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.ddb->reset_max();
+  int before = h.ddb->calls;
+  std::vector<std::uint64_t> gens;
+  for (std::size_t i = 0; i < 12; ++i) gens.push_back(h.generation(i));
+  for (std::size_t i = 0; i < 12; ++i) h.mgr->report_auth_failure(i, gens[i]);
+  EXPECT_LE(h.pool->counts().ready, 12u);
+  ASSERT_TRUE(eventually([&] {
+    for (std::size_t i = 0; i < 12; ++i) {
+      if (h.generation(i) <= gens[i]) return false;
+    }
+    return h.all_ready();
+  }));
+  EXPECT_EQ(h.ddb->max_in_flight, 3);
+  EXPECT_EQ(h.ddb->calls, before + 12);
+}
+
+asio::awaitable<bool> wait_on(token_manager* mgr, std::size_t slot, std::uint64_t gen,
+                              std::chrono::milliseconds timeout) {
+  co_return co_await mgr->wait_for_install(slot, gen, timeout);
+}
+
+std::future<bool> wait_from(asio::io_context& ioc, token_manager* mgr, std::size_t slot,
+                            std::uint64_t gen, std::chrono::milliseconds timeout) {
+  auto p = std::make_shared<std::promise<bool>>();
+  auto f = p->get_future();
+  asio::co_spawn(ioc, wait_on(mgr, slot, gen, timeout), [p](std::exception_ptr e, bool r) {
+    if (e) {
+      p->set_exception(e);
+    } else {
+      p->set_value(r);
+    }
+  });
+  return f;
+}
+
+TEST(token_manager, wait_for_install_from_another_io_context) {
+  harness h(2, 2);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  // The waiters run on a second io_context with its own thread, like a proxy
+  // worker.
+  asio::io_context other;
+  auto guard = asio::make_work_guard(other);
+  std::thread other_thread([&] { other.run(); });
+
+  auto g0 = h.generation(0);
+  EXPECT_TRUE(wait_from(other, h.mgr.get(), 0, g0 - 1, 0ms).get());  // already newer
+
+  h.ddb->set_delay([](int) { return 100ms; });
+  auto t0 = std::chrono::steady_clock::now();
+  auto waiting = wait_from(other, h.mgr.get(), 0, g0, 3s);
+  h.mgr->report_auth_failure(0, g0);
+  EXPECT_TRUE(waiting.get());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_GT(h.generation(0), g0);
+
+  auto g1 = h.generation(1);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(wait_from(other, h.mgr.get(), 1, g1, 150ms).get());
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 140ms);
+  EXPECT_LT(waited, 2s);
+  EXPECT_FALSE(wait_from(other, h.mgr.get(), 99, 0, 10ms).get());  // no such slot
+
+  // stop() completes waiters at once.
+  auto pending = wait_from(other, h.mgr.get(), 1, g1, 10s);
+  std::this_thread::sleep_for(20ms);
+  t0 = std::chrono::steady_clock::now();
+  h.mgr->stop();
+  EXPECT_FALSE(pending.get());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+
+  guard.reset();
+  other_thread.join();
+}
+
+TEST(token_manager, runtime_rejection_holds_the_credential) {
+  harness h(2, 2);
+  h.mgr->set_rejected_retry_delay(400ms);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.ddb->set_script(
+      [](int) { return outcome(kind::rejected, "The user name or password is incorrect."); });
+  int before = h.ddb->calls;
+  auto g0 = h.generation(0);
+  h.mgr->report_auth_failure(0, g0);
+  ASSERT_TRUE(eventually([&] { return h.mgr->login_rejected(); }));
+  EXPECT_EQ(h.ddb->calls, before + 1);
+  EXPECT_NE(h.mgr->last_error().find("rejected"), std::string::npos);
+  // No retry loop: nothing during the hold, even with more failures reported.
+  h.mgr->report_auth_failure(1, h.generation(1));
+  std::this_thread::sleep_for(250ms);
+  EXPECT_EQ(h.ddb->calls, before + 1);
+  // After the hold, the credential is tried again.
+  h.ddb->set_script(ok_outcome);
+  EXPECT_TRUE(eventually([&] { return h.all_ready(); }, 3s));
+  EXPECT_FALSE(h.mgr->login_rejected());
+  EXPECT_TRUE(h.mgr->last_error().empty());
+}
+
+TEST(token_manager, stop_abandons_work_and_completes_start) {
+  harness h(4, 2);
+  h.ddb->set_delay([](int) { return 5ms; });
+  h.ddb->set_script([](int) { return outcome(kind::failed, "connection refused"); });
+  auto f = h.start();
+  ASSERT_TRUE(eventually([&] { return h.ddb->calls >= 4; }));
+  h.mgr->stop();
+  ASSERT_EQ(f.wait_for(1s), std::future_status::ready);
+  EXPECT_EQ(f.get().what, startup_result::kind::stopped);
+  std::this_thread::sleep_for(50ms);
+  int calls = h.ddb->calls;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(h.ddb->calls, calls);
+  EXPECT_EQ(h.ddb->in_flight, 0);
+  h.mgr->report_auth_failure(0, 0);  // harmless after stop
+}
+
+TEST(token_manager, stop_cancels_slow_logins_and_installs_nothing) {
+  harness h(2, 2);
+  h.ddb->set_delay([](int) { return 10s; });
+  auto f = h.start();
+  ASSERT_TRUE(eventually([&] { return h.ddb->in_flight == 2; }));
+  h.mgr->stop();
+  EXPECT_TRUE(eventually([&] { return h.ddb->in_flight == 0; }, 1s));
+  EXPECT_EQ(h.pool->counts().total, 0u);
+  EXPECT_EQ(f.get().what, startup_result::kind::stopped);
+}
+
+}  // namespace
+}  // namespace tpp::pool
