@@ -1,0 +1,196 @@
+#include "app/run.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+#include <optional>
+#include <spdlog/spdlog.h>
+
+#include "admin/health.hpp"
+#include "admin/health_server.hpp"
+#include "admin/metrics.hpp"
+#include "dolphindb/login_client.hpp"
+#include "net/upstream_stream.hpp"
+#include "pool/token_manager.hpp"
+#include "proxy/server.hpp"
+
+namespace tpp::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Everything tpp runs, wired together; lives for the whole process.
+struct application {
+  explicit application(const config::config& c) : cfg(c) {}
+
+  const config::config& cfg;
+  asio::io_context control{1};  // token manager, health server, signals
+  std::shared_ptr<asio::ssl::context> tls;
+  proxy::proxy_context ctx;
+  std::unique_ptr<pool::token_manager> tokens;
+  std::unique_ptr<proxy::server> proxy;
+  std::optional<admin::health_server> health;
+  asio::signal_set signals{control, SIGINT, SIGTERM};
+  int exit_code = 0;
+  bool stopping = false;
+
+  admin::health_inputs health_inputs() const {
+    admin::health_inputs in;
+    auto snap = ctx.pool->snapshot();  // one lock: counts and slots agree
+    in.counts = snap.counts;
+    in.slots = std::move(snap.slots);
+    in.oldest_waiter_since = snap.oldest_waiter_since;
+    in.now = steady_clock::instance().now();
+    in.min_ready = cfg.token.min_ready;
+    in.shutting_down = ctx.shutting_down.load();
+    in.login_error = tokens->last_error();
+    return in;
+  }
+};
+
+asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
+                                                     net::upstream_target target,
+                                                     std::string user, std::string password,
+                                                     std::chrono::milliseconds timeout) {
+  co_return co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
+                                            std::move(password), timeout);
+}
+
+// Stop accepting, report not-ready, let in-flight exchanges finish for up to
+// shutdown_grace, then close what is left and let the threads end.
+asio::awaitable<void> shut_down(application* app) {
+  if (app->stopping) co_return;
+  app->stopping = true;
+  app->ctx.shutting_down = true;
+  app->proxy->begin_shutdown();
+  const auto deadline = steady_clock::instance().now() + app->cfg.shutdown_grace;
+  asio::steady_timer tick(app->control);
+  while (app->proxy->active_sessions() > 0 && steady_clock::instance().now() < deadline) {
+    tick.expires_after(20ms);
+    co_await tick.async_wait(use_tuple);
+  }
+  if (const auto left = app->proxy->active_sessions(); left > 0) {
+    spdlog::warn("shutdown: closing {} connection(s) still open after the grace period", left);
+  }
+  app->proxy->force_close();
+  // Ending the control loop's work lets control.run() return: nothing on it
+  // may keep waiting (the token manager cancels its logins and timers).
+  app->tokens->stop();
+  if (app->health) app->health->stop();
+  boost::system::error_code ignored;
+  app->signals.cancel(ignored);
+}
+
+asio::awaitable<void> start_tokens(application* app) {
+  const auto t0 = steady_clock::instance().now();
+  auto result = co_await app->tokens->start();
+  if (result.what == pool::startup_result::kind::rejected) {
+    spdlog::error("DolphinDB rejected the login for user '{}': {}", app->cfg.credential.username,
+                  result.message);
+    app->exit_code = 1;
+    co_await shut_down(app);
+    co_return;
+  }
+  if (result.what != pool::startup_result::kind::ready) co_return;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      steady_clock::instance().now() - t0)
+                      .count();
+  spdlog::info("ready: {} of {} tokens after {} ms", app->ctx.pool->counts().total,
+               app->cfg.token.pool_size, ms);
+}
+
+asio::awaitable<void> wait_for_signal(application* app) {
+  auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
+  if (ec) co_return;
+  spdlog::info("received {}, shutting down (grace {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+               app->cfg.shutdown_grace.count());
+  co_await shut_down(app);
+}
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("unexpected exception: {}", ex.what());
+  }
+}
+
+}  // namespace
+
+int run(const config::config& cfg) {
+  std::signal(SIGPIPE, SIG_IGN);
+  application app(cfg);
+  auto& ctx = app.ctx;
+  ctx.cfg = cfg;
+  try {
+    if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
+  ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), app.tls.get(),
+                  cfg.upstream.connect_timeout};
+  if (!cfg.token.invalid_body_pattern.empty()) {
+    ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
+  }
+
+  const auto login_timeout = cfg.upstream.connect_timeout + cfg.upstream.read_timeout;
+  pool::token_manager::hooks hooks;
+  hooks.on_login = [](dolphindb::login_outcome::kind k, bool is_refresh, double seconds) {
+    static constexpr const char* names[] = {"ok", "rejected", "max_connections", "failed"};
+    admin::metrics::global().on_login(names[static_cast<int>(k)], is_refresh, seconds);
+  };
+  app.tokens = std::make_unique<pool::token_manager>(
+      app.control.get_executor(), cfg.token, ctx.pool,
+      [&app, login_timeout]() {
+        return login_once(app.control.get_executor(), app.ctx.upstream,
+                          app.cfg.credential.username, app.cfg.credential.password,
+                          login_timeout);
+      },
+      steady_clock::instance(), hooks);
+  ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
+    app.tokens->report_auth_failure(slot, generation);
+  };
+  ctx.hooks.wait_for_install = [&app](std::size_t slot, std::uint64_t generation,
+                                      std::chrono::milliseconds timeout) {
+    return app.tokens->wait_for_install(slot, generation, timeout);
+  };
+
+  app.proxy = std::make_unique<proxy::server>(ctx);
+  try {
+    app.proxy->listen();
+    if (cfg.health_listen) {
+      app.health.emplace(app.control, *cfg.health_listen, [&app] { return app.health_inputs(); });
+      app.health->start();
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+
+  spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}://{}:{}, pool_size {}",
+               TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
+               cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
+               cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
+               cfg.token.pool_size);
+  app.proxy->start();
+  asio::co_spawn(app.control, wait_for_signal(&app), log_exception);
+  asio::co_spawn(app.control, start_tokens(&app), log_exception);
+  app.control.run();
+  app.proxy->force_close();
+  app.proxy->join();
+  spdlog::info("tpp stopped");
+  return app.exit_code;
+}
+
+}  // namespace tpp::app

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <regex>
+
+#include "config/config.hpp"
+#include "net/upstream_stream.hpp"
+#include "pool/token_pool.hpp"
+
+namespace tpp::proxy {
+
+// How the data path reports a refused token and waits for its replacement
+// (the token manager implements both; tests may fake them).
+struct token_hooks {
+  // Thread-safe. The token of `slot` at `generation` was refused upstream.
+  std::function<void(std::size_t slot, std::uint64_t generation)> report_auth_failure;
+  // Completes true once `slot` holds a token newer than `generation`, false
+  // after `timeout`. Callable from any worker thread.
+  std::function<boost::asio::awaitable<bool>(std::size_t slot, std::uint64_t generation,
+                                             std::chrono::milliseconds timeout)>
+      wait_for_install;
+};
+
+// What every worker shares: read-only after start, except the atomics.
+struct proxy_context {
+  config::config cfg;
+  std::shared_ptr<pool::token_pool> pool;
+  net::upstream_target upstream;
+  token_hooks hooks;
+  std::optional<std::regex> invalid_body_pattern;
+  std::atomic<bool> shutting_down{false};
+};
+
+}  // namespace tpp::proxy

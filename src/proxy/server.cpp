@@ -1,0 +1,75 @@
+#include "proxy/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <stdexcept>
+
+namespace tpp::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+server::server(proxy_context& ctx) : ctx_(ctx) {
+  std::size_t n = ctx.cfg.workers;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<worker>(ctx, i));
+}
+
+server::~server() {
+  force_close();
+  join();
+}
+
+void server::listen() {
+  const auto& a = ctx_.cfg.listen;
+  const std::string where = "listen " + a.to_string();
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(a.host, ec);
+  if (ec) throw std::runtime_error(where + ": not an IP address: " + a.host);
+  const tcp::endpoint ep(address, a.port);
+  // SO_REUSEPORT would let us share the port with another process that also
+  // set it; a plain bind first makes "address in use" an error as users expect.
+  {
+    tcp::acceptor probe(workers_.front()->io());
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) throw std::runtime_error(where + ": " + ec.message());
+  }
+  try {
+    for (auto& w : workers_) w->listen(ep);
+  } catch (const std::system_error& e) {
+    throw std::runtime_error(where + ": " + e.code().message());
+  }
+}
+
+void server::start() {
+  for (auto& w : workers_) {
+    w->start();
+    threads_.emplace_back([&io = w->io()] { io.run(); });
+  }
+}
+
+void server::begin_shutdown() {
+  for (auto& w : workers_) w->begin_shutdown();
+}
+
+void server::force_close() {
+  for (auto& w : workers_) w->force_close();
+}
+
+void server::join() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+std::size_t server::active_sessions() const {
+  std::size_t n = 0;
+  for (const auto& w : workers_) n += w->session_count();
+  return n;
+}
+
+}  // namespace tpp::proxy

@@ -1,0 +1,583 @@
+#include "proxy/session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cerrno>
+
+#include "admin/metrics.hpp"
+#include "common/error.hpp"
+#include "pool/async_acquire.hpp"
+#include "proxy/error_response.hpp"
+#include "proxy/framing.hpp"
+#include "proxy/header_rewrite.hpp"
+
+namespace tpp::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Response bodies up to this size are kept whole when they may have to be
+// inspected (a 401 to replay, or invalid_body_pattern).
+constexpr std::size_t max_inspected_body = 64 * 1024;
+
+double seconds_since(clock::time_point t) {
+  return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == http::error::end_of_stream ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
+}
+
+// Waits until the client hangs up, for a waiter whose connection sends
+// nothing more. Returns when the peer closed (or on error/cancellation).
+asio::awaitable<void> watch_client_gone(tcp::socket& s) {
+  auto [ec] = co_await s.async_wait(tcp::socket::wait_read, use_tuple);
+  if (ec) co_return;
+  char byte = 0;
+  const auto n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) co_return;
+  // Pipelined bytes: the client is still there; nothing more to watch.
+  asio::steady_timer forever(s.get_executor(), asio::steady_timer::time_point::max());
+  co_await forever.async_wait(use_tuple);
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(use_tuple);
+}
+
+}  // namespace
+
+struct session::head_result {
+  boost::system::error_code ec;  // the read failed (timeout, peer gone)
+  framing_verdict verdict;       // the head broke a framing rule
+};
+
+struct session::relay_result {
+  boost::system::error_code ec;
+  bool in_failed = false;  // the reading side failed (else the writing side)
+};
+
+session::session(worker& w, tcp::socket socket) : w_(w), client_(std::move(socket)) {
+  boost::system::error_code ec;
+  auto ep = client_.remote_endpoint(ec);
+  if (!ec) client_ip_ = ep.address().to_string();
+  client_.set_option(tcp::no_delay(true), ec);
+  w_.add(*this);
+  admin::metrics::global().on_connection_opened();
+}
+
+session::~session() {
+  if (lease_) admin::metrics::global().on_lease_released(seconds_since(lease_since_));
+  w_.remove(*this);
+  admin::metrics::global().on_connection_closed();
+}
+
+void session::arm(phase p, std::chrono::milliseconds timeout) {
+  phase_ = p;
+  deadline_ = steady_clock::instance().now() + timeout;
+}
+
+void session::check_deadline(clock::time_point now) {
+  if (phase_ == phase::none || now < deadline_) return;
+  timed_out_ = phase_;
+  boost::system::error_code ec;
+  switch (phase_) {
+    case phase::upstream_write:
+    case phase::upstream_read:
+      if (upstream_) upstream_->tcp().socket().cancel(ec);
+      break;
+    default:
+      client_.cancel(ec);
+      break;
+  }
+  phase_ = phase::none;
+}
+
+void session::close_if_idle() {
+  if (phase_ == phase::idle) close();
+}
+
+void session::close() {
+  boost::system::error_code ec;
+  client_.shutdown(tcp::socket::shutdown_both, ec);
+  client_.close(ec);
+  if (upstream_) upstream_->tcp().socket().close(ec);
+}
+
+void session::drop_upstream() {
+  if (!upstream_) return;
+  boost::system::error_code ec;
+  upstream_->tcp().socket().close(ec);
+  upstream_.reset();
+  up_buf_.clear();
+}
+
+asio::awaitable<void> run_session(worker* w, tcp::socket socket) {
+  session s(*w, std::move(socket));
+  co_await s.run();
+}
+
+asio::awaitable<void> session::run() {
+  while (keep_alive_) {
+    const next n = co_await serve_one();
+    if (n == next::close) break;
+  }
+  disarm();
+  // A clean upstream connection outlives the client: the next session on this
+  // worker reuses it.
+  if (upstream_) w_.upstreams().put(std::move(upstream_));
+  close();
+}
+
+asio::awaitable<void> session::send_error(unsigned status, std::string_view message,
+                                          unsigned version) {
+  auto res = make_error_response(status, message, version, false);
+  admin::metrics::global().on_request_done(method_.empty() ? "other" : method_, status,
+                                           seconds_since(started_));
+  keep_alive_ = false;
+  arm(phase::client_write, w_.ctx().cfg.client_idle_timeout);
+  co_await http::async_write(client_, res, use_tuple);
+  disarm();
+}
+
+asio::awaitable<bool> session::acquire_lease(unsigned version) {
+  using namespace asio::experimental::awaitable_operators;
+  auto& ctx = w_.ctx();
+  const auto started = steady_clock::instance().now();
+  if (auto quick = ctx.pool->try_acquire()) {
+    lease_ = std::move(*quick);
+  } else {
+    const auto timeout = ctx.cfg.token.acquire_timeout;
+    auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, use_tuple);
+    std::variant<std::tuple<boost::system::error_code, pool::lease>, std::monostate, std::monostate>
+        got;
+    if (timeout.count() > 0) {
+      got = co_await (std::move(acquire) || watch_client_gone(client_) || sleep_for(timeout));
+    } else {
+      auto two = co_await (std::move(acquire) || watch_client_gone(client_));
+      if (two.index() == 0) {
+        got = std::move(std::get<0>(two));
+      } else {
+        got.emplace<1>();
+      }
+    }
+    if (got.index() == 1) {  // the client hung up while waiting
+      keep_alive_ = false;
+      co_return false;
+    }
+    if (got.index() == 2) {
+      admin::metrics::global().on_queue_timeout();
+      auto res = make_retry_later_response(
+          "no token became free within token.acquire_timeout_seconds",
+          std::chrono::duration_cast<std::chrono::seconds>(timeout) + 1s, version, false);
+      keep_alive_ = false;
+      arm(phase::client_write, ctx.cfg.client_idle_timeout);
+      co_await http::async_write(client_, res, use_tuple);
+      disarm();
+      co_return false;
+    }
+    auto& [ec, l] = std::get<0>(got);
+    if (ec) {
+      admin::metrics::global().on_queue_rejected();
+      auto res = make_retry_later_response(
+          "too many clients are waiting for a token (token.max_waiting)", 1s, version, false);
+      keep_alive_ = false;
+      arm(phase::client_write, ctx.cfg.client_idle_timeout);
+      co_await http::async_write(client_, res, use_tuple);
+      disarm();
+      co_return false;
+    }
+    lease_ = std::move(l);
+  }
+  lease_since_ = steady_clock::instance().now();
+  admin::metrics::global().on_token_wait(seconds_since(started));
+  co_return true;
+}
+
+asio::awaitable<bool> session::ensure_upstream(unsigned version, bool& reused) {
+  auto& ctx = w_.ctx();
+  if (upstream_ && looks_alive(*upstream_)) {
+    reused = true;
+    co_return true;
+  }
+  drop_upstream();
+  upstream_ = w_.upstreams().take();
+  if (upstream_) {
+    reused = true;
+    co_return true;
+  }
+  reused = false;
+  auto conn = std::make_unique<net::upstream_stream>(client_.get_executor(), ctx.upstream.tls);
+  auto r = co_await net::async_connect(*conn, ctx.upstream);
+  if (r.ec) {
+    admin::metrics::global().on_upstream_connect_error();
+    spdlog::warn("upstream: {}", r.detail);
+    const bool timeout = r.ec == make_error_code(errc::upstream_timeout);
+    co_await send_error(timeout ? 504 : 502, r.detail, version);
+    co_return false;
+  }
+  upstream_ = std::move(conn);
+  co_return true;
+}
+
+template <class Stream, bool IsRequest>
+asio::awaitable<session::head_result> session::read_head(
+    Stream& s, beast::flat_buffer& buf, http::parser<IsRequest, http::buffer_body>& p,
+    head_guard& guard, phase ph, std::chrono::milliseconds timeout) {
+  head_result result;
+  for (;;) {
+    if (buf.size() > 0) {
+      auto step = guard.put(p, {static_cast<const char*>(buf.data().data()), buf.size()});
+      buf.consume(step.used);
+      if (!step.verdict.ok) {
+        result.verdict = step.verdict;
+        co_return result;
+      }
+      if (step.done) co_return result;
+    }
+    arm(ph, timeout);
+    auto [ec, n] = co_await s.async_read_some(buf.prepare(std::max<std::size_t>(4096, buf.size())),
+                                              use_tuple);
+    disarm();
+    if (ec) {
+      result.ec = ec;
+      co_return result;
+    }
+    buf.commit(n);
+  }
+}
+
+template <bool IsRequest, class In, class Out>
+asio::awaitable<session::relay_result> session::relay(
+    In& in, beast::flat_buffer& in_buf, http::parser<IsRequest, http::buffer_body>& p, Out& out,
+    http::serializer<IsRequest, http::buffer_body>& sr, phase in_phase,
+    std::chrono::milliseconds in_timeout, phase out_phase, std::chrono::milliseconds out_timeout) {
+  auto buf = w_.take_relay_buffer();
+  relay_result result;
+  while (!sr.is_done()) {
+    auto& body = p.get().body();
+    if (!p.is_done()) {
+      body.data = buf.get();
+      body.size = worker::relay_buffer_size;
+      arm(in_phase, in_timeout);
+      auto [ec, n] = co_await http::async_read_some(in, in_buf, p, use_tuple);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        result = {ec, true};
+        break;
+      }
+      const auto got = worker::relay_buffer_size - body.size;
+      body.data = got ? buf.get() : nullptr;
+      body.size = got;
+      body.more = !p.is_done();
+      if (got == 0 && body.more) continue;  // only framing was parsed
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    arm(out_phase, out_timeout);
+    auto [ec, n] = co_await http::async_write(out, sr, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      result = {ec, false};
+      break;
+    }
+  }
+  disarm();
+  w_.give_relay_buffer(std::move(buf));
+  co_return result;
+}
+
+asio::awaitable<session::next> session::serve_one() {
+  auto& ctx = w_.ctx();
+  const auto& cfg = ctx.cfg;
+  auto& m = admin::metrics::global();
+
+  // 1. Wait for the next request without holding a buffer.
+  if (in_buf_.size() == 0) {
+    if (ctx.shutting_down.load(std::memory_order_relaxed)) co_return next::close;
+    arm(phase::idle, cfg.client_idle_timeout);
+    auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
+    disarm();
+    if (ec) co_return next::close;
+  }
+
+  // 2. The request head.
+  http::request_parser<http::buffer_body> req;
+  configure_request_parser(req, cfg.max_header_bytes, cfg.max_body_bytes);
+  {
+    head_guard guard(cfg.max_header_bytes);
+    auto r = co_await read_head(client_, in_buf_, req, guard, phase::client_head,
+                                cfg.client_header_timeout);
+    started_ = steady_clock::instance().now();
+    if (r.ec) co_return next::close;  // timed out, or the client went away
+    if (!r.verdict.ok) {
+      m.on_bad_request();
+      spdlog::debug("client {}: rejected request: {}", client_ip_, r.verdict.reason);
+      method_.clear();
+      co_await send_error(r.verdict.status, r.verdict.reason, 11);
+      co_return next::close;
+    }
+  }
+  auto& head = req.get();
+  const unsigned version = head.version();
+  method_.assign(head.method_string());
+  keep_alive_ = req.keep_alive() && !ctx.shutting_down.load(std::memory_order_relaxed);
+
+  // 3. A token for this connection (or this request).
+  if (!lease_) {
+    if (!co_await acquire_lease(version)) co_return next::close;
+  }
+
+  // Expect: 100-continue is answered here: the upstream never sees it, so a
+  // client waiting for the go-ahead gets it once a token is held.
+  if (auto it = head.find(http::field::expect); it != head.end()) {
+    if (beast::iequals(it->value(), "100-continue") && !req.is_done()) {
+      static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      arm(phase::client_write, cfg.client_idle_timeout);
+      auto [ec, n] = co_await asio::async_write(client_, asio::buffer(cont), use_tuple);
+      disarm();
+      if (ec) co_return next::close;
+    }
+    head.erase(http::field::expect);
+  }
+
+  // 4. Rewrite the head for DolphinDB.
+  auto token = lease_.token();
+  auto generation = lease_.generation();
+  rewrite_request_head(head, *token, client_ip_, "http");
+
+  // Keep small bodies whole so the request can be sent again (stale upstream
+  // connection, or a refused token); large or unsized ones stream.
+  const auto length = req.content_length();
+  const bool replayable =
+      req.is_done() || (length && *length <= cfg.token.retry_buffer_bytes && !req.chunked());
+  if (replayable && !req.is_done()) {
+    body_buf_.resize(static_cast<std::size_t>(*length));
+    auto& body = head.body();
+    body.data = body_buf_.data();
+    body.size = body_buf_.size();
+    while (!req.is_done()) {
+      arm(phase::client_body, cfg.client_idle_timeout);
+      auto [ec, n] = co_await http::async_read(client_, in_buf_, req, use_tuple);
+      disarm();
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        if (timed_out_ == phase::none && !is_disconnect(ec)) {
+          auto verdict = classify_parse_error(ec);
+          m.on_bad_request();
+          co_await send_error(verdict.status, verdict.reason, version);
+        }
+        co_return next::close;
+      }
+    }
+  } else if (replayable) {
+    body_buf_.clear();
+  }
+
+  bool replayed = false;
+  for (int attempt = 0;; ++attempt) {
+    // 5. Send the request.
+    bool reused = false;
+    if (!co_await ensure_upstream(version, reused)) co_return next::close;
+    auto& up = *upstream_;
+    const auto sent_at = steady_clock::instance().now();
+    if (replayable) {
+      auto& body = head.body();
+      body.data = body_buf_.empty() ? nullptr : body_buf_.data();
+      body.size = body_buf_.size();
+      body.more = false;
+      http::serializer<true, http::buffer_body> sr{head};
+      arm(phase::upstream_write, cfg.upstream.read_timeout);
+      auto [ec, n] = co_await http::async_write(up, sr, use_tuple);
+      disarm();
+      if (ec && ec != http::error::need_buffer) {
+        const bool timed_out = timed_out_ != phase::none;
+        drop_upstream();
+        if (reused && !timed_out && attempt == 0) continue;  // the server dropped an idle one
+        co_await send_error(timed_out ? 504 : 502,
+                            timed_out ? "upstream timed out" : "upstream closed the connection",
+                            version);
+        co_return next::close;
+      }
+    } else {
+      http::serializer<true, http::buffer_body> sr{head};
+      auto r =
+          co_await relay(client_, in_buf_, req, up, sr, phase::client_body, cfg.client_idle_timeout,
+                         phase::upstream_write, cfg.upstream.read_timeout);
+      if (r.ec) {
+        const bool timed_out = timed_out_ != phase::none;
+        drop_upstream();
+        if (!r.in_failed) {
+          co_await send_error(timed_out ? 504 : 502,
+                              timed_out ? "upstream timed out" : "upstream closed the connection",
+                              version);
+        } else if (!is_disconnect(r.ec) && !timed_out) {
+          auto verdict = classify_parse_error(r.ec);
+          m.on_bad_request();
+          co_await send_error(verdict.status, verdict.reason, version);
+        }
+        co_return next::close;
+      }
+    }
+
+    // 6. The response head (1xx interim answers are skipped: Expect was
+    // removed and Upgrade is never forwarded).
+    std::optional<http::response_parser<http::buffer_body>> parser;
+    boost::system::error_code ec;
+    framing_verdict verdict;
+    for (;;) {
+      parser.emplace();
+      configure_response_parser(*parser);
+      if (head.method() == http::verb::head) parser->skip(true);
+      head_guard guard(default_response_header_limit);
+      auto r = co_await read_head(up, up_buf_, *parser, guard, phase::upstream_read,
+                                  cfg.upstream.read_timeout);
+      ec = r.ec;
+      verdict = r.verdict;
+      if (ec || !verdict.ok) break;
+      const auto code = parser->get().result_int();
+      if (code >= 200 || code == 101) break;
+    }
+    auto& res = *parser;
+    if (ec) {
+      const bool timed_out = timed_out_ != phase::none;
+      drop_upstream();
+      if (!timed_out && reused && replayable && attempt == 0 && is_disconnect(ec)) continue;
+      if (!timed_out && !is_disconnect(ec)) {
+        spdlog::warn("upstream sent a malformed response: {}", ec.message());
+      }
+      co_await send_error(timed_out ? 504 : 502,
+                          timed_out           ? "upstream timed out"
+                          : is_disconnect(ec) ? "upstream closed the connection"
+                                              : "upstream sent a malformed response",
+                          version);
+      co_return next::close;
+    }
+    auto& rhead = res.get();
+    if (!verdict.ok || rhead.result_int() == 101) {
+      drop_upstream();
+      spdlog::warn("upstream response rejected: {}",
+                   verdict.ok ? "unexpected 101" : verdict.reason);
+      co_await send_error(502, "upstream sent a malformed response", version);
+      co_return next::close;
+    }
+    m.on_upstream_response(seconds_since(sent_at));
+
+    // Keep a small body whole when it may reveal a refused token.
+    const unsigned status = rhead.result_int();
+    const auto rlen = res.content_length();
+    const bool inspect = !res.is_done() && (rlen ? *rlen <= max_inspected_body : res.chunked()) &&
+                         (status == 401 || (ctx.invalid_body_pattern && status < 300));
+    bool kept = false;
+    if (inspect) {
+      resp_buf_.resize(max_inspected_body);
+      auto& body = rhead.body();
+      body.data = resp_buf_.data();
+      body.size = resp_buf_.size();
+      while (!res.is_done() && body.size > 0) {
+        arm(phase::upstream_read, cfg.upstream.read_timeout);
+        auto [rec, n] = co_await http::async_read_some(up, up_buf_, res, use_tuple);
+        disarm();
+        if (rec == http::error::need_buffer) rec = {};
+        if (rec) {
+          const bool timed_out = timed_out_ != phase::none;
+          drop_upstream();
+          co_await send_error(timed_out ? 504 : 502,
+                              timed_out ? "upstream timed out" : "upstream closed the connection",
+                              version);
+          co_return next::close;
+        }
+      }
+      kept = res.is_done();
+      resp_buf_.resize(max_inspected_body - body.size);
+    }
+    const bool refused = status == 401 || (kept && ctx.invalid_body_pattern &&
+                                           std::regex_search(resp_buf_, *ctx.invalid_body_pattern));
+    if (refused) {
+      m.on_auth_failure();
+      if (ctx.hooks.report_auth_failure) ctx.hooks.report_auth_failure(lease_.slot(), generation);
+      if (!replayed && replayable && kept && ctx.hooks.wait_for_install) {
+        if (!res.keep_alive()) drop_upstream();
+        const auto wait = cfg.upstream.connect_timeout + cfg.upstream.read_timeout;
+        if (co_await ctx.hooks.wait_for_install(lease_.slot(), generation, wait)) {
+          replayed = true;
+          m.on_replay();
+          token = lease_.token();
+          generation = lease_.generation();
+          head.set(http::field::authorization, "Bearer " + *token);
+          if (!upstream_) attempt = -1;  // a fresh connection is not a stale-retry
+          continue;
+        }
+        if (!upstream_) {
+          co_await send_error(502, "the token was refused and no new token arrived in time",
+                              version);
+          co_return next::close;
+        }
+      }
+    }
+
+    // 7. The response, to the client (a body delimited by the upstream's close
+    // is re-framed so that the client connection can stay open when it may).
+    const bool until_eof = !res.is_done() && !rlen && !res.chunked();
+    if (rewrite_response_head(rhead, keep_alive_, version, until_eof)) keep_alive_ = false;
+    if (kept) {
+      auto& body = rhead.body();
+      body.data = resp_buf_.empty() ? nullptr : resp_buf_.data();
+      body.size = resp_buf_.size();
+      body.more = false;
+      http::serializer<false, http::buffer_body> sr{rhead};
+      arm(phase::client_write, cfg.client_idle_timeout);
+      auto [wec, n] = co_await http::async_write(client_, sr, use_tuple);
+      disarm();
+      if (wec && wec != http::error::need_buffer) keep_alive_ = false;
+    } else {
+      http::serializer<false, http::buffer_body> sr{rhead};
+      auto r =
+          co_await relay(up, up_buf_, res, client_, sr, phase::upstream_read,
+                         cfg.upstream.read_timeout, phase::client_write, cfg.client_idle_timeout);
+      if (r.ec) {
+        // Past the head nothing can be said to the client: close both sides.
+        drop_upstream();
+        keep_alive_ = false;
+        if (r.in_failed) {
+          spdlog::warn("upstream failed mid-response: {}", r.ec.message());
+        }
+      }
+    }
+    if (upstream_ && !res.keep_alive()) drop_upstream();
+    if (upstream_ && !res.is_done()) drop_upstream();
+    m.on_request_done(method_, status, seconds_since(started_));
+    break;
+  }
+
+  // 8. binding=request: the token goes back after each exchange.
+  if (cfg.token.binding == config::token_binding::request && lease_) {
+    m.on_lease_released(seconds_since(lease_since_));
+    lease_.reset();
+  }
+  if (in_buf_.size() == 0 && in_buf_.capacity() > 16 * 1024) in_buf_.shrink_to_fit();
+  co_return keep_alive_ ? next::keep_alive : next::close;
+}
+
+}  // namespace tpp::proxy

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "pool/token_pool.hpp"
+#include "proxy/framing.hpp"
+#include "proxy/worker.hpp"
+
+namespace tpp::proxy {
+
+// One client connection, from accept to close, on one worker thread.
+//
+// Life of an exchange (the fixed phases, in order):
+//   1. wait for the first byte (no buffer held while idle) - client_idle_timeout
+//   2. read and check the request head                    - client_header_timeout
+//   3. take a lease on the first request (FIFO wait; a client that hangs up
+//      while waiting leaves the queue)                    - acquire_timeout
+//   4. rewrite the head (Authorization, hop-by-hop, X-Forwarded-*)
+//   5. send it upstream on a reused or new connection; small bodies are kept
+//      whole so the request can be replayed, large ones stream
+//   6. read the response head; on 401 (or invalid_body_pattern) report the
+//      token, wait for its replacement and replay once when the body was kept
+//   7. stream the response to the client
+//   8. binding=request returns the lease here; otherwise it is kept until
+//      the connection ends. Every way out of run() returns it (RAII).
+//
+// Deadlines are not per-operation timers: each phase writes its deadline and
+// the worker's sweep cancels the socket of a session whose deadline passed.
+class session final : public session_link {
+ public:
+  enum class phase {
+    none,
+    idle,
+    client_head,
+    client_body,
+    client_write,
+    upstream_write,
+    upstream_read,
+  };
+
+  session(worker& w, boost::asio::ip::tcp::socket socket);
+  virtual ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  boost::asio::awaitable<void> run();
+
+  // session_link: called by the worker, on the worker thread.
+  void check_deadline(clock::time_point now) override;
+  void close_if_idle() override;
+  void close() override;
+
+ private:
+  enum class next { keep_alive, close };
+  struct relay_result;
+  struct head_result;
+
+  boost::asio::awaitable<next> serve_one();
+  boost::asio::awaitable<bool> acquire_lease(unsigned version);
+  boost::asio::awaitable<bool> ensure_upstream(unsigned version, bool& reused);
+  template <class Stream, bool IsRequest>
+  boost::asio::awaitable<head_result> read_head(
+      Stream& s, boost::beast::flat_buffer& buf,
+      boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p,
+      head_guard& guard, phase ph, std::chrono::milliseconds timeout);
+  template <bool IsRequest, class In, class Out>
+  boost::asio::awaitable<relay_result> relay(
+      In& in, boost::beast::flat_buffer& in_buf,
+      boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p, Out& out,
+      boost::beast::http::serializer<IsRequest, boost::beast::http::buffer_body>& sr,
+      phase in_phase, std::chrono::milliseconds in_timeout, phase out_phase,
+      std::chrono::milliseconds out_timeout);
+  boost::asio::awaitable<void> send_error(unsigned status, std::string_view message,
+                                          unsigned version);
+  void arm(phase p, std::chrono::milliseconds timeout);
+  void disarm() { phase_ = phase::none; }
+  void drop_upstream();
+
+  worker& w_;
+  boost::asio::ip::tcp::socket client_;
+  std::string client_ip_;
+  boost::beast::flat_buffer in_buf_;
+  boost::beast::flat_buffer up_buf_;
+  std::unique_ptr<net::upstream_stream> upstream_;
+  pool::lease lease_;
+  clock::time_point lease_since_{};
+  std::string body_buf_;  // a kept request body (replayable requests)
+  std::string resp_buf_;  // a kept small response body (auth failure check)
+  phase phase_ = phase::none;
+  phase timed_out_ = phase::none;
+  clock::time_point deadline_{};
+  bool keep_alive_ = true;
+  std::string method_;            // of the current request, for metrics
+  clock::time_point started_{};   // when its head was read
+};
+
+// Entry point co_spawned by the accept loop: owns the session in its frame.
+boost::asio::awaitable<void> run_session(worker* w, boost::asio::ip::tcp::socket socket);
+
+}  // namespace tpp::proxy

@@ -1,0 +1,48 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace tpp::proxy {
+
+upstream_pool::upstream_pool(std::size_t max_idle, std::chrono::milliseconds idle_timeout,
+                             const clock& clk)
+    : max_idle_(max_idle), idle_timeout_(idle_timeout), clock_(clk) {
+  idle_.reserve(max_idle);
+}
+
+std::unique_ptr<net::upstream_stream> upstream_pool::take() {
+  const auto now = clock_.now();
+  while (!idle_.empty()) {
+    entry e = std::move(idle_.back());
+    idle_.pop_back();
+    if (now - e.since < idle_timeout_ && looks_alive(*e.conn)) return std::move(e.conn);
+  }
+  return nullptr;
+}
+
+void upstream_pool::put(std::unique_ptr<net::upstream_stream> c) {
+  if (!c || max_idle_ == 0) return;
+  if (idle_.size() >= max_idle_) idle_.erase(idle_.begin());  // drop the oldest
+  idle_.push_back({std::move(c), clock_.now()});
+}
+
+void upstream_pool::prune() {
+  const auto now = clock_.now();
+  std::erase_if(idle_, [&](const entry& e) { return now - e.since >= idle_timeout_; });
+}
+
+bool looks_alive(net::upstream_stream& c) {
+  auto& sock = c.tcp().socket();
+  if (!sock.is_open()) return false;
+  char byte = 0;
+  const auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return false;                                   // orderly close
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing pending
+  // Data nobody asked for: on plain HTTP that is a late answer or a 408, so the
+  // connection is out of step. Over TLS it is usually a session ticket.
+  return c.is_tls();
+}
+
+}  // namespace tpp::proxy

@@ -1,0 +1,156 @@
+#include "proxy/worker.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/session.hpp"
+
+namespace tpp::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_spare_buffers = 16;
+
+void log_exception(const char* what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("{}: unexpected exception: {}", what, ex.what());
+  }
+}
+
+// How often deadlines are checked: a quarter of the shortest timeout, so a
+// deadline fires at most 25% late, but never busier than every 10 ms.
+std::chrono::milliseconds sweep_interval(const config::config& c) {
+  auto shortest = std::min({c.client_idle_timeout, c.client_header_timeout, c.upstream.read_timeout,
+                            c.upstream.idle_timeout});
+  return std::clamp<std::chrono::milliseconds>(shortest / 4, 10ms, 1000ms);
+}
+
+}  // namespace
+
+asio::awaitable<void> accept_loop(worker* w) {
+  for (;;) {
+    auto [ec, socket] = co_await w->acceptor_->async_accept(use_tuple);
+    if (w->stopping_) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors and the like: say so, breathe, go on.
+      spdlog::warn("accept: {}", ec.message());
+      asio::steady_timer pause(w->io(), 50ms);
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    asio::co_spawn(w->io(), run_session(w, std::move(socket)),
+                   [](std::exception_ptr e) { log_exception("session", e); });
+  }
+}
+
+asio::awaitable<void> sweep_loop(worker* w) {
+  const auto interval = sweep_interval(w->ctx_.cfg);
+  for (;;) {
+    w->sweep_timer_->expires_after(interval);
+    auto [ec] = co_await w->sweep_timer_->async_wait(use_tuple);
+    if (ec || w->io_->stopped()) co_return;
+    const auto now = steady_clock::instance().now();
+    // check_deadline only cancels socket operations; no session is destroyed
+    // during the walk.
+    for (auto& s : w->sessions_) s.check_deadline(now);
+    w->upstreams_.prune();
+  }
+}
+
+worker::worker(proxy_context& ctx, std::size_t index)
+    : ctx_(ctx),
+      index_(index),
+      io_(std::make_unique<asio::io_context>(1)),
+      upstreams_(ctx.cfg.upstream.max_idle_connections, ctx.cfg.upstream.idle_timeout,
+                 steady_clock::instance()) {
+  sweep_timer_.emplace(*io_);
+}
+
+worker::~worker() {
+  acceptor_.reset();
+  sweep_timer_.reset();
+  upstreams_.clear();
+  io_.reset();
+}
+
+void worker::listen(const tcp::endpoint& ep) {
+  acceptor_.emplace(*io_);
+  acceptor_->open(ep.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  // Every worker binds the same port; the kernel spreads new connections.
+  int one = 1;
+  if (::setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
+  }
+  if (ep.address().is_v6()) acceptor_->set_option(asio::ip::v6_only(false));
+  acceptor_->bind(ep);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+}
+
+void worker::start() {
+  asio::co_spawn(*io_, accept_loop(this),
+                 [](std::exception_ptr e) { log_exception("accept loop", e); });
+  asio::co_spawn(*io_, sweep_loop(this),
+                 [](std::exception_ptr e) { log_exception("deadline sweep", e); });
+}
+
+void worker::begin_shutdown() {
+  asio::post(*io_, [this] {
+    stopping_ = true;
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close_if_idle();
+    upstreams_.clear();
+  });
+}
+
+void worker::force_close() {
+  asio::post(*io_, [this] {
+    stopping_ = true;
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close();
+    sweep_timer_->cancel();
+    upstreams_.clear();
+  });
+}
+
+void worker::add(session_link& s) {
+  sessions_.push_back(s);
+  session_count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void worker::remove(session_link& s) {
+  s.unlink();
+  session_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+std::unique_ptr<char[]> worker::take_relay_buffer() {
+  // Not zeroed: it is always written before it is read.
+  if (spare_buffers_.empty()) return std::unique_ptr<char[]>(new char[relay_buffer_size]);
+  auto b = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return b;
+}
+
+void worker::give_relay_buffer(std::unique_ptr<char[]> b) {
+  if (spare_buffers_.size() < max_spare_buffers) spare_buffers_.push_back(std::move(b));
+}
+
+}  // namespace tpp::proxy

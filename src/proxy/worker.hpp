@@ -1,0 +1,91 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "proxy/proxy_context.hpp"
+#include "proxy/upstream_pool.hpp"
+
+namespace tpp::proxy {
+
+using session_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+// What a worker needs of its live sessions (for deadlines and shutdown). A
+// session unlinks itself when destroyed. Worker thread only.
+class session_link : public session_hook {
+ public:
+  // Cancels the pending socket operation if its deadline passed.
+  virtual void check_deadline(std::chrono::steady_clock::time_point now) = 0;
+  // Closes the connection if it sits between requests (shutdown).
+  virtual void close_if_idle() = 0;
+  virtual void close() = 0;
+
+ protected:
+  ~session_link() = default;
+};
+
+// One event loop thread of the proxy: its own io_context, listening socket
+// (SO_REUSEPORT, so the kernel spreads connections), upstream connection
+// cache and list of live sessions. A connection never leaves its worker, so
+// nothing here is locked; other threads talk to a worker only by posting.
+class worker {
+ public:
+  worker(proxy_context& ctx, std::size_t index);
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+  ~worker();
+
+  boost::asio::io_context& io() noexcept { return *io_; }
+  proxy_context& ctx() noexcept { return ctx_; }
+  upstream_pool& upstreams() noexcept { return upstreams_; }
+  std::size_t index() const noexcept { return index_; }
+
+  // Opens the listening socket (throws std::system_error on failure). Called
+  // before run(), from the starting thread.
+  void listen(const boost::asio::ip::tcp::endpoint& ep);
+  // Starts accepting and the deadline sweep. Posts; callable from any thread.
+  void start();
+  // Shutdown, first step: stop accepting and close connections that sit idle
+  // between requests; busy ones close after their exchange. Any thread.
+  void begin_shutdown();
+  // Shutdown, last step: close every connection. Any thread.
+  void force_close();
+  // Number of live client connections (read on the worker thread or racy).
+  std::size_t session_count() const noexcept { return session_count_.load(); }
+
+  // Session bookkeeping, worker thread only.
+  void add(session_link& s);
+  void remove(session_link& s);
+
+  // A scratch buffer for streaming one body, handed back when done.
+  std::unique_ptr<char[]> take_relay_buffer();
+  void give_relay_buffer(std::unique_ptr<char[]> b);
+  static constexpr std::size_t relay_buffer_size = 64 * 1024;
+
+ private:
+  friend boost::asio::awaitable<void> accept_loop(worker* w);
+  friend boost::asio::awaitable<void> sweep_loop(worker* w);
+
+  proxy_context& ctx_;
+  std::size_t index_;
+  // Destroyed explicitly first in ~worker(): tearing it down destroys the
+  // suspended sessions, which still unlink themselves from sessions_.
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  upstream_pool upstreams_;
+  boost::intrusive::list<session_link, boost::intrusive::constant_time_size<false>> sessions_;
+  std::atomic<std::size_t> session_count_{0};
+  std::vector<std::unique_ptr<char[]>> spare_buffers_;
+  std::optional<boost::asio::steady_timer> sweep_timer_;
+  bool stopping_ = false;
+};
+
+}  // namespace tpp::proxy

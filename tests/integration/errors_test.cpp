@@ -1,0 +1,152 @@
+// Bad input and bad upstreams: each gets a clear answer and tpp stays up.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/wait.hpp"
+#include "tpp_instance.hpp"
+
+namespace tpp::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+struct malformed_case {
+  const char* name;
+  std::string raw;
+  unsigned status;
+};
+
+TEST(errors, malformed_requests_get_400_and_never_reach_dolphindb) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 2));
+  ASSERT_TRUE(tpp.wait_ready());
+  const std::vector<malformed_case> cases = {
+      {"cl_and_te", "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"two_content_lengths", "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+      {"bad_header_name", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", 400},
+      {"bad_header_value", std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n"), 400},
+      {"bare_lf_in_value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
+      {"garbage_request_line", "HELLO THERE\r\n\r\n", 400},
+      {"bad_version", "GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400},
+      {"header_too_large", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n", 431},
+  };
+  const auto before = emu.stats()["requests"].get<int>();
+  for (const auto& tc : cases) {
+    auto c = tpp.client();
+    c.send_raw(tc.raw);
+    auto r = c.read_response(5s);
+    ASSERT_TRUE(r) << tc.name;
+    EXPECT_EQ(r->status, tc.status) << tc.name;
+    auto body = json::parse(r->body, nullptr, false);
+    EXPECT_EQ(body.value("code", ""), "1") << tc.name;
+    EXPECT_TRUE(c.closed_by_peer(2s)) << tc.name;
+  }
+  EXPECT_EQ(emu.stats()["requests"].get<int>(), before);
+  EXPECT_TRUE(tpp.process().running());
+  // Nothing leaked: every token is free again.
+  EXPECT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 0 && p["available"] == 2; }));
+  auto c = tpp.client();
+  EXPECT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
+}
+
+TEST(errors, upstream_down_gives_502_quickly_and_tpp_stays_up) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  emu.kill();
+  auto c = tpp.client();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.request("POST", "/api/execute", {}, R"({"script":"1"})");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 502u);
+  EXPECT_EQ(json::parse(r.body)["code"], "1");
+  EXPECT_LT(took, 1s);
+  EXPECT_TRUE(tpp.process().running());
+  EXPECT_EQ(tpp.health()["pool"]["in_use"], 0);
+}
+
+TEST(errors, slow_upstream_gives_504) {
+  emulator emu;
+  auto cfg = tpp_instance::base_config(emu, 1);
+  cfg["upstream"]["read_timeout_seconds"] = 0.3;
+  tpp_instance tpp(cfg);
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  auto r = c.request("GET", "/__emulator/slow?ms=3000");
+  EXPECT_EQ(r.status, 504u);
+  EXPECT_TRUE(tpp.process().running());
+  auto again = tpp.client();
+  EXPECT_EQ(again.request("GET", "/__emulator/echo").status, 200u);
+}
+
+TEST(errors, upstream_closing_without_answer_gives_502) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  auto r = c.request("GET", "/__emulator/close");
+  EXPECT_EQ(r.status, 502u);
+  EXPECT_TRUE(tpp.process().running());
+}
+
+TEST(errors, wrong_password_exits_with_dolphindb_message_after_one_login) {
+  emulator emu;
+  auto cfg = tpp_instance::base_config(emu, 8);
+  cfg["credential"]["password"] = "wrong";
+  cfg["token"]["login_concurrency"] = 1;
+  tpp_instance tpp(cfg);
+  auto code = tpp.process().wait_exit(10s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(tpp.process().stderr_text().find("The user name or password is incorrect"),
+            std::string::npos)
+      << tpp.process().stderr_text();
+  EXPECT_EQ(emu.stats()["logins"], 1);
+}
+
+TEST(errors, sigterm_lets_a_slow_request_finish_and_exits_0) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  std::optional<http_response> r;
+  std::thread slow([&] {
+    auto c = tpp.client();
+    r = c.request("GET", "/__emulator/slow?ms=800");
+  });
+  ASSERT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 1; }));
+  tpp.process().signal(SIGTERM);
+  // Readiness goes first.
+  EXPECT_TRUE(wait_until([&] {
+    try {
+      return tpp.readyz() == 503;
+    } catch (const std::exception&) {
+      return true;  // already gone
+    }
+  }, 5s));
+  slow.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  auto code = tpp.process().wait_exit(10s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+}
+
+TEST(errors, health_metrics_are_prometheus_text) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 3));
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
+  const auto text = tpp.metrics();
+  for (const char* name : {"tpp_tokens_total 3", "tpp_tokens_in_use 1", "tpp_tokens_available 2",
+                           "tpp_requests_waiting 0"}) {
+    EXPECT_NE(text.find(std::string("\n") + name), std::string::npos) << name << "\n" << text;
+  }
+  EXPECT_NE(text.find("# TYPE tpp_requests_total counter"), std::string::npos);
+  EXPECT_EQ(tpp.health()["status"], "healthy");
+}
+
+}  // namespace
+}  // namespace tpp::test

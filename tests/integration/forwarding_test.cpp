@@ -1,0 +1,173 @@
+// What reaches DolphinDB and what comes back: the injected token, the
+// stripped headers, and bodies of every size and framing, intact.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "support/wait.hpp"
+#include "tpp_instance.hpp"
+
+namespace tpp::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + i % 26);
+  return s;
+}
+
+std::string chunked(const std::string& body, std::size_t chunk) {
+  std::string out;
+  char size[32];
+  for (std::size_t i = 0; i < body.size(); i += chunk) {
+    const auto n = std::min(chunk, body.size() - i);
+    std::snprintf(size, sizeof size, "%zx\r\n", n);
+    out += size;
+    out.append(body, i, n);
+    out += "\r\n";
+  }
+  out += "0\r\n\r\n";
+  return out;
+}
+
+json last_request(emulator& emu) { return emu.requests().back(); }
+
+TEST(forwarding, forged_authorization_never_reaches_dolphindb) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 2));
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  auto r = c.request("POST", "/api/execute",
+                     {{"Authorization", "Bearer forged"}, {"authorization", "Basic abc"}},
+                     R"({"script":"1+1"})");
+  ASSERT_EQ(r.status, 200u);
+  auto seen = last_request(emu);
+  EXPECT_EQ(seen["authorization_count"], 1);
+  EXPECT_EQ(seen["token_valid"], true);
+  auto live = emu.tokens();
+  EXPECT_NE(std::find(live.begin(), live.end(), seen["token"]), live.end());
+  EXPECT_NE(seen["token"], "forged");
+}
+
+TEST(forwarding, every_request_carries_exactly_one_pool_token) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 3));
+  ASSERT_TRUE(tpp.wait_ready());
+  for (int i = 0; i < 6; ++i) {
+    auto c = tpp.client();
+    ASSERT_EQ(c.request("GET", "/__emulator/echo?x=" + std::to_string(i)).status, 200u) << i;
+  }
+  auto live = emu.tokens();
+  int proxied = 0;
+  for (const auto& r : emu.requests()) {
+    if (r["target"] == "/api/login") continue;  // tpp's own logins
+    ++proxied;
+    EXPECT_EQ(r["authorization_count"], 1);
+    EXPECT_NE(std::find(live.begin(), live.end(), r["token"]), live.end());
+  }
+  EXPECT_EQ(proxied, 6);
+}
+
+TEST(forwarding, hop_by_hop_headers_are_stripped_and_forwarded_for_added) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  auto r = c.request("GET", "/__emulator/echo",
+                     {{"Connection", "keep-alive, X-Secret"},
+                      {"X-Secret", "1"},
+                      {"Keep-Alive", "timeout=5"},
+                      {"Proxy-Authorization", "Basic x"},
+                      {"Proxy-Connection", "keep-alive"},
+                      {"TE", "trailers"},
+                      {"Upgrade", "websocket"},
+                      {"X-Forwarded-For", "10.1.1.1"},
+                      {"X-Custom", "kept"}});
+  ASSERT_EQ(r.status, 200u);
+  auto h = last_request(emu)["headers"];
+  for (const char* gone : {"x-secret", "keep-alive", "proxy-authorization", "proxy-connection",
+                           "te", "upgrade"}) {
+    bool present = false;
+    for (auto& [k, v] : h.items()) {
+      std::string lower = k;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      if (lower == gone) present = true;
+    }
+    EXPECT_FALSE(present) << gone;
+  }
+  auto find = [&](std::string name) -> std::string {
+    for (auto& [k, v] : h.items()) {
+      std::string lower = k;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      if (lower == name) return v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return "";
+  };
+  EXPECT_EQ(find("x-custom"), "kept");
+  EXPECT_EQ(find("x-forwarded-for"), "10.1.1.1, 127.0.0.1");
+  EXPECT_EQ(find("x-forwarded-proto"), "http");
+}
+
+TEST(forwarding, large_bodies_pass_intact_in_both_framings_without_growing_memory) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 2));
+  ASSERT_TRUE(tpp.wait_ready());
+  const auto baseline = tpp.rss_kib();
+  const auto up = pattern(20 << 20);
+  {
+    auto c = tpp.client();
+    auto r = c.request("POST", "/__emulator/echo", {}, up);
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_TRUE(r.body == up) << "echoed " << r.body.size() << " bytes";
+  }
+  {
+    auto c = tpp.client();
+    c.send_raw("POST /__emulator/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunked(up, 100000));
+    auto r = c.read_response(30s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200u);
+    EXPECT_TRUE(r->body == up) << "echoed " << r->body.size() << " bytes";
+  }
+  const auto down = pattern(30 << 20);
+  for (const char* framing : {"0", "1"}) {
+    auto c = tpp.client();
+    auto r = c.request("GET", std::string("/__emulator/bytes?n=") + std::to_string(down.size()) +
+                                  "&chunked=" + framing);
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_TRUE(r.body == down) << "framing chunked=" << framing << ": " << r.body.size();
+  }
+  // Bodies stream through fixed buffers: the peak is nowhere near 20-30 MiB.
+  EXPECT_LT(tpp.peak_rss_kib(), baseline + 8 * 1024) << "baseline " << baseline << " KiB";
+}
+
+TEST(forwarding, head_and_no_content_responses_have_no_body) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  auto r = c.request("HEAD", "/__emulator/bytes?n=1000");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_TRUE(r.body.empty());
+  // The connection is still in step after a HEAD.
+  auto again = c.request("GET", "/__emulator/bytes?n=10");
+  EXPECT_EQ(again.body, "abcdefghij");
+}
+
+TEST(forwarding, upstream_connections_are_reused) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  auto c = tpp.client();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
+  auto stats = emu.stats();
+  ASSERT_TRUE(stats.contains("connections"));
+  // Logins use their own connections; the 20 requests need just one more.
+  EXPECT_LE(stats["connections"].get<int>(), stats["logins"].get<int>() + 2);
+}
+
+}  // namespace
+}  // namespace tpp::test
