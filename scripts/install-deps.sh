@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl
+  prometheus  # promtool checks /metrics in the tests
 )
 if [[ "${TPP_WITH_BENCH:-0}" == 1 ]]; then
   packages+=(nginx-light wrk apache2-utils)

@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: installs dependencies, builds,
-# runs every test through CTest. Exits non-zero on any failure.
+# runs every test through CTest, then the concurrency-heavy unit tests again
+# under ThreadSanitizer. Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
 build=${TPP_BUILD_DIR:-$root/build}
+"$root/scripts/install-deps.sh"
+TPP_BUILD_DIR="$build" "$root/scripts/build.sh"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
+
+# The token pool and the token manager are the structures shared between
+# threads: their tests run again under ThreadSanitizer.
+tsan=${TPP_TSAN_BUILD_DIR:-$root/build-tsan}
+cmake -S "$root" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTPP_SANITIZE=thread >/dev/null
+cmake --build "$tsan" -j "$(nproc)" --target pool_tests token_manager_tests
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+"$tsan/tests/pool/pool_tests" --gtest_brief=1
+"$tsan/tests/pool/manager/token_manager_tests" --gtest_brief=1

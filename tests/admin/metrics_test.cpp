@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <sys/wait.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -338,7 +340,20 @@ TEST_F(metrics_test, promtool_accepts_the_output) {
     rc = ::pclose(p);
   }
   std::filesystem::remove(file);
-  EXPECT_EQ(rc, 0) << output;
+  // promtool parses the whole exposition (a parse error exits 1). Its lint
+  // (exit 3) may flag exactly one thing we keep on purpose: the old proxy's
+  // gauge tpp_tokens_total, whose name users' dashboards already use.
+  const std::string kept =
+      "tpp_tokens_total non-counter metrics should not have \"_total\" suffix";
+  std::istringstream lines(output);
+  std::string line;
+  std::vector<std::string> problems;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line != kept) problems.push_back(line);
+  }
+  ASSERT_TRUE(WIFEXITED(rc)) << output;
+  EXPECT_TRUE(WEXITSTATUS(rc) == 0 || WEXITSTATUS(rc) == 3) << output;
+  EXPECT_TRUE(problems.empty()) << output;
 }
 
 }  // namespace
