@@ -160,6 +160,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   bool halted_ = false;  // start-up saw a rejection: never log in again
   bool min_ready_reached_ = false;
   bool rejected_ = false;
+  bool credential_ok_ = false;  // DolphinDB accepted the credential since the last rejection
   std::optional<clock::time_point> hold_until_;  // runtime rejection: no login before
   std::string last_error_;
   std::optional<startup_result> start_result_;
@@ -249,16 +250,20 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         std::sort(urgent.begin(), urgent.end(), [this](std::size_t a, std::size_t b) {
           return std::pair(slots_[a].retry_at, a) < std::pair(slots_[b].retry_at, b);
         });
+        // Until DolphinDB has accepted the credential once, logins go one at a
+        // time: a wrong password then costs one attempt, not login_concurrency
+        // of them (five wrong ones can lock the account).
+        const std::size_t limit = credential_ok_ ? concurrency_ : std::size_t{1};
         for (auto i : urgent) {
-          if (in_flight_ >= concurrency_) break;
+          if (in_flight_ >= limit) break;
           auto& s = slots_[i];
           s.in_flight = true;
           ++in_flight_;
           launches.push_back({i, s.has_token, false});
         }
-        if (in_flight_ < concurrency_) {
+        if (in_flight_ < limit) {
           std::size_t bound =
-              std::min(max_refresh_, refresh_in_flight_.size() + (concurrency_ - in_flight_));
+              std::min(max_refresh_, refresh_in_flight_.size() + (limit - in_flight_));
           for (auto i : schedule_.due(now, infos, refresh_in_flight_, bound)) {
             auto& s = slots_[i];
             if (s.needs_login || s.in_flight) continue;
@@ -346,6 +351,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       if (stopped_ || halted_) {
         // Abandoned: nothing more to do for this slot.
       } else if (installed) {
+        credential_ok_ = true;
         if (!s.has_token) ++installed_;
         s.has_token = true;
         s.stale = false;
@@ -373,6 +379,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         }
       } else if (r.what == login_outcome::kind::rejected) {
         rejected_ = true;
+        credential_ok_ = false;
         state_changed = true;
         last_error_ = "DolphinDB rejected the login: " + r.message;
         if (!min_ready_reached_ && !start_result_ && started_) {

@@ -94,8 +94,7 @@ TEST(errors, upstream_closing_without_answer_gives_502) {
 TEST(errors, wrong_password_exits_with_dolphindb_message_after_one_login) {
   emulator emu;
   auto cfg = tpp_instance::base_config(emu, 8);
-  cfg["credential"]["password"] = "wrong";
-  cfg["token"]["login_concurrency"] = 1;
+  cfg["credential"]["password"] = "wrong";  // login_concurrency stays 16
   tpp_instance tpp(cfg);
   auto code = tpp.process().wait_exit(10s);
   ASSERT_TRUE(code);
