@@ -73,6 +73,7 @@ struct session::head_result {
 
 struct session::relay_result {
   boost::system::error_code ec;
+  std::uint64_t bytes = 0;  // body bytes read from the input
   bool in_failed = false;  // the reading side failed (else the writing side)
 };
 
@@ -148,11 +149,25 @@ asio::awaitable<void> session::run() {
   close();
 }
 
+void session::finish_request(unsigned status) {
+  const double total = seconds_since(started_);
+  auto& m = admin::metrics::global();
+  m.on_request_done(method_.empty() ? "other" : method_, status, total);
+  m.on_client_bytes(bytes_in_, bytes_out_);
+  if (!w_.ctx().cfg.telemetry.access_log) return;
+  // One line per request; the slot id says which token, never its value.
+  spdlog::info("access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
+               "total_ms={:.2f} slot={}",
+               client_ip_, method_.empty() ? "-" : method_,
+               target_.empty() ? "-" : target_, status, bytes_in_, bytes_out_,
+               wait_seconds_ * 1e3, upstream_seconds_ * 1e3, total * 1e3,
+               lease_ ? std::to_string(lease_.slot()) : std::string("-"));
+}
+
 asio::awaitable<void> session::send_error(unsigned status, std::string_view message,
                                           unsigned version) {
   auto res = make_error_response(status, message, version, false);
-  admin::metrics::global().on_request_done(method_.empty() ? "other" : method_, status,
-                                           seconds_since(started_));
+  finish_request(status);
   keep_alive_ = false;
   arm(phase::client_write, w_.ctx().cfg.client_idle_timeout);
   co_await http::async_write(client_, res, use_tuple);
@@ -209,7 +224,8 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
     lease_ = std::move(l);
   }
   lease_since_ = steady_clock::instance().now();
-  admin::metrics::global().on_token_wait(seconds_since(started));
+  wait_seconds_ = seconds_since(started);
+  admin::metrics::global().on_token_wait(wait_seconds_);
   co_return true;
 }
 
@@ -286,6 +302,7 @@ asio::awaitable<session::relay_result> session::relay(
         break;
       }
       const auto got = worker::relay_buffer_size - body.size;
+      result.bytes += got;
       body.data = got ? buf.get() : nullptr;
       body.size = got;
       body.more = !p.is_done();
@@ -335,6 +352,9 @@ asio::awaitable<session::next> session::serve_one() {
       m.on_bad_request();
       spdlog::debug("client {}: rejected request: {}", client_ip_, r.verdict.reason);
       method_.clear();
+      target_.clear();
+      bytes_in_ = bytes_out_ = 0;
+      wait_seconds_ = upstream_seconds_ = 0;
       co_await send_error(r.verdict.status, r.verdict.reason, 11);
       co_return next::close;
     }
@@ -342,6 +362,9 @@ asio::awaitable<session::next> session::serve_one() {
   auto& head = req.get();
   const unsigned version = head.version();
   method_.assign(head.method_string());
+  if (cfg.telemetry.access_log) target_.assign(head.target());
+  bytes_in_ = bytes_out_ = 0;
+  wait_seconds_ = upstream_seconds_ = 0;
   keep_alive_ = req.keep_alive() && !ctx.shutting_down.load(std::memory_order_relaxed);
 
   // 3. A token for this connection (or this request).
@@ -394,6 +417,7 @@ asio::awaitable<session::next> session::serve_one() {
   } else if (replayable) {
     body_buf_.clear();
   }
+  if (replayable) bytes_in_ = body_buf_.size();
 
   bool replayed = false;
   for (int attempt = 0;; ++attempt) {
@@ -425,6 +449,7 @@ asio::awaitable<session::next> session::serve_one() {
       auto r =
           co_await relay(client_, in_buf_, req, up, sr, phase::client_body, cfg.client_idle_timeout,
                          phase::upstream_write, cfg.upstream.read_timeout);
+      bytes_in_ = r.bytes;
       if (r.ec) {
         const bool timed_out = timed_out_ != phase::none;
         drop_upstream();
@@ -482,7 +507,8 @@ asio::awaitable<session::next> session::serve_one() {
       co_await send_error(502, "upstream sent a malformed response", version);
       co_return next::close;
     }
-    m.on_upstream_response(seconds_since(sent_at));
+    upstream_seconds_ = seconds_since(sent_at);
+    m.on_upstream_response(upstream_seconds_);
 
     // Keep a small body whole when it may reveal a refused token.
     const unsigned status = rhead.result_int();
@@ -551,11 +577,13 @@ asio::awaitable<session::next> session::serve_one() {
       auto [wec, n] = co_await http::async_write(client_, sr, use_tuple);
       disarm();
       if (wec && wec != http::error::need_buffer) keep_alive_ = false;
+      bytes_out_ = resp_buf_.size();
     } else {
       http::serializer<false, http::buffer_body> sr{rhead};
       auto r =
           co_await relay(up, up_buf_, res, client_, sr, phase::upstream_read,
                          cfg.upstream.read_timeout, phase::client_write, cfg.client_idle_timeout);
+      bytes_out_ = r.bytes;
       if (r.ec) {
         // Past the head nothing can be said to the client: close both sides.
         drop_upstream();
@@ -567,7 +595,7 @@ asio::awaitable<session::next> session::serve_one() {
     }
     if (upstream_ && !res.keep_alive()) drop_upstream();
     if (upstream_ && !res.is_done()) drop_upstream();
-    m.on_request_done(method_, status, seconds_since(started_));
+    finish_request(status);
     break;
   }
 

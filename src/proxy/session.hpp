@@ -80,6 +80,8 @@ class session final : public session_link {
       std::chrono::milliseconds out_timeout);
   boost::asio::awaitable<void> send_error(unsigned status, std::string_view message,
                                           unsigned version);
+  // Metrics and the access log line for the request just answered.
+  void finish_request(unsigned status);
   void arm(phase p, std::chrono::milliseconds timeout);
   void disarm() { phase_ = phase::none; }
   void drop_upstream();
@@ -100,6 +102,11 @@ class session final : public session_link {
   bool keep_alive_ = true;
   std::string method_;            // of the current request, for metrics
   clock::time_point started_{};   // when its head was read
+  std::string target_;            // of the current request, for the access log
+  std::uint64_t bytes_in_ = 0;    // request body bytes
+  std::uint64_t bytes_out_ = 0;   // response body bytes
+  double wait_seconds_ = 0;       // waiting for a token
+  double upstream_seconds_ = 0;   // request sent until response head read
 };
 
 // Entry point co_spawned by the accept loop: owns the session in its frame.
