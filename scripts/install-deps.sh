@@ -9,8 +9,12 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl
-  prometheus  # promtool checks /metrics in the tests
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # OTLP export
 )
+if [[ "${TPP_WITH_TESTS:-0}" == 1 ]]; then
+  # promtool checks /metrics; a Prometheus server scrapes tpp in one test.
+  packages+=(prometheus)
+fi
 if [[ "${TPP_WITH_BENCH:-0}" == 1 ]]; then
   packages+=(nginx-light wrk apache2-utils)
 fi
@@ -19,6 +23,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The OTLP test receiver decodes exports with the official OpenTelemetry npm
+# packages. Any Node.js with npm will do (some images ship their own).
+if [[ "${TPP_WITH_TESTS:-0}" == 1 ]]; then
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   sudo=""

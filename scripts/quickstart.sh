@@ -18,7 +18,7 @@ tpp=$!
 trap 'kill $tpp $emulator 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 
 for _ in $(seq 100); do
-  curl -fsS -o /dev/null http://127.0.0.1:9090/readyz 2>/dev/null && break
+  curl -fsS -o /dev/null http://127.0.0.1:9091/readyz 2>/dev/null && break
   kill -0 $tpp 2>/dev/null || { echo "tpp exited; see the log above" >&2; exit 1; }
   sleep 0.1
 done
@@ -27,7 +27,7 @@ cat <<MSG
 tpp is running on 127.0.0.1:8080 in front of the emulator (Ctrl-C stops both). Try:
 
   curl -s http://127.0.0.1:8080/api/execute -d '{"script":"1+1"}'
-  curl -s http://127.0.0.1:9090/health
+  curl -s http://127.0.0.1:9091/health
 
 MSG
 wait $tpp

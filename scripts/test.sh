@@ -5,7 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TPP_BUILD_DIR:-$root/build}
-"$root/scripts/install-deps.sh"
+TPP_WITH_TESTS=1 "$root/scripts/install-deps.sh"
+"$root/tests/telemetry/otlp/receiver/install.sh"
 TPP_BUILD_DIR="$build" "$root/scripts/build.sh"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
 

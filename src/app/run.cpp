@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <optional>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +18,7 @@
 #include "net/upstream_stream.hpp"
 #include "pool/token_manager.hpp"
 #include "proxy/server.hpp"
+#include "telemetry/otlp/exporter.hpp"
 
 namespace tpp::app {
 
@@ -35,6 +37,7 @@ struct application {
   asio::io_context control{1};  // token manager, health server, signals
   std::shared_ptr<asio::ssl::context> tls;
   proxy::proxy_context ctx;
+  std::unique_ptr<telemetry::otlp::exporter> tracer;
   std::unique_ptr<pool::token_manager> tokens;
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
@@ -51,7 +54,7 @@ struct application {
     in.now = steady_clock::instance().now();
     in.min_ready = cfg.token.min_ready;
     in.shutting_down = ctx.shutting_down.load();
-    in.login_error = tokens->last_error();
+    in.login_error = tokens ? tokens->last_error() : std::string();
     return in;
   }
 };
@@ -138,6 +141,28 @@ int run(const config::config& cfg) {
     return 1;
   }
   ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
+  try {
+    telemetry::otlp::options opts;
+    opts.service_version = TPP_VERSION;
+    // The OpenTelemetry SDKs' standard knobs for the two export periods (ms).
+    if (auto v = std::getenv("OTEL_METRIC_EXPORT_INTERVAL")) {
+      opts.metrics_interval = std::chrono::milliseconds(std::max(100L, std::atol(v)));
+    }
+    if (auto v = std::getenv("OTEL_BSP_SCHEDULE_DELAY")) {
+      opts.export_interval = std::chrono::milliseconds(std::max(10L, std::atol(v)));
+    }
+    app.tracer = telemetry::otlp::exporter::start(
+        cfg.telemetry,
+        [&app] {
+          auto in = app.health_inputs();
+          return admin::metrics::global().render_prometheus(admin::to_scrape_inputs(in));
+        },
+        opts);
+    ctx.tracer = app.tracer.get();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), app.tls.get(),
                   cfg.upstream.connect_timeout};
   if (!cfg.token.invalid_body_pattern.empty()) {
@@ -189,6 +214,7 @@ int run(const config::config& cfg) {
   app.control.run();
   app.proxy->force_close();
   app.proxy->join();
+  if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
   spdlog::info("tpp stopped");
   return app.exit_code;
 }

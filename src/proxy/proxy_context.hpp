@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/token_pool.hpp"
+#include "telemetry/otlp/exporter.hpp"
 
 namespace tpp::proxy {
 
@@ -34,6 +35,8 @@ struct proxy_context {
   net::upstream_target upstream;
   token_hooks hooks;
   std::optional<std::regex> invalid_body_pattern;
+  // Null unless OTLP export is on; then every request makes a span.
+  telemetry::otlp::exporter* tracer = nullptr;
   std::atomic<bool> shutting_down{false};
 };
 

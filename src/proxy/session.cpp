@@ -36,6 +36,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // inspected (a 401 to replay, or invalid_body_pattern).
 constexpr std::size_t max_inspected_body = 64 * 1024;
 
+std::uint64_t unix_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
 }
@@ -154,6 +160,7 @@ void session::finish_request(unsigned status) {
   auto& m = admin::metrics::global();
   m.on_request_done(method_.empty() ? "other" : method_, status, total);
   m.on_client_bytes(bytes_in_, bytes_out_);
+  if (trace_) end_trace(status);
   if (!w_.ctx().cfg.telemetry.access_log) return;
   // One line per request; the slot id says which token, never its value.
   spdlog::info("access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
@@ -162,6 +169,72 @@ void session::finish_request(unsigned status) {
                target_.empty() ? "-" : target_, status, bytes_in_, bytes_out_,
                wait_seconds_ * 1e3, upstream_seconds_ * 1e3, total * 1e3,
                lease_ ? std::to_string(lease_.slot()) : std::string("-"));
+}
+
+void session::start_trace(const http::request_header<>& head) {
+  namespace otlp = telemetry::otlp;
+  auto& t = trace_.emplace();
+  t.start_ns = unix_ns();
+  if (auto it = head.find("traceparent"); it != head.end()) {
+    if (auto parent = otlp::parse_traceparent(it->value())) {
+      t.trace_id = parent->trace_id;
+      t.parent = parent->span_id;
+    }
+  }
+  if (t.parent == decltype(t.parent){}) t.trace_id = otlp::new_trace_id();
+  t.server = otlp::new_span_id();
+  t.upstream = otlp::new_span_id();
+}
+
+void session::end_trace(unsigned status) {
+  namespace otlp = telemetry::otlp;
+  auto t = std::move(*trace_);
+  trace_.reset();
+  auto* tracer = w_.ctx().tracer;
+  const auto end = unix_ns();
+  const auto slot = lease_ ? static_cast<std::int64_t>(lease_.slot()) : std::int64_t{-1};
+  otlp::span_data server;
+  server.trace_id = t.trace_id;
+  server.span_id = t.server;
+  server.parent_span_id = t.parent;
+  server.name = method_.empty() ? std::string("HTTP") : method_;
+  server.kind = 2;
+  server.start_unix_ns = t.start_ns;
+  server.end_unix_ns = end;
+  server.attributes = {{"http.request.method", method_},
+                       {"url.path", target_},
+                       {"http.response.status_code", static_cast<std::int64_t>(status)},
+                       {"client.address", client_ip_},
+                       {"tpp.token.slot", slot}};
+  server.status_code = status >= 500 ? 2 : 0;
+  if (t.wait_start_ns != 0 && t.wait_end_ns != 0) {
+    otlp::span_data wait;
+    wait.trace_id = t.trace_id;
+    wait.span_id = otlp::new_span_id();
+    wait.parent_span_id = t.server;
+    wait.name = "token.acquire";
+    wait.kind = 1;
+    wait.start_unix_ns = t.wait_start_ns;
+    wait.end_unix_ns = t.wait_end_ns;
+    wait.attributes = {{"tpp.token.slot", slot}};
+    tracer->submit(std::move(wait));
+  }
+  if (t.upstream_start_ns != 0) {
+    otlp::span_data up;
+    up.trace_id = t.trace_id;
+    up.span_id = t.upstream;
+    up.parent_span_id = t.server;
+    up.name = "dolphindb " + method_;
+    up.kind = 3;
+    up.start_unix_ns = t.upstream_start_ns;
+    up.end_unix_ns = t.upstream_end_ns != 0 ? t.upstream_end_ns : end;
+    up.attributes = {{"server.address", w_.ctx().upstream.host},
+                     {"server.port", static_cast<std::int64_t>(w_.ctx().cfg.upstream.port)},
+                     {"http.response.status_code", static_cast<std::int64_t>(status)}};
+    up.status_code = status >= 500 ? 2 : 0;
+    tracer->submit(std::move(up));
+  }
+  tracer->submit(std::move(server));
 }
 
 asio::awaitable<void> session::send_error(unsigned status, std::string_view message,
@@ -178,6 +251,7 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
   using namespace asio::experimental::awaitable_operators;
   auto& ctx = w_.ctx();
   const auto started = steady_clock::instance().now();
+  if (trace_) trace_->wait_start_ns = unix_ns();
   if (auto quick = ctx.pool->try_acquire()) {
     lease_ = std::move(*quick);
   } else {
@@ -225,6 +299,7 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
   }
   lease_since_ = steady_clock::instance().now();
   wait_seconds_ = seconds_since(started);
+  if (trace_) trace_->wait_end_ns = unix_ns();
   admin::metrics::global().on_token_wait(wait_seconds_);
   co_return true;
 }
@@ -362,7 +437,8 @@ asio::awaitable<session::next> session::serve_one() {
   auto& head = req.get();
   const unsigned version = head.version();
   method_.assign(head.method_string());
-  if (cfg.telemetry.access_log) target_.assign(head.target());
+  if (cfg.telemetry.access_log || ctx.tracer) target_.assign(head.target());
+  if (ctx.tracer) start_trace(head);
   bytes_in_ = bytes_out_ = 0;
   wait_seconds_ = upstream_seconds_ = 0;
   keep_alive_ = req.keep_alive() && !ctx.shutting_down.load(std::memory_order_relaxed);
@@ -389,6 +465,11 @@ asio::awaitable<session::next> session::serve_one() {
   auto token = lease_.token();
   auto generation = lease_.generation();
   rewrite_request_head(head, *token, client_ip_, "http");
+  if (trace_) {
+    // DolphinDB (or whatever sits in front of it) continues our trace.
+    head.set("traceparent",
+             telemetry::otlp::format_traceparent(trace_->trace_id, trace_->upstream, true));
+  }
 
   // Keep small bodies whole so the request can be sent again (stale upstream
   // connection, or a refused token); large or unsized ones stream.
@@ -426,6 +507,7 @@ asio::awaitable<session::next> session::serve_one() {
     if (!co_await ensure_upstream(version, reused)) co_return next::close;
     auto& up = *upstream_;
     const auto sent_at = steady_clock::instance().now();
+    if (trace_ && trace_->upstream_start_ns == 0) trace_->upstream_start_ns = unix_ns();
     if (replayable) {
       auto& body = head.body();
       body.data = body_buf_.empty() ? nullptr : body_buf_.data();
@@ -508,6 +590,7 @@ asio::awaitable<session::next> session::serve_one() {
       co_return next::close;
     }
     upstream_seconds_ = seconds_since(sent_at);
+    if (trace_) trace_->upstream_end_ns = unix_ns();
     m.on_upstream_response(upstream_seconds_);
 
     // Keep a small body whole when it may reveal a refused token.

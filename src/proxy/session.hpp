@@ -6,7 +6,9 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <array>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.hpp"
@@ -107,6 +109,19 @@ class session final : public session_link {
   std::uint64_t bytes_out_ = 0;   // response body bytes
   double wait_seconds_ = 0;       // waiting for a token
   double upstream_seconds_ = 0;   // request sent until response head read
+
+  // The spans of the current request when OTLP export is on.
+  struct trace_state {
+    std::array<std::uint8_t, 16> trace_id{};
+    std::array<std::uint8_t, 8> parent{};    // the client's span, or zero
+    std::array<std::uint8_t, 8> server{};    // this request in tpp
+    std::array<std::uint8_t, 8> upstream{};  // the call to DolphinDB
+    std::uint64_t start_ns = 0, wait_start_ns = 0, wait_end_ns = 0;
+    std::uint64_t upstream_start_ns = 0, upstream_end_ns = 0;
+  };
+  std::optional<trace_state> trace_;
+  void start_trace(const boost::beast::http::request_header<>& head);
+  void end_trace(unsigned status);
 };
 
 // Entry point co_spawned by the accept loop: owns the session in its frame.
