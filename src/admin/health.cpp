@@ -20,19 +20,6 @@ std::size_t pool_size(const health_inputs& in) {
   return in.counts.size != 0 ? in.counts.size : in.slots.size();
 }
 
-const char* state_name(pool::slot_state s) noexcept {
-  // Matches pool::to_string; spelled here so tpp_admin needs only the header.
-  switch (s) {
-    case pool::slot_state::empty:
-      return "empty";
-    case pool::slot_state::ready:
-      return "ready";
-    case pool::slot_state::stale:
-      return "stale";
-  }
-  return "unknown";
-}
-
 // login_error carries DolphinDB's text, which need not be valid UTF-8:
 // replace bad bytes instead of throwing.
 std::string dump(const nlohmann::json& j) {
@@ -99,8 +86,10 @@ std::string render_health_json(const health_inputs& in) {
           in.now > s.issued_at ? std::chrono::duration<double>(in.now - s.issued_at).count() : 0.0;
       age = std::round(secs * 1000.0) / 1000.0;  // millisecond precision is plenty
     }
-    slots.push_back(
-        {{"id", s.id}, {"state", state_name(s.state)}, {"lent", s.lent}, {"age_seconds", age}});
+    slots.push_back({{"id", s.id},
+                     {"state", pool::to_string(s.state)},
+                     {"lent", s.lent},
+                     {"age_seconds", age}});
   }
   j["slots"] = std::move(slots);
   return dump(j);

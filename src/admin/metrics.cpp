@@ -260,20 +260,6 @@ double seconds_between(tpp::clock::time_point from, tpp::clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-const char* state_name(pool::slot_state s) noexcept {
-  // Spelled here rather than via pool::to_string so that tpp_admin needs only
-  // the pool's header; the names must match (tests check them).
-  switch (s) {
-    case pool::slot_state::empty:
-      return "empty";
-    case pool::slot_state::ready:
-      return "ready";
-    case pool::slot_state::stale:
-      return "stale";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 // --- registry ------------------------------------------------------------------
@@ -425,7 +411,7 @@ std::string metrics::render_prometheus(const scrape_inputs& in) const {
     }
     for (auto st : {pool::slot_state::empty, pool::slot_state::ready, pool::slot_state::stale}) {
       std::string labels = "state=\"";
-      labels += state_name(st);
+      labels += pool::to_string(st);
       labels += '"';
       sample(out, "tpp_token_slots", labels, by_state[static_cast<std::size_t>(st)]);
     }

@@ -1,5 +1,7 @@
 #include "app/run.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,7 +11,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
@@ -60,8 +61,8 @@ struct application {
 };
 
 asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
-                                                     net::upstream_target target,
-                                                     std::string user, std::string password,
+                                                     net::upstream_target target, std::string user,
+                                                     std::string password,
                                                      std::chrono::milliseconds timeout) {
   co_return co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
                                             std::move(password), timeout);
@@ -103,9 +104,9 @@ asio::awaitable<void> start_tokens(application* app) {
     co_return;
   }
   if (result.what != pool::startup_result::kind::ready) co_return;
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      steady_clock::instance().now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::instance().now() - t0)
+          .count();
   spdlog::info("ready: {} of {} tokens after {} ms", app->ctx.pool->counts().total,
                app->cfg.token.pool_size, ms);
 }
@@ -178,9 +179,8 @@ int run(const config::config& cfg) {
   app.tokens = std::make_unique<pool::token_manager>(
       app.control.get_executor(), cfg.token, ctx.pool,
       [&app, login_timeout]() {
-        return login_once(app.control.get_executor(), app.ctx.upstream,
-                          app.cfg.credential.username, app.cfg.credential.password,
-                          login_timeout);
+        return login_once(app.control.get_executor(), app.ctx.upstream, app.cfg.credential.username,
+                          app.cfg.credential.password, login_timeout);
       },
       steady_clock::instance(), hooks);
   ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
@@ -203,11 +203,12 @@ int run(const config::config& cfg) {
     return 1;
   }
 
-  spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}://{}:{}, pool_size {}",
-               TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
-               cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
-               cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
-               cfg.token.pool_size);
+  spdlog::info(
+      "tpp {} listening on {} ({} workers), health on {}, upstream {}://{}:{}, pool_size {}",
+      TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
+      cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
+      cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
+      cfg.token.pool_size);
   app.proxy->start();
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception);
   asio::co_spawn(app.control, start_tokens(&app), log_exception);

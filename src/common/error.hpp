@@ -12,10 +12,10 @@ namespace tpp {
 enum class errc {
   ok = 0,
   // downstream (client) side
-  bad_request,            // malformed HTTP from the client
-  header_too_large,       // request head over the configured limit
-  body_too_large,         // request body over the configured limit
-  client_timeout,         // client idle or too slow
+  bad_request,       // malformed HTTP from the client
+  header_too_large,  // request head over the configured limit
+  body_too_large,    // request body over the configured limit
+  client_timeout,    // client idle or too slow
   // upstream (DolphinDB) side
   upstream_connect_failed,
   upstream_timeout,
@@ -26,8 +26,8 @@ enum class errc {
   max_connections,        // DolphinDB's "Maximum connections reached"
   tls_failed,
   // internal
-  pool_timeout,           // token.acquire_timeout_seconds elapsed
-  pool_full,              // token.max_waiting waiters already queued
+  pool_timeout,  // token.acquire_timeout_seconds elapsed
+  pool_full,     // token.max_waiting waiters already queued
   shutting_down,
 };
 

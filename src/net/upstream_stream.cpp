@@ -3,9 +3,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
@@ -49,7 +49,9 @@ upstream_stream::upstream_stream(executor_type ex, asio::ssl::context* tls) {
   }
 }
 
-asio::ssl::stream_base* upstream_stream::ssl_base() { return tls_.get(); }
+asio::ssl::stream_base* upstream_stream::ssl_base() {
+  return tls_.get();
+}
 
 namespace {
 
@@ -91,7 +93,7 @@ asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream
     // SNI carries names only (RFC 6066); an IP literal is checked against the
     // certificate's IP SANs by host_name_verification below.
     if (not_ip && !SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                           TLSEXT_NAMETYPE_host_name, const_cast<char*>(t.host.c_str()))) {
+                            TLSEXT_NAMETYPE_host_name, const_cast<char*>(t.host.c_str()))) {
       r.ec = errc::tls_failed;
       r.detail = "cannot set SNI host name";
       tcp_stream.close();
@@ -102,7 +104,8 @@ asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream
     if (hec) {
       r.ec = hec == beast::error::timeout ? make_error_code(errc::upstream_timeout)
                                           : make_error_code(errc::tls_failed);
-      r.detail = "TLS handshake with " + t.host + ":" + t.port + ": " + tls_failure_detail(*tls, hec);
+      r.detail =
+          "TLS handshake with " + t.host + ":" + t.port + ": " + tls_failure_detail(*tls, hec);
       tcp_stream.close();
       co_return r;
     }

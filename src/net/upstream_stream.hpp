@@ -61,8 +61,9 @@ struct upstream_target {
 };
 
 struct connect_result {
-  boost::system::error_code ec;  // tpp::errc::{upstream_connect_failed, upstream_timeout, tls_failed}
-  std::string detail;            // human-readable cause, e.g. the certificate error
+  boost::system::error_code
+      ec;              // tpp::errc::{upstream_connect_failed, upstream_timeout, tls_failed}
+  std::string detail;  // human-readable cause, e.g. the certificate error
 };
 
 // Resolves, connects (within connect_timeout, TCP_NODELAY set) and, for TLS,

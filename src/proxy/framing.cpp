@@ -7,20 +7,13 @@
 #include <cstdint>
 #include <limits>
 
+#include "proxy/field_text.hpp"
+
 namespace tpp::proxy {
 namespace {
 
 using boost::beast::iequals;
 using http::field;
-
-constexpr std::string_view ows = " \t";
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  const auto first = s.find_first_not_of(ows);
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(ows);
-  return s.substr(first, last - first + 1);
-}
 
 // tchar of RFC 9110 5.6.2.
 bool is_tchar(char c) noexcept {

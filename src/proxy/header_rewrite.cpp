@@ -6,20 +6,13 @@
 #include <cstring>
 #include <string>
 
+#include "proxy/field_text.hpp"
+
 namespace tpp::proxy {
 namespace {
 
 using boost::beast::iequals;
 using http::field;
-
-constexpr std::string_view ows = " \t";
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  const auto first = s.find_first_not_of(ows);
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(ows);
-  return s.substr(first, last - first + 1);
-}
 
 bool is_hop_by_hop_field(field f) noexcept {
   switch (f) {

@@ -80,7 +80,7 @@ struct session::head_result {
 struct session::relay_result {
   boost::system::error_code ec;
   std::uint64_t bytes = 0;  // body bytes read from the input
-  bool in_failed = false;  // the reading side failed (else the writing side)
+  bool in_failed = false;   // the reading side failed (else the writing side)
 };
 
 session::session(worker& w, tcp::socket socket) : w_(w), client_(std::move(socket)) {
@@ -163,12 +163,12 @@ void session::finish_request(unsigned status) {
   if (trace_) end_trace(status);
   if (!w_.ctx().cfg.telemetry.access_log) return;
   // One line per request; the slot id says which token, never its value.
-  spdlog::info("access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
-               "total_ms={:.2f} slot={}",
-               client_ip_, method_.empty() ? "-" : method_,
-               target_.empty() ? "-" : target_, status, bytes_in_, bytes_out_,
-               wait_seconds_ * 1e3, upstream_seconds_ * 1e3, total * 1e3,
-               lease_ ? std::to_string(lease_.slot()) : std::string("-"));
+  spdlog::info(
+      "access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
+      "total_ms={:.2f} slot={}",
+      client_ip_, method_.empty() ? "-" : method_, target_.empty() ? "-" : target_, status,
+      bytes_in_, bytes_out_, wait_seconds_ * 1e3, upstream_seconds_ * 1e3, total * 1e3,
+      lease_ ? std::to_string(lease_.slot()) : std::string("-"));
 }
 
 void session::start_trace(const http::request_header<>& head) {
@@ -346,8 +346,8 @@ asio::awaitable<session::head_result> session::read_head(
       if (step.done) co_return result;
     }
     arm(ph, timeout);
-    auto [ec, n] = co_await s.async_read_some(buf.prepare(std::max<std::size_t>(4096, buf.size())),
-                                              use_tuple);
+    auto [ec, n] =
+        co_await s.async_read_some(buf.prepare(std::max<std::size_t>(4096, buf.size())), use_tuple);
     disarm();
     if (ec) {
       result.ec = ec;

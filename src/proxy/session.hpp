@@ -1,12 +1,12 @@
 #pragma once
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,8 +71,8 @@ class session final : public session_link {
   template <class Stream, bool IsRequest>
   boost::asio::awaitable<head_result> read_head(
       Stream& s, boost::beast::flat_buffer& buf,
-      boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p,
-      head_guard& guard, phase ph, std::chrono::milliseconds timeout);
+      boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p, head_guard& guard,
+      phase ph, std::chrono::milliseconds timeout);
   template <bool IsRequest, class In, class Out>
   boost::asio::awaitable<relay_result> relay(
       In& in, boost::beast::flat_buffer& in_buf,
@@ -102,13 +102,13 @@ class session final : public session_link {
   phase timed_out_ = phase::none;
   clock::time_point deadline_{};
   bool keep_alive_ = true;
-  std::string method_;            // of the current request, for metrics
-  clock::time_point started_{};   // when its head was read
-  std::string target_;            // of the current request, for the access log
-  std::uint64_t bytes_in_ = 0;    // request body bytes
-  std::uint64_t bytes_out_ = 0;   // response body bytes
-  double wait_seconds_ = 0;       // waiting for a token
-  double upstream_seconds_ = 0;   // request sent until response head read
+  std::string method_;           // of the current request, for metrics
+  clock::time_point started_{};  // when its head was read
+  std::string target_;           // of the current request, for the access log
+  std::uint64_t bytes_in_ = 0;   // request body bytes
+  std::uint64_t bytes_out_ = 0;  // response body bytes
+  double wait_seconds_ = 0;      // waiting for a token
+  double upstream_seconds_ = 0;  // request sent until response head read
 
   // The spans of the current request when OTLP export is on.
   struct trace_state {

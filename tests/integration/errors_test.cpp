@@ -23,14 +23,21 @@ TEST(errors, malformed_requests_get_400_and_never_reach_dolphindb) {
   tpp_instance tpp(tpp_instance::base_config(emu, 2));
   ASSERT_TRUE(tpp.wait_ready());
   const std::vector<malformed_case> cases = {
-      {"cl_and_te", "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-      {"two_content_lengths", "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+      {"cl_and_te",
+       "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"two_content_lengths",
+       "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: "
+       "6\r\n\r\nhello!",
+       400},
       {"bad_header_name", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n", 400},
       {"bad_header_value", std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n"), 400},
       {"bare_lf_in_value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
       {"garbage_request_line", "HELLO THERE\r\n\r\n", 400},
       {"bad_version", "GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400},
-      {"header_too_large", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n", 431},
+      {"header_too_large",
+       "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n", 431},
   };
   const auto before = emu.stats()["requests"].get<int>();
   for (const auto& tc : cases) {
@@ -117,13 +124,15 @@ TEST(errors, sigterm_lets_a_slow_request_finish_and_exits_0) {
   ASSERT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 1; }));
   tpp.process().signal(SIGTERM);
   // Readiness goes first.
-  EXPECT_TRUE(wait_until([&] {
-    try {
-      return tpp.readyz() == 503;
-    } catch (const std::exception&) {
-      return true;  // already gone
-    }
-  }, 5s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        try {
+          return tpp.readyz() == 503;
+        } catch (const std::exception&) {
+          return true;  // already gone
+        }
+      },
+      5s));
   slow.join();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200u);

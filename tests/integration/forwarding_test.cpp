@@ -33,7 +33,9 @@ std::string chunked(const std::string& body, std::size_t chunk) {
   return out;
 }
 
-json last_request(emulator& emu) { return emu.requests().back(); }
+json last_request(emulator& emu) {
+  return emu.requests().back();
+}
 
 TEST(forwarding, forged_authorization_never_reaches_dolphindb) {
   emulator emu;
@@ -88,8 +90,8 @@ TEST(forwarding, hop_by_hop_headers_are_stripped_and_forwarded_for_added) {
                       {"X-Custom", "kept"}});
   ASSERT_EQ(r.status, 200u);
   auto h = last_request(emu)["headers"];
-  for (const char* gone : {"x-secret", "keep-alive", "proxy-authorization", "proxy-connection",
-                           "te", "upgrade"}) {
+  for (const char* gone :
+       {"x-secret", "keep-alive", "proxy-authorization", "proxy-connection", "te", "upgrade"}) {
     bool present = false;
     for (auto& [k, v] : h.items()) {
       std::string lower = k;

@@ -94,7 +94,8 @@ TEST(lending, waiter_is_served_when_a_token_comes_back) {
     auto c = tpp.client();
     waited = c.request("GET", "/__emulator/echo");
   });
-  EXPECT_TRUE(tpp.wait_pool([](const json& p) { return p["waiting"] == 1 && p["available"] == 0; }));
+  EXPECT_TRUE(
+      tpp.wait_pool([](const json& p) { return p["waiting"] == 1 && p["available"] == 0; }));
   holder.close();
   waiter.join();
   ASSERT_TRUE(waited);

@@ -49,8 +49,8 @@ TEST_P(otlp_export, request_spans_and_metrics_reach_the_collector) {
   temp_dir dir;
   const auto out = dir.path() + "/decoded.jsonl";
   const auto ports_file = dir.path() + "/ports.json";
-  child_process receiver("/usr/bin/node", {receiver_dir + "/receiver.js", "--out", out,
-                                           "--port-file", ports_file});
+  child_process receiver("/usr/bin/node",
+                         {receiver_dir + "/receiver.js", "--out", out, "--port-file", ports_file});
   ASSERT_TRUE(wait_until([&] { return fs::exists(ports_file); }, 20s)) << receiver.stderr_text();
   const auto ports = json::parse(read_all(ports_file));
   const auto protocol = GetParam();

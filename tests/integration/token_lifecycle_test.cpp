@@ -125,10 +125,12 @@ TEST(token_lifecycle, large_request_is_not_replayed_and_gets_the_401) {
   auto big = c.request("POST", "/__emulator/echo", {}, std::string(4096, 'b'));
   EXPECT_EQ(big.status, 401u);
   // The slot was still refreshed: the next request works.
-  EXPECT_TRUE(wait_until([&] {
-    auto r = c.request("POST", "/__emulator/echo", {}, "again");
-    return r.status == 200;
-  }, 5s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto r = c.request("POST", "/__emulator/echo", {}, "again");
+        return r.status == 200;
+      },
+      5s));
 }
 
 TEST(token_lifecycle, invalid_body_pattern_recognises_a_code_1_answer) {
@@ -155,11 +157,13 @@ TEST(token_lifecycle, pool_heals_after_an_upstream_restart) {
   ASSERT_TRUE(tpp.wait_pool([](const json& p) { return p["total"] == 6; }));
   emu.restart();  // every token dies with the node
   const auto back = std::chrono::steady_clock::now();
-  bool healed = wait_until([&] {
-    auto c = tpp.client();
-    auto r = c.request("POST", "/__emulator/echo", {}, "after restart");
-    return r.status == 200 && r.header("X-Emulator-Token-Valid") == "1";
-  }, 5s);
+  bool healed = wait_until(
+      [&] {
+        auto c = tpp.client();
+        auto r = c.request("POST", "/__emulator/echo", {}, "after restart");
+        return r.status == 200 && r.header("X-Emulator-Token-Valid") == "1";
+      },
+      5s);
   EXPECT_TRUE(healed);
   EXPECT_LT(std::chrono::steady_clock::now() - back, 1s);
   // Refused tokens are replaced as they are found, never all at once.
@@ -215,13 +219,15 @@ TEST(token_lifecycle, readiness_follows_the_tokens) {
   emu.stop();
   auto cfg = tpp_instance::base_config(emu, 2);
   tpp_instance tpp(cfg);
-  ASSERT_TRUE(wait_until([&] {
-    try {
-      return tpp.readyz() == 503;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }, 5s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          return tpp.readyz() == 503;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      5s));
   auto h = tpp.health();
   EXPECT_EQ(h["status"], "degraded");
   EXPECT_EQ(h["pool"]["total"], 0);

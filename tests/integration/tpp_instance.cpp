@@ -72,15 +72,15 @@ std::string tpp_instance::metrics() const {
 
 bool tpp_instance::wait_ready(std::chrono::milliseconds timeout) const {
   return wait_until(
-      [&] {
-        if (!proc_->running()) return true;
-        try {
-          return readyz() == 200;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      timeout) &&
+             [&] {
+               if (!proc_->running()) return true;
+               try {
+                 return readyz() == 200;
+               } catch (const std::exception&) {
+                 return false;
+               }
+             },
+             timeout) &&
          proc_->running();
 }
 
@@ -97,7 +97,11 @@ bool tpp_instance::wait_pool(const std::function<bool(const nlohmann::json&)>& p
       timeout);
 }
 
-std::size_t tpp_instance::rss_kib() const { return read_status_kib(proc_->pid(), "VmRSS"); }
-std::size_t tpp_instance::peak_rss_kib() const { return read_status_kib(proc_->pid(), "VmHWM"); }
+std::size_t tpp_instance::rss_kib() const {
+  return read_status_kib(proc_->pid(), "VmRSS");
+}
+std::size_t tpp_instance::peak_rss_kib() const {
+  return read_status_kib(proc_->pid(), "VmHWM");
+}
 
 }  // namespace tpp::test

@@ -23,7 +23,8 @@ class tpp_instance {
   // The base configuration for `emu` with `overrides` merged in (RFC 7386).
   static nlohmann::json base_config(const emulator& emu, std::size_t pool_size = 4);
 
-  explicit tpp_instance(nlohmann::json config, std::vector<std::pair<std::string, std::string>> env = {});
+  explicit tpp_instance(nlohmann::json config,
+                        std::vector<std::pair<std::string, std::string>> env = {});
 
   std::uint16_t port() const { return port_; }
   std::uint16_t health_port() const { return health_port_; }
