@@ -10,6 +10,10 @@ TPP_WITH_TESTS=1 "$root/scripts/install-deps.sh"
 TPP_BUILD_DIR="$build" "$root/scripts/build.sh"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
 
+# The benchmark against nginx, in its short mode: checks that it still runs
+# (every component starts, every tool succeeds), not its numbers.
+TPP_BENCH_BUILD_DIR="$build" TPP_BENCH_NO_BUILD=1 "$root/bench/run.sh" --short
+
 # The token pool and the token manager are the structures shared between
 # threads: their tests run again under ThreadSanitizer.
 tsan=${TPP_TSAN_BUILD_DIR:-$root/build-tsan}

@@ -306,7 +306,11 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
 
 asio::awaitable<bool> session::ensure_upstream(unsigned version, bool& reused) {
   auto& ctx = w_.ctx();
-  if (upstream_ && looks_alive(*upstream_)) {
+  // A connection used within the last second is taken as alive without a
+  // peek (one syscall less per request); if the server did close it, the
+  // failure shows before any answer and a kept request is sent again.
+  if (upstream_ && (steady_clock::instance().now() - upstream_used_at_ < std::chrono::seconds(1) ||
+                    looks_alive(*upstream_))) {
     reused = true;
     co_return true;
   }
@@ -405,13 +409,22 @@ asio::awaitable<session::next> session::serve_one() {
   const auto& cfg = ctx.cfg;
   auto& m = admin::metrics::global();
 
-  // 1. Wait for the next request without holding a buffer.
+  // 1. Wait for the next request. A connection that has not spoken yet holds
+  // no buffer while it waits (idle connections stay cheap); one that has
+  // reads straight into its buffer, which saves re-arming epoll per request.
   if (in_buf_.size() == 0) {
     if (ctx.shutting_down.load(std::memory_order_relaxed)) co_return next::close;
     arm(phase::idle, cfg.client_idle_timeout);
-    auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
-    disarm();
-    if (ec) co_return next::close;
+    if (in_buf_.capacity() == 0) {
+      auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
+      disarm();
+      if (ec) co_return next::close;
+    } else {
+      auto [ec, n] = co_await client_.async_read_some(in_buf_.prepare(4096), use_tuple);
+      disarm();
+      if (ec) co_return next::close;
+      in_buf_.commit(n);
+    }
   }
 
   // 2. The request head.
@@ -676,8 +689,8 @@ asio::awaitable<session::next> session::serve_one() {
         }
       }
     }
-    if (upstream_ && !res.keep_alive()) drop_upstream();
-    if (upstream_ && !res.is_done()) drop_upstream();
+    if (upstream_ && (!res.keep_alive() || !res.is_done())) drop_upstream();
+    if (upstream_) upstream_used_at_ = steady_clock::instance().now();
     finish_request(status);
     break;
   }

@@ -94,6 +94,7 @@ class session final : public session_link {
   boost::beast::flat_buffer in_buf_;
   boost::beast::flat_buffer up_buf_;
   std::unique_ptr<net::upstream_stream> upstream_;
+  clock::time_point upstream_used_at_{};  // end of its last clean exchange
   pool::lease lease_;
   clock::time_point lease_since_{};
   std::string body_buf_;  // a kept request body (replayable requests)

@@ -182,7 +182,7 @@ TEST(lending, request_binding_returns_the_token_after_each_response) {
   auto a = tpp.client();
   auto b = tpp.client();
   ASSERT_EQ(a.request("GET", "/__emulator/echo").status, 200u);
-  EXPECT_EQ(tpp.health()["pool"]["in_use"], 0);
+  EXPECT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 0; }));
   // With one token, a second open connection is served too.
   ASSERT_EQ(b.request("GET", "/__emulator/echo").status, 200u);
   ASSERT_EQ(a.request("GET", "/__emulator/echo").status, 200u);

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Prints the benchmark table from the JSON lines bench/run.sh collected.
+
+usage: report.py RESULTS.jsonl [--strict]
+Ratios are tpp/nginx: the median over rounds of the per-round ratio (the two
+proxies run back to back in each round, so a round's ratio sees the same
+machine load). Latencies and requests/s are medians over rounds. Marks compare
+against docs/product.md section 5. Exit status: 0, or 3 with --strict when a
+target was missed.
+"""
+import json
+import statistics
+import sys
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def ms(us):
+    return f"{us / 1000:.2f}ms"
+
+
+def cpu(r):
+    return f"{r['cpu_user_us'] + r['cpu_sys_us']:.1f} ({r['cpu_user_us']:.1f}u+{r['cpu_sys_us']:.1f}k)"
+
+
+def mark(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    strict = "--strict" in sys.argv
+    rows = load(args[0])
+    meta = next((r for r in rows if r["kind"] == "meta"), {})
+    failed_targets = []
+    not_measured = []
+
+    print()
+    print(f"== tpp vs nginx: {meta.get('cores', '?')} cores, {meta.get('rounds', '?')} round(s) x "
+          f"{meta.get('duration', '?')} s, wrk -t{meta.get('threads', '?')} -c{meta.get('connections', '?')}, "
+          f"POST /api/execute; load average before start {meta.get('loadavg', '?')}")
+    if meta.get("noisy"):
+        print("   NOTE: the machine was busy (load average >= 0.5 before start): numbers are noisy.")
+    loads = [r for r in rows if r["kind"] == "load"]
+    if loads:
+        print()
+        print(f"{'mode':<12} {'proxy':<6} {'round':>5} {'req/s':>9} {'p50':>9} {'p90':>9} {'p99':>9} {'max':>9} {'cpu us/req':>20} {'errors':>7}")
+        for r in loads:
+            errs = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
+            print(f"{r['mode']:<12} {r['proxy']:<6} {r['round']:>5} {r['rps']:>9.0f} {ms(r['p50_us']):>9} "
+                  f"{ms(r['p90_us']):>9} {ms(r['p99_us']):>9} {ms(r['max_us']):>9} "
+                  f"{cpu(r):>20} {errs:>7}")
+        print()
+        for mode, label in (("keepalive", "keep-alive"), ("close", "conn/request")):
+            t = [r for r in loads if r["mode"] == mode and r["proxy"] == "tpp"]
+            n = [r for r in loads if r["mode"] == mode and r["proxy"] == "nginx"]
+            if not t or not n:
+                continue
+            by_round = {r["round"]: r for r in n}
+            ratios = [r["rps"] / by_round[r["round"]]["rps"] for r in t if r["round"] in by_round and by_round[r["round"]]["rps"] > 0]
+            ratio = statistics.median(ratios) if ratios else 0.0
+            t_rps = statistics.median(r["rps"] for r in t)
+            n_rps = statistics.median(r["rps"] for r in n)
+            t_p50 = statistics.median(r["p50_us"] for r in t)
+            n_p50 = statistics.median(r["p50_us"] for r in n)
+            t_p99 = statistics.median(r["p99_us"] for r in t)
+            n_p99 = statistics.median(r["p99_us"] for r in n)
+            if mode == "keepalive":
+                ok = ratio >= 1.10 and t_p99 <= n_p99
+                target = ">= 1.10x and p99 no worse"
+            else:
+                ok = ratio >= 1.00
+                target = ">= 1.00x"
+            if not ok:
+                failed_targets.append(label)
+            print(f"{label:<12} rps  tpp {t_rps:.0f}  nginx {n_rps:.0f}  ratio {ratio:.2f}  "
+                  f"p50 tpp {ms(t_p50)} nginx {ms(n_p50)}  p99 tpp {ms(t_p99)} nginx {ms(n_p99)}"
+                  f"   [{mark(ok)} {target}]")
+            tu = statistics.median(r["cpu_user_us"] for r in t)
+            tk = statistics.median(r["cpu_sys_us"] for r in t)
+            nu = statistics.median(r["cpu_user_us"] for r in n)
+            nk = statistics.median(r["cpu_sys_us"] for r in n)
+            print(f"{'':<12} cpu/request  tpp {tu + tk:.1f} us (user {tu:.1f}, kernel {tk:.1f})  "
+                  f"nginx {nu + nk:.1f} us (user {nu:.1f}, kernel {nk:.1f})  ratio {(tu + tk) / max(0.001, nu + nk):.2f}")
+    for r in rows:
+        if r["kind"] == "rss":
+            print(f"peak RSS (VmHWM) after the load runs: tpp {r['tpp_vmhwm_kib'] / 1024:.1f} MiB, "
+                  f"nginx proxy workers (sum) {r['nginx_vmhwm_kib'] / 1024:.1f} MiB")
+    for r in rows:
+        if r["kind"] == "idle":
+            held = r["connected"] == r["n"] and r["connect_errors"] == 0 and r["closed_by_peer"] == 0 and r["accepted"] >= r["n"]
+            mem_ok = r["kib_per_conn"] < 10
+            many = r["n"] >= 10000
+            print(f"idle conns   {r['connected']} of {r['n']} held (accepted {r['accepted']}, connect errors "
+                  f"{r['connect_errors']}, closed by tpp {r['closed_by_peer']}), request while held: "
+                  f"{r['request_status']}   [{mark(held and r['request_status'] == 200)} "
+                  f"{'10,000' if many else r['n']} connections without error]")
+            print(f"idle memory  RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB = "
+                  f"{r['kib_per_conn']:.2f} KiB per connection   [{mark(mem_ok)} < 10 KiB]")
+            if not mem_ok:
+                failed_targets.append("idle memory")
+            if not (held and r["request_status"] == 200):
+                failed_targets.append("idle connections")
+            if not many:
+                not_measured.append(f"10,000 connections (only {r['n']} held)")
+    for r in rows:
+        if r["kind"] == "startup":
+            ok = r["all_tokens_ms"] is not None and r["all_tokens_ms"] < 1000
+            if not ok:
+                failed_targets.append("start-up")
+            print(f"start-up     pool_size {r['pool']}, login 20 ms: /readyz 200 after {r['ready_ms']} ms, "
+                  f"all {r['pool']} tokens after {r['all_tokens_ms']} ms; log: \"{r.get('log_line')}\""
+                  f"   [{mark(ok)} < 1 s]")
+    allocs = [r for r in rows if r["kind"] == "alloc"]
+    if allocs:
+        print()
+        print("allocator (tpp, keep-alive, medians over rounds):")
+        base = None
+        for name in dict.fromkeys(r["alloc"] for r in allocs):
+            rs = [r for r in allocs if r["alloc"] == name]
+            rps = statistics.median(r["rps"] for r in rs)
+            if base is None:
+                base = rps
+            cpu_us = statistics.median(r["cpu_user_us"] + r["cpu_sys_us"] for r in rs)
+            print(f"  {name:<9} rps {rps:>8.0f} ({rps / base:.2f}x)  cpu/req {cpu_us:.1f} us  p50 {ms(statistics.median(r['p50_us'] for r in rs))}"
+                  f"  p99 {ms(statistics.median(r['p99_us'] for r in rs))}  VmHWM {max(r['vmhwm_kib'] for r in rs) / 1024:.1f} MiB")
+    prof = next((r for r in rows if r["kind"] == "profile"), None)
+    if prof:
+        print()
+        print(f"profile: {prof['report']}")
+    print()
+    if not_measured:
+        print("not measured: " + ", ".join(not_measured))
+    if failed_targets:
+        print("targets missed: " + ", ".join(failed_targets))
+    else:
+        print("all targets met" + (" (of those measured)" if not_measured else ""))
+    return 3 if strict and failed_targets else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
