@@ -11,7 +11,9 @@
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
 # Environment: TPP_BENCH_BUILD_DIR (default build-release), TPP_BENCH_NO_BUILD=1
-# (use the binaries there as they are), TPP_BENCH_OUT=DIR (keep results there).
+# (use the binaries there as they are), TPP_BENCH_OUT=DIR (keep results there),
+# TPP_BENCH_OTLP_ENDPOINT=URL (tpp exports spans there; a closed port measures
+# the cost of export with the collector down).
 #
 # Exit status: 0 when every component started and every tool ran cleanly
 # (whatever the numbers); non-zero otherwise. --strict also fails (3) when a
@@ -236,6 +238,7 @@ token:
   pool_size: $5
 telemetry:
   log_filter: "$6"
+${TPP_BENCH_OTLP_ENDPOINT:+  otlp_endpoint: \"$TPP_BENCH_OTLP_ENDPOINT\"}
 workers: $cores
 EOF
 }
