@@ -409,6 +409,8 @@ asio::awaitable<session::next> session::serve_one() {
   const auto& cfg = ctx.cfg;
   auto& m = admin::metrics::global();
 
+  timed_out_ = phase::none;
+
   // 1. Wait for the next request. A connection that has not spoken yet holds
   // no buffer while it waits (idle connections stay cheap); one that has
   // reads straight into its buffer, which saves re-arming epoll per request.
@@ -700,7 +702,10 @@ asio::awaitable<session::next> session::serve_one() {
     m.on_lease_released(seconds_since(lease_since_));
     lease_.reset();
   }
+  // Buffers sized for one large message are not kept by a connection that
+  // may now sit idle for a long time.
   if (in_buf_.size() == 0 && in_buf_.capacity() > 16 * 1024) in_buf_.shrink_to_fit();
+  if (body_buf_.capacity() > 64 * 1024) std::string().swap(body_buf_);
   co_return keep_alive_ ? next::keep_alive : next::close;
 }
 
