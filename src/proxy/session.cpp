@@ -237,6 +237,12 @@ void session::end_trace(unsigned status) {
   tracer->submit(std::move(server));
 }
 
+asio::awaitable<void> session::send_upstream_error(unsigned version) {
+  const bool timed_out = timed_out_ != phase::none;
+  co_await send_error(timed_out ? 504 : 502,
+                      timed_out ? "upstream timed out" : "upstream closed the connection", version);
+}
+
 asio::awaitable<void> session::send_error(unsigned status, std::string_view message,
                                           unsigned version) {
   auto res = make_error_response(status, message, version, false);
@@ -536,9 +542,7 @@ asio::awaitable<session::next> session::serve_one() {
         const bool timed_out = timed_out_ != phase::none;
         drop_upstream();
         if (reused && !timed_out && attempt == 0) continue;  // the server dropped an idle one
-        co_await send_error(timed_out ? 504 : 502,
-                            timed_out ? "upstream timed out" : "upstream closed the connection",
-                            version);
+        co_await send_upstream_error(version);
         co_return next::close;
       }
     } else {
@@ -551,9 +555,7 @@ asio::awaitable<session::next> session::serve_one() {
         const bool timed_out = timed_out_ != phase::none;
         drop_upstream();
         if (!r.in_failed) {
-          co_await send_error(timed_out ? 504 : 502,
-                              timed_out ? "upstream timed out" : "upstream closed the connection",
-                              version);
+          co_await send_upstream_error(version);
         } else if (!is_disconnect(r.ec) && !timed_out) {
           auto verdict = classify_parse_error(r.ec);
           m.on_bad_request();
@@ -625,11 +627,8 @@ asio::awaitable<session::next> session::serve_one() {
         disarm();
         if (rec == http::error::need_buffer) rec = {};
         if (rec) {
-          const bool timed_out = timed_out_ != phase::none;
           drop_upstream();
-          co_await send_error(timed_out ? 504 : 502,
-                              timed_out ? "upstream timed out" : "upstream closed the connection",
-                              version);
+          co_await send_upstream_error(version);
           co_return next::close;
         }
       }

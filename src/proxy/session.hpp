@@ -82,6 +82,8 @@ class session final : public session_link {
       std::chrono::milliseconds out_timeout);
   boost::asio::awaitable<void> send_error(unsigned status, std::string_view message,
                                           unsigned version);
+  // 504 if the phase that failed timed out, else 502 (the upstream went away).
+  boost::asio::awaitable<void> send_upstream_error(unsigned version);
   // Metrics and the access log line for the request just answered.
   void finish_request(unsigned status);
   void arm(phase p, std::chrono::milliseconds timeout);

@@ -14,11 +14,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-bool all_free(const json& pool) {
-  return pool["in_use"] == 0 && pool["waiting"] == 0 && pool["available"] == pool["total"] &&
-         pool["total"].get<int>() > 0;
-}
-
 TEST(lending, starts_with_pool_size_logins) {
   emulator emu;
   tpp_instance tpp(tpp_instance::base_config(emu, 5));

@@ -15,10 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-bool all_free(const json& pool) {
-  return pool["in_use"] == 0 && pool["waiting"] == 0 && pool["available"] == pool["total"];
-}
-
 TEST(token_lifecycle, start_up_logs_in_in_parallel_and_reports_its_time) {
   emulator emu({"--login-delay-ms", "20", "--threads", "2"});
   auto cfg = tpp_instance::base_config(emu, 200);

@@ -18,6 +18,13 @@ namespace tpp::test {
 
 // A real tpp process on loopback in front of an emulator, configured from a
 // JSON document written as its YAML file (YAML is a superset of JSON).
+// True when /health's pool shows every held token free and nobody waiting:
+// the end state of every test that lends tokens.
+inline bool all_free(const nlohmann::json& pool) {
+  return pool["in_use"] == 0 && pool["waiting"] == 0 && pool["available"] == pool["total"] &&
+         pool["total"].get<int>() > 0;
+}
+
 class tpp_instance {
  public:
   // The base configuration for `emu` with `overrides` merged in (RFC 7386).
