@@ -1,8 +1,7 @@
 // GCC 12 reports -Wnull-dereference false positives inside Asio's any_executor
+#include "common/log_exception.hpp"
 // comparisons (io_context/strand executors) at -O2; the code is Asio's, not ours.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
-
-#include "admin/health_server.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +30,7 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "admin/health_server.hpp"
 #include "admin/metrics.hpp"
 
 namespace tpp::admin {
@@ -43,22 +43,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-// Completion handler for co_spawn: a coroutine that escapes with an exception
-// is a bug; log it instead of losing it or terminating.
-struct log_exceptions {
-  const char* what;
-  void operator()(const std::exception_ptr& e) const {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("health server: {}: {}", what, ex.what());
-    } catch (...) {
-      spdlog::error("health server: {}: unknown exception", what);
-    }
-  }
-};
 
 using response = http::response<http::string_body>;
 
@@ -184,7 +168,8 @@ struct health_server::impl {
         co_await pause.async_wait(use_tuple);
         continue;
       }
-      asio::co_spawn(self->strand, run_session(self, std::move(sock)), log_exceptions{"session"});
+      asio::co_spawn(self->strand, run_session(self, std::move(sock)),
+                     log_exception{"health server: session"});
     }
   }
 
@@ -290,7 +275,8 @@ void health_server::start() {
   self.bound = self.acceptor.local_endpoint(ec);
   spdlog::info("health server listening on {}:{}", self.bound.address().to_string(),
                self.bound.port());
-  asio::co_spawn(self.strand, impl::accept_loop(impl_), log_exceptions{"accept loop"});
+  asio::co_spawn(self.strand, impl::accept_loop(impl_),
+                 log_exception{"health server: accept loop"});
 }
 
 void health_server::stop() {

@@ -15,6 +15,7 @@
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
 #include "admin/metrics.hpp"
+#include "common/log_exception.hpp"
 #include "dolphindb/login_client.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/token_manager.hpp"
@@ -119,15 +120,6 @@ asio::awaitable<void> wait_for_signal(application* app) {
   co_await shut_down(app);
 }
 
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("unexpected exception: {}", ex.what());
-  }
-}
-
 }  // namespace
 
 int run(const config::config& cfg) {
@@ -210,8 +202,8 @@ int run(const config::config& cfg) {
       cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
       cfg.token.pool_size);
   app.proxy->start();
-  asio::co_spawn(app.control, wait_for_signal(&app), log_exception);
-  asio::co_spawn(app.control, start_tokens(&app), log_exception);
+  asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
+  asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});
   app.control.run();
   app.proxy->force_close();
   app.proxy->join();

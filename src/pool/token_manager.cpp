@@ -1,9 +1,8 @@
 // GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's
+#include "common/log_exception.hpp"
 // any_executor comparison once any_io_executor wraps a strand; the code is
 // Asio's, not ours.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
-
-#include "pool/token_manager.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +30,7 @@
 #include <vector>
 
 #include "pool/refresh_schedule.hpp"
+#include "pool/token_manager.hpp"
 
 namespace tpp::pool {
 
@@ -50,21 +50,6 @@ using signal_channel = asio::experimental::concurrent_channel<void(boost::system
 void notify(const std::shared_ptr<signal_channel>& ch) {
   ch->try_send(boost::system::error_code{});
 }
-
-// co_spawn completion: a coroutine that ends by exception is a bug; log it.
-struct log_exception {
-  const char* what;
-  void operator()(std::exception_ptr e) const {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("token manager: {} ended with an exception: {}", what, ex.what());
-    } catch (...) {
-      spdlog::error("token manager: {} ended with an unknown exception", what);
-    }
-  }
-};
 
 double seconds_between(clock::time_point a, clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -299,7 +284,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<asio::cancellation_signal> sig;
     void operator()(std::exception_ptr e) const {
       self->tasks_.erase(id);
-      log_exception{"a login task"}(e);
+      log_exception{"token manager: a login task"}(e);
     }
   };
 
@@ -465,7 +450,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     }
     spdlog::info("token manager: logging in {} times, up to {} at once", self->n_,
                  self->concurrency_);
-    asio::co_spawn(self->strand_, run_loop(self), log_exception{"the refresh loop"});
+    asio::co_spawn(self->strand_, run_loop(self), log_exception{"token manager: the refresh loop"});
     for (;;) {
       {
         std::lock_guard lock(self->mu_);

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/log_exception.hpp"
 #include "proxy/session.hpp"
 
 namespace tpp::proxy {
@@ -22,15 +23,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_spare_buffers = 16;
-
-void log_exception(const char* what, std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    spdlog::error("{}: unexpected exception: {}", what, ex.what());
-  }
-}
 
 // How often deadlines are checked: a quarter of the shortest timeout, so a
 // deadline fires at most 25% late, but never busier than every 10 ms.
@@ -54,8 +46,7 @@ asio::awaitable<void> accept_loop(worker* w) {
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(w->io(), run_session(w, std::move(socket)),
-                   [](std::exception_ptr e) { log_exception("session", e); });
+    asio::co_spawn(w->io(), run_session(w, std::move(socket)), log_exception{"proxy session"});
   }
 }
 
@@ -104,10 +95,8 @@ void worker::listen(const tcp::endpoint& ep) {
 }
 
 void worker::start() {
-  asio::co_spawn(*io_, accept_loop(this),
-                 [](std::exception_ptr e) { log_exception("accept loop", e); });
-  asio::co_spawn(*io_, sweep_loop(this),
-                 [](std::exception_ptr e) { log_exception("deadline sweep", e); });
+  asio::co_spawn(*io_, accept_loop(this), log_exception{"proxy accept loop"});
+  asio::co_spawn(*io_, sweep_loop(this), log_exception{"proxy deadline sweep"});
 }
 
 void worker::begin_shutdown() {
