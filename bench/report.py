@@ -130,7 +130,8 @@ def main():
             if base is None:
                 base = rps
             cpu_us = statistics.median(r["cpu_user_us"] + r["cpu_sys_us"] for r in rs)
-            print(f"  {name:<9} rps {rps:>8.0f} ({rps / base:.2f}x)  cpu/req {cpu_us:.1f} us  p50 {ms(statistics.median(r['p50_us'] for r in rs))}"
+            user_us = statistics.median(r["cpu_user_us"] for r in rs)
+            print(f"  {name:<9} rps {rps:>8.0f} ({rps / base:.2f}x)  cpu/req {cpu_us:.1f} us (user {user_us:.1f})  p50 {ms(statistics.median(r['p50_us'] for r in rs))}"
                   f"  p99 {ms(statistics.median(r['p99_us'] for r in rs))}  VmHWM {max(r['vmhwm_kib'] for r in rs) / 1024:.1f} MiB")
     prof = next((r for r in rows if r["kind"] == "profile"), None)
     if prof:

@@ -6,7 +6,7 @@
 #   bench/run.sh                 full run (3 rounds x 10 s per load, 10,000 idle connections)
 #   bench/run.sh --short         CI smoke run (1 round x 2 s, 1,000 idle connections, < 60 s)
 #   bench/run.sh --profile       also: perf profile of tpp under the keep-alive load
-#   bench/run.sh --allocators    also: tpp's keep-alive load with glibc, jemalloc, mimalloc
+#   bench/run.sh --allocators    also: tpp's keep-alive load with mimalloc (linked), glibc, jemalloc
 #   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,profile,alloc
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
@@ -82,7 +82,7 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- dependencies and build
 TPP_WITH_BENCH=1 "$root/scripts/install-deps.sh"
 extra=()
-has_phase alloc && extra+=(libjemalloc2 libmimalloc2.0)
+has_phase alloc && extra+=(libjemalloc2)
 has_phase profile && extra+=(linux-perf)
 missing=()
 for p in "${extra[@]}"; do
@@ -364,14 +364,22 @@ if has_phase profile; then
 fi
 
 if has_phase alloc; then
-  log "allocators: tpp keep-alive with glibc, jemalloc, mimalloc"
+  # tpp links mimalloc (TPP_ALLOCATOR); glibc needs a build without it, and
+  # jemalloc is preloaded over that one.
+  sys_build=$build-system-malloc
+  log "allocators: building tpp with the system allocator in $sys_build"
+  TPP_BUILD_TYPE=Release TPP_BUILD_DIR=$sys_build "$root/scripts/build.sh" -DTPP_BUILD_TESTS=OFF \
+    -DTPP_ALLOCATOR=system "-DCMAKE_CXX_FLAGS=-g -Wno-mismatched-new-delete" >"$tmp/build-sys.log" 2>&1 ||
+    { tail -30 "$tmp/build-sys.log" >&2; die "build with the system allocator"; }
+  log "allocators: tpp keep-alive with mimalloc (linked), glibc, jemalloc"
   libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
   tpp_config "$tmp/tpp-alloc.yaml" "$tpp2_port" "$tpp2_health" "$up_port" 64 warn
-  for alloc in glibc jemalloc mimalloc; do
+  tpp_shipped=$tpp
+  for alloc in mimalloc glibc jemalloc; do
     case $alloc in
-      glibc) pre= ;;
-      jemalloc) pre=$libdir/libjemalloc.so.2 ;;
-      mimalloc) pre=$libdir/libmimalloc.so.2 ;;
+      mimalloc) pre= tpp=$tpp_shipped ;;
+      glibc) pre= tpp=$sys_build/src/app/tpp ;;
+      jemalloc) pre=$libdir/libjemalloc.so.2 tpp=$sys_build/src/app/tpp ;;
     esac
     [[ -z $pre || -e $pre ]] || die "$pre missing"
     start_tpp "tpp-$alloc" "$tmp/tpp-alloc.yaml" "$tpp2_health" ${pre:+LD_PRELOAD=$pre}
@@ -390,6 +398,7 @@ EOF
     done
     stop_pid "$tpp_pid"
   done
+  tpp=$tpp_shipped
 fi
 
 if has_phase idle; then

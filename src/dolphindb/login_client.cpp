@@ -76,6 +76,7 @@ asio::awaitable<login_outcome> async_login(asio::any_io_executor ex, net::upstre
   // login that the manager retries with backoff.
   try {
     net::upstream_stream stream(ex, target.tls);
+    stream.use_stream_deadlines();
     auto connected = co_await net::async_connect(stream, target);
     if (connected.ec) {
       r = failure("login to " + where + ": " + connected.detail);

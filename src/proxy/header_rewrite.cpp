@@ -51,9 +51,9 @@ bool any_list_element(std::string_view list, Fn&& fn) {
 
 template <class Fields>
 bool named_in_connection(const Fields& h, std::string_view name) {
-  const auto [first, last] = h.equal_range(field::connection);
-  for (auto it = first; it != last; ++it) {
-    if (any_list_element(it->value(), [&](std::string_view t) { return iequals(t, name); })) {
+  for (const auto& f : h) {
+    if (f.name() != field::connection) continue;
+    if (any_list_element(f.value(), [&](std::string_view t) { return iequals(t, name); })) {
       return true;
     }
   }
@@ -66,7 +66,7 @@ bool named_in_connection(const Fields& h, std::string_view name) {
 // names being compared point into their values.
 template <class Fields, class Extra>
 void strip(Fields& h, Extra&& extra) {
-  const bool has_connection = h.count(field::connection) > 0;
+  const bool has_connection = has_field(h, field::connection);
   for (auto it = h.begin(); it != h.end();) {
     const auto f = it->name();
     bool drop = false;
@@ -114,9 +114,9 @@ void insert_joined(Fields& h, field f, std::string_view prefix, std::string_view
 // Content-Length without leading zeros (the checks allow only digits).
 template <class Fields>
 void normalise_framing(Fields& h) {
-  const auto te = h.find(field::transfer_encoding);
+  const auto te = find_field(h, field::transfer_encoding);
   if (te != h.end() && te->value() != "chunked") h.set(field::transfer_encoding, "chunked");
-  const auto cl = h.find(field::content_length);
+  const auto cl = find_field(h, field::content_length);
   if (cl != h.end() && cl->value().size() > 1 && cl->value().front() == '0') {
     auto digits = cl->value();
     digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size() - 1));
@@ -174,7 +174,7 @@ void rewrite_request_head(http::request_header<>& h, std::string_view bearer_tok
   if (!proto.empty()) h.insert("X-Forwarded-Proto", proto);
   // An HTTP/1.0 request may come without Host; HTTP/1.1 requires one, and an
   // empty value is what RFC 9112 3.2 prescribes when there is no authority.
-  if (h.count(field::host) == 0) h.insert(field::host, "");
+  if (!has_field(h, field::host)) h.insert(field::host, "");
   normalise_framing(h);
   h.version(11);
 }
@@ -184,8 +184,8 @@ bool rewrite_response_head(http::response_header<>& h, bool client_keep_alive,
   strip(h, [](const http::fields::value_type&) { return false; });
 
   // check_response_head let equal repeated Content-Lengths through: one is enough.
-  if (h.count(field::content_length) > 1) {
-    const std::string cl(h.find(field::content_length)->value());
+  if (count_field(h, field::content_length) > 1) {
+    const std::string cl(find_field(h, field::content_length)->value());
     h.set(field::content_length, cl);
   }
   normalise_framing(h);
@@ -194,7 +194,7 @@ bool rewrite_response_head(http::response_header<>& h, bool client_keep_alive,
 
   bool keep_alive = client_keep_alive;
   if (client_version < 11) {
-    if (h.count(field::transfer_encoding) > 0) {
+    if (has_field(h, field::transfer_encoding)) {
       h.erase(field::transfer_encoding);
       keep_alive = false;
     }

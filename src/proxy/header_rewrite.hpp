@@ -11,7 +11,7 @@
 // Proxy-Authenticate (both only mean something to the next hop, and tpp is no
 // forward proxy: forwarding Proxy-Authenticate would make clients believe tpp
 // wants proxy credentials). Transfer-Encoding is hop-by-hop too but is kept as
-// framing: the checks let only "chunked" through and the serializer re-chunks
+// framing: the checks let only "chunked" through and the session re-chunks
 // the streamed body, so forwarding it unchanged is the re-encoding. A
 // Connection header can never remove Transfer-Encoding, Content-Length or
 // Host, which would break framing or HTTP/1.1.

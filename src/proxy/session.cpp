@@ -10,16 +10,18 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cerrno>
+#include <ctime>
 
 #include "admin/metrics.hpp"
 #include "common/error.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/error_response.hpp"
+#include "proxy/field_text.hpp"
 #include "proxy/framing.hpp"
 #include "proxy/header_rewrite.hpp"
+#include "proxy/wire.hpp"
 
 namespace tpp::proxy {
 
@@ -35,11 +37,35 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Response bodies up to this size are kept whole when they may have to be
 // inspected (a 401 to replay, or invalid_body_pattern).
 constexpr std::size_t max_inspected_body = 64 * 1024;
+// How much one read asks for while a body streams: what is left of a sized
+// body, within [4 KiB, 64 KiB]; 16 KiB for a chunked or close-delimited one.
+constexpr std::size_t read_chunk = 64 * 1024;
+std::size_t read_size(boost::optional<std::uint64_t> remaining) {
+  if (!remaining) return 16 * 1024;
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(*remaining, 4096, read_chunk));
+}
+
+// After rewrite_*_head, Transfer-Encoding is either exactly "chunked" or gone.
+template <bool IsRequest>
+bool says_chunked(const http::header<IsRequest>& h) {
+  return has_field(h, http::field::transfer_encoding);
+}
 
 std::uint64_t unix_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count());
+}
+
+// Deadlines are seconds long and the sweep looks at them every 10 ms or more,
+// so the coarse clock (same epoch as std::chrono::steady_clock, a few ms
+// behind at most, and no time-stamp-counter read) is precise enough for the
+// several deadlines armed per request.
+clock::time_point coarse_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return clock::time_point(std::chrono::duration_cast<clock::duration>(
+      std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
 double seconds_since(clock::time_point t) {
@@ -65,6 +91,15 @@ asio::awaitable<void> watch_client_gone(tcp::socket& s) {
   co_await forever.async_wait(use_tuple);
 }
 
+// True when bytes (or the peer's close) wait to be read. A new client has
+// usually sent its request by the time it is accepted: then it is read at
+// once, without first registering interest in the socket and waiting for
+// epoll to say what is already known.
+bool has_pending_bytes(tcp::socket& s) {
+  char byte = 0;
+  return ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(use_tuple);
@@ -81,13 +116,13 @@ struct session::relay_result {
   boost::system::error_code ec;
   std::uint64_t bytes = 0;  // body bytes read from the input
   bool in_failed = false;   // the reading side failed (else the writing side)
+  bool complete = false;    // the whole message went out
 };
 
-session::session(worker& w, tcp::socket socket) : w_(w), client_(std::move(socket)) {
-  boost::system::error_code ec;
-  auto ep = client_.remote_endpoint(ec);
-  if (!ec) client_ip_ = ep.address().to_string();
-  client_.set_option(tcp::no_delay(true), ec);
+// TCP_NODELAY is not set here: accepted sockets inherit it from the
+// listening socket (worker::listen), one system call less per connection.
+session::session(worker& w, tcp::socket socket, const tcp::endpoint& peer)
+    : w_(w), client_(std::move(socket)), client_ip_(peer.address().to_string()) {
   w_.add(*this);
   admin::metrics::global().on_connection_opened();
 }
@@ -100,7 +135,7 @@ session::~session() {
 
 void session::arm(phase p, std::chrono::milliseconds timeout) {
   phase_ = p;
-  deadline_ = steady_clock::instance().now() + timeout;
+  deadline_ = coarse_now() + timeout;
 }
 
 void session::check_deadline(clock::time_point now) {
@@ -138,8 +173,8 @@ void session::drop_upstream() {
   up_buf_.clear();
 }
 
-asio::awaitable<void> run_session(worker* w, tcp::socket socket) {
-  session s(*w, std::move(socket));
+asio::awaitable<void> run_session(worker* w, tcp::socket socket, tcp::endpoint peer) {
+  session s(*w, std::move(socket), peer);
   co_await s.run();
 }
 
@@ -367,45 +402,135 @@ asio::awaitable<session::head_result> session::read_head(
   }
 }
 
+template <class Stream, bool IsRequest>
+asio::awaitable<boost::system::error_code> session::read_body(
+    Stream& s, beast::flat_buffer& buf, http::parser<IsRequest, http::buffer_body>& p, char* dst,
+    std::size_t capacity, std::size_t& filled, phase ph, std::chrono::milliseconds timeout) {
+  for (;;) {
+    auto step = parse_body(p, buf, dst + filled, capacity - filled);
+    filled += step.produced;
+    if (step.ec) co_return step.ec;
+    if (p.is_done() || filled == capacity) co_return boost::system::error_code{};
+    arm(ph, timeout);
+    auto [ec, n] =
+        co_await s.async_read_some(buf.prepare(read_size(p.content_length_remaining())), use_tuple);
+    disarm();
+    if (ec == asio::error::eof) {
+      // The end of a body delimited by the close, or a message cut short.
+      p.put_eof(ec);
+      if (ec) co_return ec;
+      continue;
+    }
+    if (ec) co_return ec;
+    buf.commit(n);
+  }
+}
+
+template <class Stream>
+asio::awaitable<boost::system::error_code> session::send_kept(Stream& s, std::string_view body,
+                                                              bool chunked, phase ph,
+                                                              std::chrono::milliseconds timeout) {
+  const body_piece piece(body, chunked, true);
+  arm(ph, timeout);
+  auto [ec, n] = co_await asio::async_write(s, piece.with_head(head_out_), use_tuple);
+  disarm();
+  co_return ec;
+}
+
 template <bool IsRequest, class In, class Out>
-asio::awaitable<session::relay_result> session::relay(
-    In& in, beast::flat_buffer& in_buf, http::parser<IsRequest, http::buffer_body>& p, Out& out,
-    http::serializer<IsRequest, http::buffer_body>& sr, phase in_phase,
-    std::chrono::milliseconds in_timeout, phase out_phase, std::chrono::milliseconds out_timeout) {
-  auto buf = w_.take_relay_buffer();
+asio::awaitable<session::relay_result> session::relay(In& in, beast::flat_buffer& in_buf,
+                                                      http::parser<IsRequest, http::buffer_body>& p,
+                                                      Out& out, bool chunked_out, phase in_phase,
+                                                      std::chrono::milliseconds in_timeout,
+                                                      phase out_phase,
+                                                      std::chrono::milliseconds out_timeout) {
   relay_result result;
-  while (!sr.is_done()) {
-    auto& body = p.get().body();
-    if (!p.is_done()) {
-      body.data = buf.get();
-      body.size = worker::relay_buffer_size;
-      arm(in_phase, in_timeout);
-      auto [ec, n] = co_await http::async_read_some(in, in_buf, p, use_tuple);
-      if (ec == http::error::need_buffer) ec = {};
+  std::string_view head = head_out_;  // goes out with the first piece
+
+  // A body sized by Content-Length and forwarded unchanged needs no parsing:
+  // its bytes go out straight from the input buffer, without a copy, and a
+  // small message already buffered goes out in one write with its head.
+  // A message with no body to follow (a response to HEAD, 204, 304, or a
+  // zero length) is its head alone, whatever its framing fields say.
+  const auto length =
+      p.is_done() ? boost::optional<std::uint64_t>(0) : p.content_length_remaining();
+  if (length && (!chunked_out || p.is_done())) {
+    auto remaining = *length;
+    while (remaining > 0 || !head.empty()) {
+      if (remaining > 0 && in_buf.size() == 0) {
+        arm(in_phase, in_timeout);
+        auto [ec, n] = co_await in.async_read_some(in_buf.prepare(read_size(remaining)), use_tuple);
+        disarm();
+        if (ec == asio::error::eof) ec = http::error::partial_message;
+        if (ec) {
+          result.ec = ec;
+          result.in_failed = true;
+          co_return result;
+        }
+        in_buf.commit(n);
+        continue;
+      }
+      const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(in_buf.size(), remaining));
+      const body_piece piece({static_cast<const char*>(in_buf.data().data()), take}, false, false);
+      arm(out_phase, out_timeout);
+      auto [ec, n] = co_await asio::async_write(out, piece.with_head(head), use_tuple);
+      disarm();
       if (ec) {
-        result = {ec, true};
+        result.ec = ec;
+        co_return result;
+      }
+      in_buf.consume(take);
+      remaining -= take;
+      result.bytes += take;
+      head = {};
+    }
+    result.complete = true;
+    co_return result;
+  }
+
+  auto buf = w_.take_relay_buffer();
+  for (;;) {
+    std::size_t got = 0;
+    if (!p.is_done()) {
+      auto step = parse_body(p, in_buf, buf.get(), worker::relay_buffer_size);
+      if (step.ec) {
+        result.ec = step.ec;
+        result.in_failed = true;
         break;
       }
-      const auto got = worker::relay_buffer_size - body.size;
-      result.bytes += got;
-      body.data = got ? buf.get() : nullptr;
-      body.size = got;
-      body.more = !p.is_done();
-      if (got == 0 && body.more) continue;  // only framing was parsed
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
+      got = step.produced;
+      if (got == 0 && !p.is_done()) {
+        arm(in_phase, in_timeout);
+        auto [ec, n] = co_await in.async_read_some(
+            in_buf.prepare(read_size(p.content_length_remaining())), use_tuple);
+        disarm();
+        if (ec == asio::error::eof) p.put_eof(ec);  // ends a close-delimited body
+        if (ec) {
+          result.ec = ec;
+          result.in_failed = true;
+          break;
+        }
+        in_buf.commit(n);
+        continue;
+      }
     }
+    result.bytes += got;
+    const bool last = p.is_done();
+    const body_piece piece({buf.get(), got}, chunked_out, last);
     arm(out_phase, out_timeout);
-    auto [ec, n] = co_await http::async_write(out, sr, use_tuple);
-    if (ec == http::error::need_buffer) ec = {};
+    auto [ec, n] = co_await asio::async_write(out, piece.with_head(head), use_tuple);
+    disarm();
     if (ec) {
-      result = {ec, false};
+      result.ec = ec;
+      result.in_failed = false;
+      break;
+    }
+    head = {};
+    if (last) {
+      result.complete = true;
       break;
     }
   }
-  disarm();
   w_.give_relay_buffer(std::move(buf));
   co_return result;
 }
@@ -423,7 +548,7 @@ asio::awaitable<session::next> session::serve_one() {
   if (in_buf_.size() == 0) {
     if (ctx.shutting_down.load(std::memory_order_relaxed)) co_return next::close;
     arm(phase::idle, cfg.client_idle_timeout);
-    if (in_buf_.capacity() == 0) {
+    if (in_buf_.capacity() == 0 && !has_pending_bytes(client_)) {
       auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
       disarm();
       if (ec) co_return next::close;
@@ -471,7 +596,7 @@ asio::awaitable<session::next> session::serve_one() {
 
   // Expect: 100-continue is answered here: the upstream never sees it, so a
   // client waiting for the go-ahead gets it once a token is held.
-  if (auto it = head.find(http::field::expect); it != head.end()) {
+  if (auto it = find_field(head, http::field::expect); it != head.end()) {
     if (beast::iequals(it->value(), "100-continue") && !req.is_done()) {
       static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
       arm(phase::client_write, cfg.client_idle_timeout);
@@ -499,22 +624,17 @@ asio::awaitable<session::next> session::serve_one() {
       req.is_done() || (length && *length <= cfg.token.retry_buffer_bytes && !req.chunked());
   if (replayable && !req.is_done()) {
     body_buf_.resize(static_cast<std::size_t>(*length));
-    auto& body = head.body();
-    body.data = body_buf_.data();
-    body.size = body_buf_.size();
-    while (!req.is_done()) {
-      arm(phase::client_body, cfg.client_idle_timeout);
-      auto [ec, n] = co_await http::async_read(client_, in_buf_, req, use_tuple);
-      disarm();
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        if (timed_out_ == phase::none && !is_disconnect(ec)) {
-          auto verdict = classify_parse_error(ec);
-          m.on_bad_request();
-          co_await send_error(verdict.status, verdict.reason, version);
-        }
-        co_return next::close;
+    std::size_t filled = 0;
+    auto ec = co_await read_body(client_, in_buf_, req, body_buf_.data(), body_buf_.size(), filled,
+                                 phase::client_body, cfg.client_idle_timeout);
+    if (!ec && !req.is_done()) ec = http::error::partial_message;
+    if (ec) {
+      if (timed_out_ == phase::none && !is_disconnect(ec) && ec != http::error::partial_message) {
+        auto verdict = classify_parse_error(ec);
+        m.on_bad_request();
+        co_await send_error(verdict.status, verdict.reason, version);
       }
+      co_return next::close;
     }
   } else if (replayable) {
     body_buf_.clear();
@@ -529,16 +649,12 @@ asio::awaitable<session::next> session::serve_one() {
     auto& up = *upstream_;
     const auto sent_at = steady_clock::instance().now();
     if (trace_ && trace_->upstream_start_ns == 0) trace_->upstream_start_ns = unix_ns();
+    head_out_.clear();
+    append_head(head, head_out_);
     if (replayable) {
-      auto& body = head.body();
-      body.data = body_buf_.empty() ? nullptr : body_buf_.data();
-      body.size = body_buf_.size();
-      body.more = false;
-      http::serializer<true, http::buffer_body> sr{head};
-      arm(phase::upstream_write, cfg.upstream.read_timeout);
-      auto [ec, n] = co_await http::async_write(up, sr, use_tuple);
-      disarm();
-      if (ec && ec != http::error::need_buffer) {
+      auto ec = co_await send_kept(up, body_buf_, false, phase::upstream_write,
+                                   cfg.upstream.read_timeout);
+      if (ec) {
         const bool timed_out = timed_out_ != phase::none;
         drop_upstream();
         if (reused && !timed_out && attempt == 0) continue;  // the server dropped an idle one
@@ -546,10 +662,9 @@ asio::awaitable<session::next> session::serve_one() {
         co_return next::close;
       }
     } else {
-      http::serializer<true, http::buffer_body> sr{head};
       auto r =
-          co_await relay(client_, in_buf_, req, up, sr, phase::client_body, cfg.client_idle_timeout,
-                         phase::upstream_write, cfg.upstream.read_timeout);
+          co_await relay(client_, in_buf_, req, up, says_chunked(head), phase::client_body,
+                         cfg.client_idle_timeout, phase::upstream_write, cfg.upstream.read_timeout);
       bytes_in_ = r.bytes;
       if (r.ec) {
         const bool timed_out = timed_out_ != phase::none;
@@ -618,22 +733,16 @@ asio::awaitable<session::next> session::serve_one() {
     bool kept = false;
     if (inspect) {
       resp_buf_.resize(max_inspected_body);
-      auto& body = rhead.body();
-      body.data = resp_buf_.data();
-      body.size = resp_buf_.size();
-      while (!res.is_done() && body.size > 0) {
-        arm(phase::upstream_read, cfg.upstream.read_timeout);
-        auto [rec, n] = co_await http::async_read_some(up, up_buf_, res, use_tuple);
-        disarm();
-        if (rec == http::error::need_buffer) rec = {};
-        if (rec) {
-          drop_upstream();
-          co_await send_upstream_error(version);
-          co_return next::close;
-        }
+      std::size_t filled = 0;
+      auto rec = co_await read_body(up, up_buf_, res, resp_buf_.data(), resp_buf_.size(), filled,
+                                    phase::upstream_read, cfg.upstream.read_timeout);
+      if (rec) {
+        drop_upstream();
+        co_await send_upstream_error(version);
+        co_return next::close;
       }
       kept = res.is_done();
-      resp_buf_.resize(max_inspected_body - body.size);
+      resp_buf_.resize(filled);
     }
     const bool refused = status == 401 || (kept && ctx.invalid_body_pattern &&
                                            std::regex_search(resp_buf_, *ctx.invalid_body_pattern));
@@ -664,23 +773,20 @@ asio::awaitable<session::next> session::serve_one() {
     // is re-framed so that the client connection can stay open when it may).
     const bool until_eof = !res.is_done() && !rlen && !res.chunked();
     if (rewrite_response_head(rhead, keep_alive_, version, until_eof)) keep_alive_ = false;
+    head_out_.clear();
+    append_head(rhead, head_out_);
+    bool complete = kept;  // the whole response went out
     if (kept) {
-      auto& body = rhead.body();
-      body.data = resp_buf_.empty() ? nullptr : resp_buf_.data();
-      body.size = resp_buf_.size();
-      body.more = false;
-      http::serializer<false, http::buffer_body> sr{rhead};
-      arm(phase::client_write, cfg.client_idle_timeout);
-      auto [wec, n] = co_await http::async_write(client_, sr, use_tuple);
-      disarm();
-      if (wec && wec != http::error::need_buffer) keep_alive_ = false;
+      auto wec = co_await send_kept(client_, resp_buf_, says_chunked(rhead), phase::client_write,
+                                    cfg.client_idle_timeout);
+      if (wec) keep_alive_ = false;
       bytes_out_ = resp_buf_.size();
     } else {
-      http::serializer<false, http::buffer_body> sr{rhead};
       auto r =
-          co_await relay(up, up_buf_, res, client_, sr, phase::upstream_read,
+          co_await relay(up, up_buf_, res, client_, says_chunked(rhead), phase::upstream_read,
                          cfg.upstream.read_timeout, phase::client_write, cfg.client_idle_timeout);
       bytes_out_ = r.bytes;
+      complete = r.complete;
       if (r.ec) {
         // Past the head nothing can be said to the client: close both sides.
         drop_upstream();
@@ -690,7 +796,7 @@ asio::awaitable<session::next> session::serve_one() {
         }
       }
     }
-    if (upstream_ && (!res.keep_alive() || !res.is_done())) drop_upstream();
+    if (upstream_ && (!res.keep_alive() || !complete)) drop_upstream();
     if (upstream_) upstream_used_at_ = steady_clock::instance().now();
     finish_request(status);
     break;
@@ -704,6 +810,7 @@ asio::awaitable<session::next> session::serve_one() {
   // Buffers sized for one large message are not kept by a connection that
   // may now sit idle for a long time.
   if (in_buf_.size() == 0 && in_buf_.capacity() > 16 * 1024) in_buf_.shrink_to_fit();
+  if (up_buf_.size() == 0 && up_buf_.capacity() > 16 * 1024) up_buf_.shrink_to_fit();
   if (body_buf_.capacity() > 64 * 1024) std::string().swap(body_buf_);
   co_return keep_alive_ ? next::keep_alive : next::close;
 }

@@ -6,7 +6,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,7 +47,9 @@ class session final : public session_link {
     upstream_read,
   };
 
-  session(worker& w, boost::asio::ip::tcp::socket socket);
+  // `peer` is the client's address as accept() returned it.
+  session(worker& w, boost::asio::ip::tcp::socket socket,
+          const boost::asio::ip::tcp::endpoint& peer);
   virtual ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -73,13 +74,28 @@ class session final : public session_link {
       Stream& s, boost::beast::flat_buffer& buf,
       boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p, head_guard& guard,
       phase ph, std::chrono::milliseconds timeout);
+  // Reads body bytes into [dst, dst + capacity) until the message is done or
+  // the destination is full; `filled` counts what arrived. Error: the read
+  // failed (timed out, peer gone) or the body broke its framing.
+  template <class Stream, bool IsRequest>
+  boost::asio::awaitable<boost::system::error_code> read_body(
+      Stream& s, boost::beast::flat_buffer& buf,
+      boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p, char* dst,
+      std::size_t capacity, std::size_t& filled, phase ph, std::chrono::milliseconds timeout);
+  // Sends head_out_ and streams the rest of the message from `in` to `out`,
+  // re-chunked when `chunked_out`. The head goes out with the first body
+  // piece (for a small message already buffered: one write for all of it).
   template <bool IsRequest, class In, class Out>
   boost::asio::awaitable<relay_result> relay(
       In& in, boost::beast::flat_buffer& in_buf,
       boost::beast::http::parser<IsRequest, boost::beast::http::buffer_body>& p, Out& out,
-      boost::beast::http::serializer<IsRequest, boost::beast::http::buffer_body>& sr,
-      phase in_phase, std::chrono::milliseconds in_timeout, phase out_phase,
+      bool chunked_out, phase in_phase, std::chrono::milliseconds in_timeout, phase out_phase,
       std::chrono::milliseconds out_timeout);
+  // Sends head_out_ followed by a whole body kept in memory.
+  template <class Stream>
+  boost::asio::awaitable<boost::system::error_code> send_kept(Stream& s, std::string_view body,
+                                                              bool chunked, phase ph,
+                                                              std::chrono::milliseconds timeout);
   boost::asio::awaitable<void> send_error(unsigned status, std::string_view message,
                                           unsigned version);
   // 504 if the phase that failed timed out, else 502 (the upstream went away).
@@ -101,6 +117,7 @@ class session final : public session_link {
   clock::time_point lease_since_{};
   std::string body_buf_;  // a kept request body (replayable requests)
   std::string resp_buf_;  // a kept small response body (auth failure check)
+  std::string head_out_;  // the head being forwarded, as wire text (reused)
   phase phase_ = phase::none;
   phase timed_out_ = phase::none;
   clock::time_point deadline_{};
@@ -128,6 +145,7 @@ class session final : public session_link {
 };
 
 // Entry point co_spawned by the accept loop: owns the session in its frame.
-boost::asio::awaitable<void> run_session(worker* w, boost::asio::ip::tcp::socket socket);
+boost::asio::awaitable<void> run_session(worker* w, boost::asio::ip::tcp::socket socket,
+                                         boost::asio::ip::tcp::endpoint peer);
 
 }  // namespace tpp::proxy

@@ -36,7 +36,9 @@ std::chrono::milliseconds sweep_interval(const config::config& c) {
 
 asio::awaitable<void> accept_loop(worker* w) {
   for (;;) {
-    auto [ec, socket] = co_await w->acceptor_->async_accept(use_tuple);
+    // The peer's address comes with accept(): no getpeername per connection.
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await w->acceptor_->async_accept(peer, use_tuple);
     if (w->stopping_) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
@@ -46,7 +48,8 @@ asio::awaitable<void> accept_loop(worker* w) {
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(w->io(), run_session(w, std::move(socket)), log_exception{"proxy session"});
+    asio::co_spawn(w->io(), run_session(w, std::move(socket), peer),
+                   log_exception{"proxy session"});
   }
 }
 
@@ -67,7 +70,11 @@ asio::awaitable<void> sweep_loop(worker* w) {
 worker::worker(proxy_context& ctx, std::size_t index)
     : ctx_(ctx),
       index_(index),
-      io_(std::make_unique<asio::io_context>(1)),
+      // One thread runs this io_context and every socket on it is used only
+      // from that thread (other threads post to it), so the reactor's
+      // per-descriptor lock is dropped; the scheduler keeps its lock for
+      // those posts.
+      io_(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO)),
       upstreams_(ctx.cfg.upstream.max_idle_connections, ctx.cfg.upstream.idle_timeout,
                  steady_clock::instance()) {
   sweep_timer_.emplace(*io_);
@@ -90,6 +97,9 @@ void worker::listen(const tcp::endpoint& ep) {
     throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
   }
   if (ep.address().is_v6()) acceptor_->set_option(asio::ip::v6_only(false));
+  // Linux copies TCP_NODELAY to every accepted socket: set once here instead
+  // of once per connection.
+  acceptor_->set_option(tcp::no_delay(true));
   acceptor_->bind(ep);
   acceptor_->listen(asio::socket_base::max_listen_connections);
 }

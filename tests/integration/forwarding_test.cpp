@@ -34,7 +34,7 @@ std::string chunked(const std::string& body, std::size_t chunk) {
 }
 
 json last_request(emulator& emu) {
-  return emu.requests().back();
+  return emu.last_forwarded();
 }
 
 TEST(forwarding, forged_authorization_never_reaches_dolphindb) {

@@ -97,7 +97,7 @@ TEST_P(otlp_export, request_spans_and_metrics_reach_the_collector) {
   EXPECT_EQ(upstream["parentSpanId"], server["spanId"]);
   EXPECT_EQ(upstream["kind"], 3);
   // The W3C context went on to DolphinDB, naming the upstream span.
-  const auto seen = emu.requests().back()["headers"];
+  const auto seen = emu.last_forwarded()["headers"];
   EXPECT_EQ(seen.value("traceparent", ""),
             "00-" + trace_id + "-" + upstream["spanId"].get<std::string>() + "-01");
   bool has_status = false;

@@ -62,6 +62,13 @@ nlohmann::json emulator::stats() {
 nlohmann::json emulator::requests() {
   return control("GET", "requests");
 }
+nlohmann::json emulator::last_forwarded() {
+  const auto all = requests();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if ((*it)["target"] != "/api/login") return *it;
+  }
+  return nlohmann::json::object();
+}
 void emulator::reset(bool with_config) {
   control("POST", "reset", {{"config", with_config}});
 }

@@ -34,6 +34,10 @@ class emulator {
 
   nlohmann::json stats();
   nlohmann::json requests();
+  // The last request recorded that is not one of tpp's own logins (the pool
+  // keeps filling after ready, so a login may be recorded after it); an
+  // empty object when there is none.
+  nlohmann::json last_forwarded();
   // Clears counters and records; with_config also restores the start-up
   // switches and clears pending login faults.
   void reset(bool with_config = false);
