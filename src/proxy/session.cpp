@@ -1,7 +1,6 @@
 #include "proxy/session.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -11,11 +10,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/write.hpp>
-#include <cerrno>
 #include <ctime>
 
 #include "admin/metrics.hpp"
 #include "common/error.hpp"
+#include "net/peek.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/field_text.hpp"
@@ -83,9 +82,8 @@ bool is_disconnect(const boost::system::error_code& ec) {
 asio::awaitable<void> watch_client_gone(tcp::socket& s) {
   auto [ec] = co_await s.async_wait(tcp::socket::wait_read, use_tuple);
   if (ec) co_return;
-  char byte = 0;
-  const auto n = ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) co_return;
+  const auto state = net::peek_read_state(s.native_handle());
+  if (state == net::read_state::closed || state == net::read_state::error) co_return;
   // Pipelined bytes: the client is still there; nothing more to watch.
   asio::steady_timer forever(s.get_executor(), asio::steady_timer::time_point::max());
   co_await forever.async_wait(use_tuple);
@@ -96,8 +94,8 @@ asio::awaitable<void> watch_client_gone(tcp::socket& s) {
 // once, without first registering interest in the socket and waiting for
 // epoll to say what is already known.
 bool has_pending_bytes(tcp::socket& s) {
-  char byte = 0;
-  return ::recv(s.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+  const auto state = net::peek_read_state(s.native_handle());
+  return state == net::read_state::bytes || state == net::read_state::closed;
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {

@@ -1,8 +1,6 @@
 #include "proxy/upstream_pool.hpp"
 
-#include <sys/socket.h>
-
-#include <cerrno>
+#include "net/peek.hpp"
 
 namespace tpp::proxy {
 
@@ -36,10 +34,15 @@ void upstream_pool::prune() {
 bool looks_alive(net::upstream_stream& c) {
   auto& sock = c.tcp().socket();
   if (!sock.is_open()) return false;
-  char byte = 0;
-  const auto n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return false;                                   // orderly close
-  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing pending
+  switch (net::peek_read_state(sock.native_handle())) {
+    case net::read_state::nothing:
+      return true;
+    case net::read_state::closed:
+    case net::read_state::error:
+      return false;
+    case net::read_state::bytes:
+      break;
+  }
   // Data nobody asked for: on plain HTTP that is a late answer or a 408, so the
   // connection is out of step. Over TLS it is usually a session ticket.
   return c.is_tls();
