@@ -31,16 +31,31 @@ void fill(beast::flat_buffer& buf, std::string_view bytes) {
   buf.commit(bytes.size());
 }
 
-// Parses the complete head at the front of `buf`, eager off as in the session.
-template <class Parser>
-void parse_head(Parser& p, beast::flat_buffer& buf) {
-  boost::system::error_code ec;
-  p.eager(false);
-  const auto used = p.put(buf.data(), ec);
-  ASSERT_FALSE(ec) << ec.message();
-  buf.consume(used);
-  ASSERT_TRUE(p.is_header_done());
+void configure(request_parser& p, std::size_t max_body) {
+  configure_request_parser(p, 1024, max_body);
 }
+void configure(response_parser& p, std::size_t /*max_body*/) {
+  configure_response_parser(p);
+}
+
+// A message whose head has been parsed as the session does it (eager off);
+// the bytes after the head stay in `buf` for parse_body.
+template <class Parser>
+struct after_head {
+  beast::flat_buffer buf;
+  Parser p;
+
+  void start(std::string_view raw, std::size_t max_body = 0) {
+    fill(buf, raw);
+    configure(p, max_body);
+    boost::system::error_code ec;
+    p.eager(false);
+    const auto used = p.put(buf.data(), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    buf.consume(used);
+    ASSERT_TRUE(p.is_header_done());
+  }
+};
 
 TEST(append_head, request_keeps_fields_in_order_and_says_http_1_1) {
   http::request_header<> h;
@@ -126,77 +141,62 @@ TEST(body_piece, chunked_end_alone_is_the_last_chunk) {
 }
 
 TEST(parse_body, content_length_body_fits_and_leaves_the_next_message) {
-  beast::flat_buffer buf;
-  fill(buf, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n");
-  request_parser p;
-  configure_request_parser(p, 1024, 0);
-  parse_head(p, buf);
+  after_head<request_parser> m;
+  m.start("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n");
   char dst[16];
-  const auto step = parse_body(p, buf, dst, sizeof dst);
+  const auto step = parse_body(m.p, m.buf, dst, sizeof dst);
   EXPECT_FALSE(step.ec);
   EXPECT_EQ(std::string(dst, step.produced), "hello");
-  EXPECT_TRUE(p.is_done());
-  EXPECT_EQ(beast::buffers_to_string(buf.data()), "GET / HTTP/1.1\r\n");
+  EXPECT_TRUE(m.p.is_done());
+  EXPECT_EQ(beast::buffers_to_string(m.buf.data()), "GET / HTTP/1.1\r\n");
 }
 
 TEST(parse_body, a_small_destination_takes_the_body_in_pieces) {
-  beast::flat_buffer buf;
-  fill(buf, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
-  response_parser p;
-  configure_response_parser(p);
-  parse_head(p, buf);
+  after_head<response_parser> m;
+  m.start("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
   char dst[4];
   std::string got;
-  for (int i = 0; i < 10 && !p.is_done(); ++i) {
-    const auto step = parse_body(p, buf, dst, sizeof dst);
+  for (int i = 0; i < 10 && !m.p.is_done(); ++i) {
+    const auto step = parse_body(m.p, m.buf, dst, sizeof dst);
     ASSERT_FALSE(step.ec) << step.ec.message();
     got.append(dst, step.produced);
   }
-  EXPECT_TRUE(p.is_done());
+  EXPECT_TRUE(m.p.is_done());
   EXPECT_EQ(got, "0123456789");
 }
 
 TEST(parse_body, chunked_input_comes_out_decoded_across_reads) {
-  beast::flat_buffer buf;
-  fill(buf, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r");
-  response_parser p;
-  configure_response_parser(p);
-  parse_head(p, buf);
+  after_head<response_parser> m;
+  m.start("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r");
   char dst[64];
-  auto step = parse_body(p, buf, dst, sizeof dst);
+  auto step = parse_body(m.p, m.buf, dst, sizeof dst);
   ASSERT_FALSE(step.ec) << step.ec.message();
   std::string got(dst, step.produced);
-  EXPECT_FALSE(p.is_done());  // the rest has not arrived
-  fill(buf, "\ndefg\r\n0\r\n\r\n");
-  step = parse_body(p, buf, dst, sizeof dst);
+  EXPECT_FALSE(m.p.is_done());  // the rest has not arrived
+  fill(m.buf, "\ndefg\r\n0\r\n\r\n");
+  step = parse_body(m.p, m.buf, dst, sizeof dst);
   ASSERT_FALSE(step.ec) << step.ec.message();
   got.append(dst, step.produced);
-  EXPECT_TRUE(p.is_done());
+  EXPECT_TRUE(m.p.is_done());
   EXPECT_EQ(got, "abcdefg");
 }
 
 TEST(parse_body, a_body_over_the_limit_is_an_error) {
-  beast::flat_buffer buf;
-  fill(
-      buf,
-      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n");
-  request_parser p;
-  configure_request_parser(p, 1024, 8);
-  parse_head(p, buf);
+  after_head<request_parser> m;
+  m.start(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n",
+      8);
   char dst[64];
-  const auto step = parse_body(p, buf, dst, sizeof dst);
+  const auto step = parse_body(m.p, m.buf, dst, sizeof dst);
   EXPECT_EQ(step.ec, http::error::body_limit);
   EXPECT_EQ(classify_parse_error(step.ec).status, 413u);
 }
 
 TEST(parse_body, a_broken_chunk_size_is_an_error) {
-  beast::flat_buffer buf;
-  fill(buf, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
-  response_parser p;
-  configure_response_parser(p);
-  parse_head(p, buf);
+  after_head<response_parser> m;
+  m.start("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
   char dst[64];
-  const auto step = parse_body(p, buf, dst, sizeof dst);
+  const auto step = parse_body(m.p, m.buf, dst, sizeof dst);
   EXPECT_TRUE(step.ec);
   EXPECT_EQ(step.produced, 0u);
 }
