@@ -520,7 +520,6 @@ asio::awaitable<session::relay_result> session::relay(In& in, beast::flat_buffer
     disarm();
     if (ec) {
       result.ec = ec;
-      result.in_failed = false;
       break;
     }
     head = {};
