@@ -89,15 +89,6 @@ asio::awaitable<void> watch_client_gone(tcp::socket& s) {
   co_await forever.async_wait(use_tuple);
 }
 
-// True when bytes (or the peer's close) wait to be read. A new client has
-// usually sent its request by the time it is accepted: then it is read at
-// once, without first registering interest in the socket and waiting for
-// epoll to say what is already known.
-bool has_pending_bytes(tcp::socket& s) {
-  const auto state = net::peek_read_state(s.native_handle());
-  return state == net::read_state::bytes || state == net::read_state::closed;
-}
-
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
   co_await t.async_wait(use_tuple);
@@ -157,8 +148,9 @@ void session::close_if_idle() {
 }
 
 void session::close() {
+  // No shutdown() first: close() sends the same FIN (or the same RST when
+  // unread input is left), one system call less per connection.
   boost::system::error_code ec;
-  client_.shutdown(tcp::socket::shutdown_both, ec);
   client_.close(ec);
   if (upstream_) upstream_->tcp().socket().close(ec);
 }
@@ -343,18 +335,22 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
   co_return true;
 }
 
-asio::awaitable<bool> session::ensure_upstream(unsigned version, bool& reused) {
+asio::awaitable<bool> session::ensure_upstream(unsigned version, bool resendable, bool& reused) {
   auto& ctx = w_.ctx();
   // A connection used within the last second is taken as alive without a
-  // peek (one syscall less per request); if the server did close it, the
-  // failure shows before any answer and a kept request is sent again.
-  if (upstream_ && (steady_clock::instance().now() - upstream_used_at_ < std::chrono::seconds(1) ||
-                    looks_alive(*upstream_))) {
+  // peek (one system call less per request) when the request can be sent
+  // again: if the server did close it, the failure shows before any answer
+  // and the request goes out once more on a fresh connection. A streamed
+  // body cannot be sent twice, so its connection is looked at first.
+  const auto trusted =
+      resendable ? clock::duration(std::chrono::seconds(1)) : clock::duration::zero();
+  if (upstream_ &&
+      (steady_clock::instance().now() - upstream_used_at_ < trusted || looks_alive(*upstream_))) {
     reused = true;
     co_return true;
   }
   drop_upstream();
-  upstream_ = w_.upstreams().take();
+  upstream_ = w_.upstreams().take(trusted);
   if (upstream_) {
     reused = true;
     co_return true;
@@ -545,10 +541,23 @@ asio::awaitable<session::next> session::serve_one() {
   if (in_buf_.size() == 0) {
     if (ctx.shutting_down.load(std::memory_order_relaxed)) co_return next::close;
     arm(phase::idle, cfg.client_idle_timeout);
-    if (in_buf_.capacity() == 0 && !has_pending_bytes(client_)) {
-      auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
+    if (in_buf_.capacity() == 0) {
+      // A new client has usually sent its request by the time it is
+      // accepted: one read without waiting takes it. If nothing is there
+      // yet, the buffer is given back before the (maybe long) wait.
+      std::size_t n = 0;
+      auto state = net::try_read(client_.native_handle(),
+                                 static_cast<char*>(in_buf_.prepare(4096).data()), 4096, n);
+      in_buf_.commit(n);
+      if (state == net::read_state::nothing) {
+        in_buf_.shrink_to_fit();
+        auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, use_tuple);
+        if (ec) state = net::read_state::error;
+      }
       disarm();
-      if (ec) co_return next::close;
+      if (state == net::read_state::closed || state == net::read_state::error) {
+        co_return next::close;
+      }
     } else {
       auto [ec, n] = co_await client_.async_read_some(in_buf_.prepare(4096), use_tuple);
       disarm();
@@ -642,7 +651,10 @@ asio::awaitable<session::next> session::serve_one() {
   for (int attempt = 0;; ++attempt) {
     // 5. Send the request.
     bool reused = false;
-    if (!co_await ensure_upstream(version, reused)) co_return next::close;
+    // Only the first attempt trusts a recently used connection: a retry
+    // looks at each one, so a server that restarted costs one resend.
+    const bool resendable = replayable && attempt == 0;
+    if (!co_await ensure_upstream(version, resendable, reused)) co_return next::close;
     auto& up = *upstream_;
     const auto sent_at = steady_clock::instance().now();
     if (trace_ && trace_->upstream_start_ns == 0) trace_->upstream_start_ns = unix_ns();

@@ -68,7 +68,10 @@ class session final : public session_link {
 
   boost::asio::awaitable<next> serve_one();
   boost::asio::awaitable<bool> acquire_lease(unsigned version);
-  boost::asio::awaitable<bool> ensure_upstream(unsigned version, bool& reused);
+  // An upstream connection for the next request. `resendable`: the request
+  // can be sent again on a fresh connection, so one used less than a second
+  // ago is taken as alive without a look at the socket.
+  boost::asio::awaitable<bool> ensure_upstream(unsigned version, bool resendable, bool& reused);
   template <class Stream, bool IsRequest>
   boost::asio::awaitable<head_result> read_head(
       Stream& s, boost::beast::flat_buffer& buf,

@@ -10,12 +10,15 @@ upstream_pool::upstream_pool(std::size_t max_idle, std::chrono::milliseconds idl
   idle_.reserve(max_idle);
 }
 
-std::unique_ptr<net::upstream_stream> upstream_pool::take() {
+std::unique_ptr<net::upstream_stream> upstream_pool::take(clock::duration trusted) {
   const auto now = clock_.now();
   while (!idle_.empty()) {
     entry e = std::move(idle_.back());
     idle_.pop_back();
-    if (now - e.since < idle_timeout_ && looks_alive(*e.conn)) return std::move(e.conn);
+    const auto idle_for = now - e.since;
+    if (idle_for < trusted || (idle_for < idle_timeout_ && looks_alive(*e.conn))) {
+      return std::move(e.conn);
+    }
   }
   return nullptr;
 }

@@ -159,6 +159,59 @@ TEST(forwarding, head_and_no_content_responses_have_no_body) {
   EXPECT_EQ(again.body, "abcdefghij");
 }
 
+// DolphinDB (here: the emulator, after 100 ms) may close a keep-alive
+// connection while tpp holds it idle. tpp may take a recently used one
+// without looking at it only when it can send the request again: the request
+// still reaches DolphinDB once. A streamed body is never sent on one.
+TEST(forwarding, upstream_connections_closed_while_idle_lose_no_request) {
+  emulator emu;
+  emu.configure({{"idle_timeout_ms", 100}});
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  // Logins and the test's control requests close their own connections: the
+  // idle closes are tpp's request connections, one per step below.
+  const auto closed_idle = [&](int n) {
+    return wait_until([&] { return emu.stats()["idle_closes"].get<int>() >= n; }, 5s);
+  };
+  const auto requests = [&] { return emu.stats()["requests"].get<int>(); };
+  const std::string body = pattern(1000);
+
+  // The client connection's own upstream connection, used ~100 ms before.
+  auto c = tpp.client();
+  ASSERT_EQ(c.request("POST", "/__emulator/echo", {}, body).status, 200u);
+  ASSERT_TRUE(closed_idle(1));
+  auto before = requests();
+  auto r = c.request("POST", "/__emulator/echo", {}, body);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, body);
+  EXPECT_EQ(requests(), before + 1);
+
+  // One parked in the worker's pool when its client left.
+  c.close();
+  ASSERT_TRUE(tpp.wait_pool(all_free));
+  ASSERT_TRUE(closed_idle(2));
+  before = requests();
+  auto c2 = tpp.client();
+  r = c2.request("POST", "/__emulator/echo", {}, body);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, body);
+  EXPECT_EQ(requests(), before + 1);
+
+  // A chunked body streams (it is not kept, so it cannot be sent twice).
+  c2.close();
+  ASSERT_TRUE(tpp.wait_pool(all_free));
+  ASSERT_TRUE(closed_idle(3));
+  before = requests();
+  auto c3 = tpp.client();
+  c3.send_raw("POST /__emulator/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              chunked(body, 300));
+  auto streamed = c3.read_response(10s);
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->status, 200u);
+  EXPECT_EQ(streamed->body, body);
+  EXPECT_EQ(requests(), before + 1);
+}
+
 TEST(forwarding, upstream_connections_are_reused) {
   emulator emu;
   tpp_instance tpp(tpp_instance::base_config(emu, 1));

@@ -1,5 +1,5 @@
-// peek_read_state on a connected stream socket pair: what a read would find,
-// with nothing consumed.
+// peek_read_state and try_read on a connected stream socket pair: what a
+// read would find (nothing consumed), and a read that never waits.
 #include "net/peek.hpp"
 
 #include <gtest/gtest.h>
@@ -47,6 +47,51 @@ TEST(peek_read_state, peer_closed) {
 
 TEST(peek_read_state, not_a_socket_is_an_error) {
   EXPECT_EQ(peek_read_state(-1), read_state::error);
+}
+
+TEST(try_read, nothing_sent_yet_returns_at_once) {
+  socket_pair p;
+  char buf[8];
+  std::size_t n = 99;
+  EXPECT_EQ(try_read(p.fd[0], buf, sizeof buf, n), read_state::nothing);
+  EXPECT_EQ(n, 0u);
+}
+
+TEST(try_read, bytes_waiting_are_consumed) {
+  socket_pair p;
+  ASSERT_EQ(::send(p.fd[1], "abc", 3, 0), 3);
+  char buf[8] = {};
+  std::size_t n = 0;
+  EXPECT_EQ(try_read(p.fd[0], buf, sizeof buf, n), read_state::bytes);
+  EXPECT_EQ(std::string(buf, n), "abc");
+  EXPECT_EQ(peek_read_state(p.fd[0]), read_state::nothing);
+}
+
+TEST(try_read, reads_no_more_than_capacity) {
+  socket_pair p;
+  ASSERT_EQ(::send(p.fd[1], "abcdef", 6, 0), 6);
+  char buf[4] = {};
+  std::size_t n = 0;
+  EXPECT_EQ(try_read(p.fd[0], buf, 4, n), read_state::bytes);
+  EXPECT_EQ(std::string(buf, n), "abcd");
+  EXPECT_EQ(try_read(p.fd[0], buf, 4, n), read_state::bytes);
+  EXPECT_EQ(std::string(buf, n), "ef");
+}
+
+TEST(try_read, peer_closed) {
+  socket_pair p;
+  ::close(p.fd[1]);
+  p.fd[1] = -1;
+  char buf[8];
+  std::size_t n = 99;
+  EXPECT_EQ(try_read(p.fd[0], buf, sizeof buf, n), read_state::closed);
+  EXPECT_EQ(n, 0u);
+}
+
+TEST(try_read, not_a_socket_is_an_error) {
+  char buf[8];
+  std::size_t n = 0;
+  EXPECT_EQ(try_read(-1, buf, sizeof buf, n), read_state::error);
 }
 
 }  // namespace

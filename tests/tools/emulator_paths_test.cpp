@@ -150,6 +150,7 @@ TEST(EmulatorPaths, KeepAliveOffAndIdleTimeout) {
   emu.configure({{"keep_alive", true}, {"idle_timeout_ms", 100}});
   EXPECT_TRUE(execute(c, "").keep_alive);
   EXPECT_TRUE(c.closed_by_peer(3s));
+  EXPECT_EQ(emu.stats()["idle_closes"], 1);
 }
 
 }  // namespace

@@ -103,6 +103,9 @@ class connection {
       if (!more) break;
     }
     close();
+    // Counted once the FIN is out, so a test that sees the count can rely on
+    // the peer having been told.
+    if (idle_closed_) ctx_.state.note_idle_close();
   }
 
   beast::tcp_stream& tcp() { return beast::get_lowest_layer(s_); }
@@ -126,6 +129,7 @@ class connection {
     }
     auto [ec, n] = co_await http::async_read_header(s_, buf_, hp, use_tuple);
     tcp().expires_never();
+    idle_closed_ = ec == beast::error::timeout && idle > 0;
     if (ec) {
       if (ec.category() == make_error_code(http::error::bad_target).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -390,6 +394,7 @@ class connection {
   beast::flat_buffer buf_;
   std::vector<char> chunk_;
   bool head_request_ = false;
+  bool idle_closed_ = false;  // the last read ended on idle_timeout_ms
 };
 
 }  // namespace

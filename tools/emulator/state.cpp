@@ -64,6 +64,11 @@ void emulator_state::note_connection() {
   ++connections_;
 }
 
+void emulator_state::note_idle_close() {
+  std::lock_guard lock(mu_);
+  ++idle_closes_;
+}
+
 login_result emulator_state::login(std::string_view user, std::string_view password) {
   std::lock_guard lock(mu_);
   ++logins_;
@@ -135,7 +140,8 @@ nlohmann::json emulator_state::stats() {
           {"live_sessions", tokens_.size()},
           {"requests", requests_},
           {"invalid_token_requests", invalid_token_requests_},
-          {"connections", connections_}};
+          {"connections", connections_},
+          {"idle_closes", idle_closes_}};
 }
 
 nlohmann::json emulator_state::requests() const {
@@ -147,7 +153,8 @@ nlohmann::json emulator_state::requests() const {
 
 void emulator_state::reset(bool restore_config) {
   std::lock_guard lock(mu_);
-  logins_ = logins_ok_ = logins_failed_ = requests_ = invalid_token_requests_ = connections_ = 0;
+  logins_ = logins_ok_ = logins_failed_ = requests_ = invalid_token_requests_ = connections_ =
+      idle_closes_ = 0;
   records_.clear();
   if (restore_config) {
     sw_ = initial_;

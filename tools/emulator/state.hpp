@@ -71,6 +71,8 @@ class emulator_state {
 
   // Counts one accepted TCP connection (tests check upstream reuse with it).
   void note_connection();
+  // A keep-alive connection closed because it sat idle past idle_timeout_ms.
+  void note_idle_close();
 
   // Counts one non-control request and keeps its record (the last 10000).
   void note_request(request_record r);
@@ -106,7 +108,7 @@ class emulator_state {
   unsigned fail_logins_status_ = 0;  // 0: a failed login closes the connection
 
   std::uint64_t logins_ = 0, logins_ok_ = 0, logins_failed_ = 0;
-  std::uint64_t requests_ = 0, invalid_token_requests_ = 0, connections_ = 0;
+  std::uint64_t requests_ = 0, invalid_token_requests_ = 0, connections_ = 0, idle_closes_ = 0;
   std::deque<request_record> records_;
 };
 
