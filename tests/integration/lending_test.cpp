@@ -65,6 +65,8 @@ TEST(lending, silent_connection_holds_nothing) {
   emulator emu;
   tpp_instance tpp(tpp_instance::base_config(emu, 2));
   ASSERT_TRUE(tpp.wait_ready());
+  // Ready means one token; the counts below need both logins done.
+  ASSERT_TRUE(tpp.wait_pool([](const json& p) { return p["total"] == 2; }));
   auto idle1 = tpp.client();
   auto idle2 = tpp.client();
   idle1.connect();
