@@ -16,7 +16,7 @@ std::unique_ptr<net::upstream_stream> upstream_pool::take(clock::duration truste
     entry e = std::move(idle_.back());
     idle_.pop_back();
     const auto idle_for = now - e.since;
-    if (idle_for < trusted || (idle_for < idle_timeout_ && looks_alive(*e.conn))) {
+    if (idle_for < idle_timeout_ && (idle_for < trusted || looks_alive(*e.conn))) {
       return std::move(e.conn);
     }
   }
