@@ -78,6 +78,35 @@ TEST(lending, silent_connection_holds_nothing) {
   EXPECT_EQ(pool["available"], 1);
 }
 
+// A connection that sends nothing at first waits with no buffer and no
+// token (the first read finds nothing); it is served when it speaks, and one
+// that leaves without a word is closed and forgotten.
+TEST(lending, connections_that_speak_late_or_never) {
+  emulator emu;
+  tpp_instance tpp(tpp_instance::base_config(emu, 1));
+  ASSERT_TRUE(tpp.wait_ready());
+  const auto open_connections = [&] {
+    const auto text = tpp.metrics();
+    const std::string name = "\ntpp_client_connections_open ";
+    const auto at = text.find(name);
+    return at == std::string::npos ? -1 : std::stoi(text.substr(at + name.size()));
+  };
+  auto late = tpp.client();
+  auto silent = tpp.client();
+  late.connect();
+  silent.connect();
+  ASSERT_TRUE(wait_until([&] { return open_connections() == 2; }, 10s));
+  EXPECT_EQ(tpp.health()["pool"]["in_use"], 0);
+
+  auto r = late.request("POST", "/__emulator/echo", {}, "spoken late");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, "spoken late");
+  silent.close();
+  late.close();
+  EXPECT_TRUE(wait_until([&] { return open_connections() == 0; }, 10s));
+  EXPECT_TRUE(tpp.wait_pool(all_free));
+}
+
 TEST(lending, waiter_is_served_when_a_token_comes_back) {
   emulator emu;
   tpp_instance tpp(tpp_instance::base_config(emu, 1));
