@@ -138,7 +138,16 @@ void absolute_to_origin_form(http::request_header<>& h) {
   h.set(field::host, authority);
 }
 
+void insert_bearer(http::request_header<>& h, std::string_view bearer_token) {
+  insert_joined(h, field::authorization, "Bearer ", bearer_token);
+}
+
 }  // namespace
+
+void set_bearer(http::request_header<>& h, std::string_view bearer_token) {
+  h.erase(field::authorization);
+  insert_bearer(h, bearer_token);
+}
 
 bool is_hop_by_hop(std::string_view name) noexcept {
   return is_hop_by_hop_field(http::string_to_field(name));
@@ -165,7 +174,7 @@ void rewrite_request_head(http::request_header<>& h, std::string_view bearer_tok
     return false;
   });
 
-  insert_joined(h, field::authorization, "Bearer ", bearer_token);
+  insert_bearer(h, bearer_token);
   if (!client_ip.empty()) {
     if (!xff.empty()) xff += ", ";
     xff += client_ip;

@@ -47,6 +47,11 @@ bool is_hop_by_hop(std::string_view name) noexcept;
 void rewrite_request_head(http::request_header<>& h, std::string_view bearer_token,
                           std::string_view client_ip, std::string_view proto);
 
+// Replaces every Authorization field with exactly one
+// "Authorization: Bearer <bearer_token>" (rewrite_request_head does this too;
+// a replay with a fresh token calls it alone).
+void set_bearer(http::request_header<>& h, std::string_view bearer_token);
+
 // Prepares an accepted response head (check_response_head passed) for the
 // client and decides the client connection's fate. `client_keep_alive` and
 // `client_version` (10 or 11) come from the request as the client sent it.

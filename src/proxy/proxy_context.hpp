@@ -28,6 +28,12 @@ struct token_hooks {
       wait_for_install;
 };
 
+// Opens an upstream connection on the given stream (the "choose upstream"
+// step). Empty: net::async_connect to proxy_context::upstream. Tests connect
+// sessions to an in-process upstream through it.
+using upstream_connector =
+    std::function<boost::asio::awaitable<net::connect_result>(net::upstream_stream&)>;
+
 // What every worker shares: read-only after start, except the atomics.
 struct proxy_context {
   config::config cfg;
@@ -37,6 +43,7 @@ struct proxy_context {
   std::optional<std::regex> invalid_body_pattern;
   // Null unless OTLP export is on; then every request makes a span.
   telemetry::otlp::exporter* tracer = nullptr;
+  upstream_connector connect_upstream;
   std::atomic<bool> shutting_down{false};
 };
 

@@ -11,7 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log_exception.hpp"
-#include "proxy/session.hpp"
+#include "proxy/session_entry.hpp"
 
 namespace tpp::proxy {
 
@@ -22,7 +22,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t max_spare_buffers = 16;
 
 // How often deadlines are checked: a quarter of the shortest timeout, so a
 // deadline fires at most 25% late, but never busier than every 10 ms.
@@ -106,6 +105,10 @@ void worker::listen(const tcp::endpoint& ep) {
 
 void worker::start() {
   asio::co_spawn(*io_, accept_loop(this), log_exception{"proxy accept loop"});
+  start_sweep();
+}
+
+void worker::start_sweep() {
   asio::co_spawn(*io_, sweep_loop(this), log_exception{"proxy deadline sweep"});
 }
 
@@ -138,18 +141,6 @@ void worker::add(session_link& s) {
 void worker::remove(session_link& s) {
   s.unlink();
   session_count_.fetch_sub(1, std::memory_order_relaxed);
-}
-
-std::unique_ptr<char[]> worker::take_relay_buffer() {
-  // Not zeroed: it is always written before it is read.
-  if (spare_buffers_.empty()) return std::unique_ptr<char[]>(new char[relay_buffer_size]);
-  auto b = std::move(spare_buffers_.back());
-  spare_buffers_.pop_back();
-  return b;
-}
-
-void worker::give_relay_buffer(std::unique_ptr<char[]> b) {
-  if (spare_buffers_.size() < max_spare_buffers) spare_buffers_.push_back(std::move(b));
 }
 
 }  // namespace tpp::proxy

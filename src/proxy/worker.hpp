@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy/proxy_context.hpp"
+#include "proxy/relay.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace tpp::proxy {
@@ -53,6 +54,8 @@ class worker {
   void listen(const boost::asio::ip::tcp::endpoint& ep);
   // Starts accepting and the deadline sweep. Posts; callable from any thread.
   void start();
+  // Starts only the deadline sweep: for sessions a test spawns itself.
+  void start_sweep();
   // Shutdown, first step: stop accepting and close connections that sit idle
   // between requests; busy ones close after their exchange. Any thread.
   void begin_shutdown();
@@ -65,10 +68,8 @@ class worker {
   void add(session_link& s);
   void remove(session_link& s);
 
-  // A scratch buffer for streaming one body, handed back when done.
-  std::unique_ptr<char[]> take_relay_buffer();
-  void give_relay_buffer(std::unique_ptr<char[]> b);
-  static constexpr std::size_t relay_buffer_size = 64 * 1024;
+  // Scratch buffers for streaming bodies, shared by this worker's sessions.
+  relay_buffers& buffers() noexcept { return buffers_; }
 
  private:
   friend boost::asio::awaitable<void> accept_loop(worker* w);
@@ -83,7 +84,7 @@ class worker {
   upstream_pool upstreams_;
   boost::intrusive::list<session_link, boost::intrusive::constant_time_size<false>> sessions_;
   std::atomic<std::size_t> session_count_{0};
-  std::vector<std::unique_ptr<char[]>> spare_buffers_;
+  relay_buffers buffers_;
   std::optional<boost::asio::steady_timer> sweep_timer_;
   bool stopping_ = false;
 };

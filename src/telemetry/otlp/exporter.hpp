@@ -48,16 +48,24 @@ std::array<std::uint8_t, 8> new_span_id();
 
 using attr_value = std::variant<std::string, std::int64_t, double, bool>;
 
+// OTLP's SpanKind and Status.code numbers, by name.
+namespace span_kind {
+inline constexpr int internal = 1, server = 2, client = 3;
+}
+namespace span_status {
+inline constexpr int unset = 0, ok = 1, error = 2;
+}
+
 struct span_data {
   std::array<std::uint8_t, 16> trace_id{};
   std::array<std::uint8_t, 8> span_id{};
   std::array<std::uint8_t, 8> parent_span_id{};  // all zero = root span
   std::string name;
-  int kind = 1;  // 1 internal, 2 server, 3 client (OTLP SpanKind numbers)
+  int kind = span_kind::internal;
   std::uint64_t start_unix_ns = 0;
   std::uint64_t end_unix_ns = 0;
   std::vector<std::pair<std::string, attr_value>> attributes;
-  int status_code = 0;  // 0 unset, 1 ok, 2 error
+  int status_code = span_status::unset;
   std::string status_message;
 };
 

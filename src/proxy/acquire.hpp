@@ -1,0 +1,27 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "pool/token_pool.hpp"
+
+namespace tpp::proxy {
+
+struct proxy_context;
+
+enum class acquire_outcome {
+  granted,      // `out` holds a lease
+  client_gone,  // the client hung up while waiting: nothing to answer
+  timed_out,    // token.acquire_timeout_seconds passed: answer 503
+  queue_full,   // token.max_waiting waiters already queued: answer 503
+};
+
+// Takes a token for a request: a free one at once, else a FIFO wait raced
+// against the client hanging up (a readiness wait and a peek, so a waiter
+// whose client leaves is removed from the queue at once) and, when
+// token.acquire_timeout_seconds is set, a timer. Worker thread only.
+boost::asio::awaitable<acquire_outcome> acquire_lease(proxy_context& ctx,
+                                                      boost::asio::ip::tcp::socket& client,
+                                                      pool::lease& out);
+
+}  // namespace tpp::proxy

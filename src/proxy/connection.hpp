@@ -1,0 +1,58 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
+#include "net/upstream_stream.hpp"
+#include "pool/token_pool.hpp"
+#include "proxy/deadline.hpp"
+
+namespace tpp::proxy {
+
+class worker;
+struct proxy_context;
+struct request_record;
+
+// What outlives one exchange on a client connection: the sockets, the
+// buffers, the lease and the deadline. The session owns it and each exchange
+// works on it; nothing here is per request. Worker thread only.
+struct connection {
+  connection(worker& w, boost::asio::ip::tcp::socket client, std::string client_ip);
+
+  worker& w;
+  proxy_context& ctx;
+  boost::asio::ip::tcp::socket client;
+  std::string client_ip;             // for X-Forwarded-For and the logs
+  boost::beast::flat_buffer in_buf;  // client bytes read and not yet used
+  boost::beast::flat_buffer up_buf;  // upstream bytes read and not yet used
+  std::unique_ptr<net::upstream_stream> upstream;
+  clock::time_point upstream_used_at{};  // end of its last clean exchange
+  pool::lease lease;
+  clock::time_point lease_since{};
+  std::string body_buf;  // a kept request body (replayable requests)
+  std::string resp_buf;  // a kept small response body (auth failure check)
+  std::string head_out;  // the head being forwarded, as wire text (reused)
+  io_deadline deadline;
+  bool keep_alive = true;  // false once this connection must close
+
+  // Closes the upstream connection (it is in an unknown state).
+  void drop_upstream();
+  // Returns the token (metrics: how long it was held).
+  void release_lease();
+  // Sends tpp's own answer (never DolphinDB's) and marks the connection for
+  // closing; the record gets its status. A failed write changes nothing:
+  // the connection closes either way.
+  boost::asio::awaitable<void> answer(
+      request_record& rec, boost::beast::http::response<boost::beast::http::string_body> res);
+  // Gives back buffers sized for one large message: the connection may now
+  // sit idle for a long time.
+  void trim_buffers();
+};
+
+}  // namespace tpp::proxy

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+
+#include "common/clock.hpp"
+
+namespace tpp::proxy {
+
+// Which socket operation a connection is waiting on, for its deadline.
+enum class io_phase {
+  none,
+  idle,            // between requests: client_idle_timeout
+  client_head,     // reading a request head: client_header_timeout
+  client_body,     // reading a request body
+  client_write,    // writing to the client
+  upstream_write,  // sending the request upstream
+  upstream_read,   // waiting for or reading the response
+};
+
+constexpr bool is_upstream(io_phase p) noexcept {
+  return p == io_phase::upstream_write || p == io_phase::upstream_read;
+}
+
+// The deadline of a connection's one pending socket operation.
+//
+// Deadlines are not per-operation timers: a phase writes its deadline here
+// and the worker's sweep calls expire_if_passed(), then cancels the socket of
+// the side that timed out. The request path therefore arms no timer at all.
+// Worker thread only.
+class io_deadline {
+ public:
+  // Marks the start of a wait that must end within `timeout`.
+  void arm(io_phase p, std::chrono::milliseconds timeout) noexcept;
+  void disarm() noexcept { phase_ = io_phase::none; }
+
+  // The phase whose deadline passed (remembered as timed out and disarmed),
+  // or none. The caller cancels that side's pending operation.
+  io_phase expire_if_passed(clock::time_point now) noexcept;
+
+  io_phase phase() const noexcept { return phase_; }
+  // A deadline passed since the last clear_timeout(): the failure the caller
+  // is looking at is a timeout, not the peer going away.
+  bool timed_out() const noexcept { return timed_out_ != io_phase::none; }
+  void clear_timeout() noexcept { timed_out_ = io_phase::none; }
+
+ private:
+  io_phase phase_ = io_phase::none;
+  io_phase timed_out_ = io_phase::none;
+  clock::time_point at_{};
+};
+
+// One socket operation's phase and limit, as passed to the I/O steps.
+struct io_limit {
+  io_phase phase;
+  std::chrono::milliseconds timeout;
+};
+
+// Arms `d` for the lifetime of the scope around one socket operation.
+class armed {
+ public:
+  armed(io_deadline& d, io_limit l) noexcept : d_(d) { d_.arm(l.phase, l.timeout); }
+  ~armed() { d_.disarm(); }
+  armed(const armed&) = delete;
+  armed& operator=(const armed&) = delete;
+
+ private:
+  io_deadline& d_;
+};
+
+}  // namespace tpp::proxy

@@ -1,0 +1,440 @@
+#include "proxy/exchange.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <regex>
+
+#include "admin/metrics.hpp"
+#include "common/error.hpp"
+#include "proxy/acquire.hpp"
+#include "proxy/connection.hpp"
+#include "proxy/error_response.hpp"
+#include "proxy/field_text.hpp"
+#include "proxy/header_rewrite.hpp"
+#include "proxy/proxy_context.hpp"
+#include "proxy/relay.hpp"
+#include "proxy/request_record.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "proxy/wire.hpp"
+#include "proxy/worker.hpp"
+
+namespace tpp::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Response bodies up to this size are kept whole when they may have to be
+// inspected (a 401 to replay, or invalid_body_pattern).
+constexpr std::size_t max_inspected_body = 64 * 1024;
+
+// After rewrite_*_head, Transfer-Encoding is either exactly "chunked" or gone.
+template <bool IsRequest>
+bool says_chunked(const http::header<IsRequest>& h) {
+  return has_field(h, http::field::transfer_encoding);
+}
+
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == http::error::end_of_stream ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
+}
+
+double seconds_since(clock::time_point t) {
+  return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
+}
+
+}  // namespace
+
+exchange::exchange(connection& c, request_parser& req, request_record& rec)
+    : c_(c),
+      req_(req),
+      head_(req.get()),
+      rec_(rec),
+      cfg_(c.ctx.cfg),
+      version_(req.get().version()) {}
+
+asio::awaitable<void> exchange::run() {
+  if (!co_await request_filter()) co_return;
+  upstream_request_filter();
+  if (!co_await keep_request_body()) co_return;
+  for (;; ++attempt_) {
+    auto s = co_await send_request();
+    if (s == step::next) s = co_await read_response_head();
+    if (s == step::next) s = co_await response_filter();
+    if (s == step::retry) continue;
+    if (s == step::next) co_await send_response();
+    if (s == step::stop) c_.keep_alive = false;
+    co_return;
+  }
+}
+
+// ---- 1. request_filter -------------------------------------------------------
+
+asio::awaitable<bool> exchange::request_filter() {
+  // GCC 12 miscompiles co_await inside && and ?: (the frame is lost):
+  // every co_await in this folder stands in a statement of its own.
+  if (!c_.lease) {
+    const bool got = co_await take_token();
+    if (!got) co_return false;
+  }
+  rec_.slot = c_.lease.slot();
+  const bool go_on = co_await answer_continue();
+  co_return go_on;
+}
+
+asio::awaitable<bool> exchange::take_token() {
+  auto& m = admin::metrics::global();
+  const auto started = steady_clock::instance().now();
+  if (rec_.trace) rec_.trace->wait_start_ns = unix_ns();
+  const auto outcome = co_await acquire_lease(c_.ctx, c_.client, c_.lease);
+  switch (outcome) {
+    case acquire_outcome::granted:
+      break;
+    case acquire_outcome::client_gone:
+      c_.keep_alive = false;
+      co_return false;
+    case acquire_outcome::timed_out:
+      m.on_queue_timeout();
+      co_await c_.answer(
+          rec_,
+          make_retry_later_response(
+              "no token became free within token.acquire_timeout_seconds",
+              std::chrono::duration_cast<std::chrono::seconds>(cfg_.token.acquire_timeout) + 1s,
+              version_, false));
+      co_return false;
+    case acquire_outcome::queue_full:
+      m.on_queue_rejected();
+      co_await c_.answer(rec_, make_retry_later_response(
+                                   "too many clients are waiting for a token (token.max_waiting)",
+                                   1s, version_, false));
+      co_return false;
+  }
+  c_.lease_since = steady_clock::instance().now();
+  rec_.wait_seconds = seconds_since(started);
+  if (rec_.trace) rec_.trace->wait_end_ns = unix_ns();
+  m.on_token_wait(rec_.wait_seconds);
+  co_return true;
+}
+
+// Expect: 100-continue is answered here, once a token is held: the upstream
+// never sees it.
+asio::awaitable<bool> exchange::answer_continue() {
+  auto it = find_field(head_, http::field::expect);
+  if (it == head_.end()) co_return true;
+  const bool go_ahead = beast::iequals(it->value(), "100-continue") && !req_.is_done();
+  head_.erase(http::field::expect);
+  if (!go_ahead) co_return true;
+  static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+  armed a(c_.deadline, {io_phase::client_write, cfg_.client_idle_timeout});
+  auto [ec, n] = co_await asio::async_write(c_.client, asio::buffer(cont), use_tuple);
+  if (ec) c_.keep_alive = false;
+  co_return !ec;
+}
+
+// ---- 2. upstream_request_filter ------------------------------------------------
+
+void exchange::upstream_request_filter() {
+  // Sized once for a typical head instead of growing by doubling on each new
+  // connection's first request.
+  c_.head_out.reserve(1024);
+  generation_ = c_.lease.generation();
+  rewrite_request_head(head_, *c_.lease.token(), c_.client_ip, "http");
+  if (rec_.trace) {
+    // DolphinDB (or whatever sits in front of it) continues our trace.
+    head_.set("traceparent", telemetry::otlp::format_traceparent(rec_.trace->trace_id,
+                                                                 rec_.trace->upstream, true));
+  }
+}
+
+// ---- 3. keep_request_body ------------------------------------------------------
+
+// Small sized bodies are kept whole so the request can be sent again (stale
+// upstream connection, or a refused token); large or chunked ones stream.
+asio::awaitable<bool> exchange::keep_request_body() {
+  const auto length = req_.content_length();
+  replayable_ =
+      req_.is_done() || (length && *length <= cfg_.token.retry_buffer_bytes && !req_.chunked());
+  if (!replayable_) co_return true;
+  c_.body_buf.resize(req_.is_done() ? 0 : static_cast<std::size_t>(*length));
+  std::size_t filled = 0;
+  boost::system::error_code ec;
+  if (!req_.is_done()) {
+    ec = co_await read_body(c_.client, c_.in_buf, req_, c_.body_buf.data(), c_.body_buf.size(),
+                            filled, c_.deadline, {io_phase::client_body, cfg_.client_idle_timeout});
+    if (!ec && !req_.is_done()) ec = http::error::partial_message;
+  }
+  rec_.bytes_in = c_.body_buf.size();
+  if (!ec) co_return true;
+  if (!c_.deadline.timed_out() && !is_disconnect(ec) && ec != http::error::partial_message) {
+    co_await answer_bad_request(ec);
+  }
+  c_.keep_alive = false;
+  co_return false;
+}
+
+// ---- 4. send_request -----------------------------------------------------------
+
+asio::awaitable<exchange::step> exchange::send_request() {
+  if (!co_await choose_upstream()) co_return step::stop;
+  sent_at_ = steady_clock::instance().now();
+  if (rec_.trace && rec_.trace->upstream_start_ns == 0) rec_.trace->upstream_start_ns = unix_ns();
+  c_.head_out.clear();
+  append_head(head_, c_.head_out);
+  step s = step::next;
+  if (replayable_) {
+    s = co_await send_kept_request();
+  } else {
+    s = co_await stream_request();
+  }
+  co_return s;
+}
+
+// A connection used within the last second is taken as alive without a peek
+// (one system call less per request) when the request can be sent again: if
+// the server did close it, the failure shows before any answer and the
+// request goes out once more on a fresh connection. A streamed body cannot be
+// sent twice, so its connection is looked at first. Only the first attempt
+// trusts: a retry looks at each one, so a server that restarted costs one
+// resend.
+asio::awaitable<bool> exchange::choose_upstream() {
+  const bool resendable = replayable_ && attempt_ == 0;
+  const auto trusted = resendable ? clock::duration(1s) : clock::duration::zero();
+  reused_ = true;
+  if (c_.upstream && (steady_clock::instance().now() - c_.upstream_used_at < trusted ||
+                      looks_alive(*c_.upstream))) {
+    co_return true;
+  }
+  c_.drop_upstream();
+  c_.upstream = c_.w.upstreams().take(trusted);
+  if (c_.upstream) co_return true;
+  reused_ = false;
+  const bool connected = co_await connect_upstream();
+  co_return connected;
+}
+
+asio::awaitable<bool> exchange::connect_upstream() {
+  auto& ctx = c_.ctx;
+  auto conn = std::make_unique<net::upstream_stream>(c_.client.get_executor(), ctx.upstream.tls);
+  net::connect_result r;
+  if (ctx.connect_upstream) {
+    r = co_await ctx.connect_upstream(*conn);
+  } else {
+    r = co_await net::async_connect(*conn, ctx.upstream);
+  }
+  if (r.ec) {
+    admin::metrics::global().on_upstream_connect_error();
+    spdlog::warn("upstream: {}", r.detail);
+    co_await answer_upstream_error(r.ec == make_error_code(errc::upstream_timeout), r.detail);
+    co_return false;
+  }
+  c_.upstream = std::move(conn);
+  co_return true;
+}
+
+asio::awaitable<exchange::step> exchange::send_kept_request() {
+  auto ec = co_await send_whole(*c_.upstream, c_.head_out, c_.body_buf, false, c_.deadline,
+                                {io_phase::upstream_write, cfg_.upstream.read_timeout});
+  if (!ec) co_return step::next;
+  c_.drop_upstream();
+  if (may_resend()) co_return step::retry;  // the server dropped an idle one
+  co_await fail_upstream("upstream closed the connection");
+  co_return step::stop;
+}
+
+asio::awaitable<exchange::step> exchange::stream_request() {
+  auto r = co_await relay(
+      relay_source<tcp::socket, true>{
+          c_.client, c_.in_buf, req_, {io_phase::client_body, cfg_.client_idle_timeout}},
+      relay_sink<net::upstream_stream>{*c_.upstream,
+                                       says_chunked(head_),
+                                       {io_phase::upstream_write, cfg_.upstream.read_timeout}},
+      c_.head_out, c_.deadline, c_.w.buffers());
+  rec_.bytes_in = r.bytes;
+  if (!r.ec) co_return step::next;
+  const bool timed_out = c_.deadline.timed_out();
+  c_.drop_upstream();
+  if (!r.in_failed) {
+    co_await fail_upstream("upstream closed the connection");
+  } else if (!is_disconnect(r.ec) && !timed_out) {
+    co_await answer_bad_request(r.ec);
+  }
+  co_return step::stop;
+}
+
+// ---- 5. read_response_head -----------------------------------------------------
+
+asio::awaitable<exchange::step> exchange::read_response_head() {
+  for (;;) {
+    res_.emplace();
+    configure_response_parser(*res_);
+    if (head_.method() == http::verb::head) res_->skip(true);
+    head_guard guard(default_response_header_limit);
+    auto r = co_await read_head(*c_.upstream, c_.up_buf, *res_, guard, c_.deadline,
+                                {io_phase::upstream_read, cfg_.upstream.read_timeout});
+    if (r.ec) {
+      const auto s = co_await response_read_failed(r.ec);
+      co_return s;
+    }
+    const auto code = res_->get().result_int();
+    if (!r.verdict.ok || code == 101) {
+      // Upgrade is never forwarded, so a switch of protocols cannot be honoured.
+      c_.drop_upstream();
+      spdlog::warn("upstream response rejected: {}",
+                   r.verdict.ok ? "unexpected 101" : r.verdict.reason);
+      co_await answer(502, "upstream sent a malformed response");
+      co_return step::stop;
+    }
+    if (code >= 200) break;  // 1xx interim answers are skipped: Expect was removed
+  }
+  rec_.upstream_seconds = seconds_since(sent_at_);
+  if (rec_.trace) rec_.trace->upstream_end_ns = unix_ns();
+  admin::metrics::global().on_upstream_response(rec_.upstream_seconds);
+  co_return step::next;
+}
+
+asio::awaitable<exchange::step> exchange::response_read_failed(
+    const boost::system::error_code& ec) {
+  const bool timed_out = c_.deadline.timed_out();
+  c_.drop_upstream();
+  if (is_disconnect(ec) && may_resend()) co_return step::retry;
+  if (!timed_out && !is_disconnect(ec)) {
+    spdlog::warn("upstream sent a malformed response: {}", ec.message());
+  }
+  co_await fail_upstream(is_disconnect(ec) ? "upstream closed the connection"
+                                           : "upstream sent a malformed response");
+  co_return step::stop;
+}
+
+// ---- 6. response_filter --------------------------------------------------------
+
+// A refused token (401, or a small body matching invalid_body_pattern) is
+// reported to the token manager; a kept request is replayed once with the
+// slot's new token. Otherwise the answer goes to the client as it is.
+asio::awaitable<exchange::step> exchange::response_filter() {
+  auto& ctx = c_.ctx;
+  const unsigned status = res_->get().result_int();
+  const auto rlen = res_->content_length();
+  const bool inspect = !res_->is_done() && (rlen ? *rlen <= max_inspected_body : res_->chunked()) &&
+                       (status == 401 || (ctx.invalid_body_pattern && status < 300));
+  kept_response_ = false;
+  if (inspect) {
+    const bool kept = co_await keep_response_body();
+    if (!kept) co_return step::stop;
+  }
+  const bool refused = status == 401 || (kept_response_ && ctx.invalid_body_pattern &&
+                                         std::regex_search(c_.resp_buf, *ctx.invalid_body_pattern));
+  if (!refused) co_return step::next;
+  admin::metrics::global().on_auth_failure();
+  if (ctx.hooks.report_auth_failure) ctx.hooks.report_auth_failure(c_.lease.slot(), generation_);
+  if (replayed_ || !replayable_ || !kept_response_ || !ctx.hooks.wait_for_install) {
+    co_return step::next;
+  }
+  const auto s = co_await replay_with_new_token();
+  co_return s;
+}
+
+asio::awaitable<bool> exchange::keep_response_body() {
+  c_.resp_buf.resize(max_inspected_body);
+  std::size_t filled = 0;
+  auto ec = co_await read_body(*c_.upstream, c_.up_buf, *res_, c_.resp_buf.data(),
+                               c_.resp_buf.size(), filled, c_.deadline,
+                               {io_phase::upstream_read, cfg_.upstream.read_timeout});
+  if (ec) {
+    c_.drop_upstream();
+    co_await fail_upstream("upstream closed the connection");
+    co_return false;
+  }
+  kept_response_ = res_->is_done();
+  c_.resp_buf.resize(filled);
+  co_return true;
+}
+
+asio::awaitable<exchange::step> exchange::replay_with_new_token() {
+  if (!res_->keep_alive()) c_.drop_upstream();
+  const auto wait = cfg_.upstream.connect_timeout + cfg_.upstream.read_timeout;
+  if (co_await c_.ctx.hooks.wait_for_install(c_.lease.slot(), generation_, wait)) {
+    replayed_ = true;
+    admin::metrics::global().on_replay();
+    generation_ = c_.lease.generation();
+    set_bearer(head_, *c_.lease.token());
+    if (!c_.upstream) attempt_ = -1;  // a fresh connection is not a stale-retry
+    co_return step::retry;
+  }
+  if (c_.upstream) co_return step::next;  // the 401 goes to the client
+  co_await answer(502, "the token was refused and no new token arrived in time");
+  co_return step::stop;
+}
+
+// ---- 7. send_response ----------------------------------------------------------
+
+// A body delimited by the upstream's close is re-framed, so the client
+// connection can stay open when it may.
+asio::awaitable<void> exchange::send_response() {
+  auto& rhead = res_->get();
+  rec_.status = rhead.result_int();
+  const bool until_eof = !res_->is_done() && !res_->content_length() && !res_->chunked();
+  if (rewrite_response_head(rhead, c_.keep_alive, version_, until_eof)) c_.keep_alive = false;
+  c_.head_out.clear();
+  append_head(rhead, c_.head_out);
+  const io_limit to_client{io_phase::client_write, cfg_.client_idle_timeout};
+  bool complete = kept_response_;
+  if (kept_response_) {
+    auto ec = co_await send_whole(c_.client, c_.head_out, c_.resp_buf, says_chunked(rhead),
+                                  c_.deadline, to_client);
+    if (ec) c_.keep_alive = false;
+    rec_.bytes_out = c_.resp_buf.size();
+  } else {
+    auto r = co_await relay(
+        relay_source<net::upstream_stream, false>{
+            *c_.upstream, c_.up_buf, *res_, {io_phase::upstream_read, cfg_.upstream.read_timeout}},
+        relay_sink<tcp::socket>{c_.client, says_chunked(rhead), to_client}, c_.head_out,
+        c_.deadline, c_.w.buffers());
+    rec_.bytes_out = r.bytes;
+    complete = r.complete;
+    if (r.ec) {
+      // Past the head nothing can be said to the client: close both sides.
+      c_.drop_upstream();
+      c_.keep_alive = false;
+      if (r.in_failed) spdlog::warn("upstream failed mid-response: {}", r.ec.message());
+    }
+  }
+  if (c_.upstream && (!res_->keep_alive() || !complete)) c_.drop_upstream();
+  if (c_.upstream) c_.upstream_used_at = steady_clock::instance().now();
+}
+
+// ---- tpp's own answers -----------------------------------------------------------
+
+bool exchange::may_resend() const noexcept {
+  return reused_ && replayable_ && attempt_ == 0 && !c_.deadline.timed_out();
+}
+
+asio::awaitable<void> exchange::answer(unsigned status, std::string_view message) {
+  co_await c_.answer(rec_, make_error_response(status, message, version_, false));
+}
+
+asio::awaitable<void> exchange::answer_bad_request(const boost::system::error_code& ec) {
+  const auto verdict = classify_parse_error(ec);
+  admin::metrics::global().on_bad_request();
+  co_await answer(verdict.status, verdict.reason);
+}
+
+asio::awaitable<void> exchange::answer_upstream_error(bool timed_out, std::string_view message) {
+  if (timed_out) admin::metrics::global().on_upstream_timeout();
+  co_await answer(timed_out ? 504 : 502, message);
+}
+
+asio::awaitable<void> exchange::fail_upstream(std::string_view closed_message) {
+  const bool timed_out = c_.deadline.timed_out();
+  co_await answer_upstream_error(timed_out, timed_out ? "upstream timed out" : closed_message);
+}
+
+}  // namespace tpp::proxy

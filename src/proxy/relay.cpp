@@ -1,0 +1,222 @@
+#include "proxy/relay.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "net/upstream_stream.hpp"
+#include "proxy/wire.hpp"
+
+namespace tpp::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_spare_buffers = 16;
+
+// How much one read asks for while a body streams: what is left of a sized
+// body, within [4 KiB, 64 KiB]; 16 KiB for a chunked or close-delimited one.
+std::size_t read_size(boost::optional<std::uint64_t> remaining) {
+  if (!remaining) return 16 * 1024;
+  return static_cast<std::size_t>(std::clamp<std::uint64_t>(*remaining, 4096, relay_buffers::size));
+}
+
+template <class Stream>
+asio::awaitable<boost::system::error_code> read_some(Stream& s, beast::flat_buffer& buf,
+                                                     std::size_t want, io_deadline& d,
+                                                     io_limit limit) {
+  armed a(d, limit);
+  auto [ec, n] = co_await s.async_read_some(buf.prepare(want), use_tuple);
+  if (!ec) buf.commit(n);
+  co_return ec;
+}
+
+template <class Stream, class Buffers>
+asio::awaitable<boost::system::error_code> write_all(Stream& s, const Buffers& b, io_deadline& d,
+                                                     io_limit limit) {
+  armed a(d, limit);
+  auto [ec, n] = co_await asio::async_write(s, b, use_tuple);
+  co_return ec;
+}
+
+// A body sized by Content-Length and forwarded unchanged needs no parsing:
+// its bytes go out straight from the input buffer, without a copy.
+template <bool IsRequest, class In, class Out>
+asio::awaitable<relay_result> relay_sized(relay_source<In, IsRequest> in, relay_sink<Out> out,
+                                          std::string_view head, std::uint64_t remaining,
+                                          io_deadline& d) {
+  relay_result result;
+  while (remaining > 0 || !head.empty()) {
+    if (remaining > 0 && in.buf.size() == 0) {
+      auto ec = co_await read_some(in.stream, in.buf, read_size(remaining), d, in.limit);
+      if (ec == asio::error::eof) ec = http::error::partial_message;
+      if (ec) {
+        result.ec = ec;
+        result.in_failed = true;
+        co_return result;
+      }
+      continue;
+    }
+    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(in.buf.size(), remaining));
+    const body_piece piece({static_cast<const char*>(in.buf.data().data()), take}, false, false);
+    auto ec = co_await write_all(out.stream, piece.with_head(head), d, out.limit);
+    if (ec) {
+      result.ec = ec;
+      co_return result;
+    }
+    in.buf.consume(take);
+    remaining -= take;
+    result.bytes += take;
+    head = {};
+  }
+  result.complete = true;
+  co_return result;
+}
+
+// Any other body goes through the parser (which removes chunk framing) into
+// `scratch`, and out again, re-chunked when the sink says so.
+template <bool IsRequest, class In, class Out>
+asio::awaitable<relay_result> relay_parsed(relay_source<In, IsRequest> in, relay_sink<Out> out,
+                                           std::string_view head, char* scratch, io_deadline& d) {
+  relay_result result;
+  for (;;) {
+    std::size_t got = 0;
+    if (!in.parser.is_done()) {
+      auto step = parse_body(in.parser, in.buf, scratch, relay_buffers::size);
+      got = step.produced;
+      auto ec = step.ec;
+      if (!ec && got == 0 && !in.parser.is_done()) {
+        const auto want = read_size(in.parser.content_length_remaining());
+        ec = co_await read_some(in.stream, in.buf, want, d, in.limit);
+        if (ec == asio::error::eof) in.parser.put_eof(ec);  // ends a close-delimited body
+        if (!ec) continue;
+      }
+      if (ec) {
+        result.ec = ec;
+        result.in_failed = true;
+        co_return result;
+      }
+    }
+    result.bytes += got;
+    const bool last = in.parser.is_done();
+    const body_piece piece({scratch, got}, out.chunked, last);
+    auto ec = co_await write_all(out.stream, piece.with_head(head), d, out.limit);
+    if (ec) {
+      result.ec = ec;
+      co_return result;
+    }
+    head = {};
+    if (last) {
+      result.complete = true;
+      co_return result;
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<char[]> relay_buffers::take() {
+  // Not zeroed: it is always written before it is read.
+  if (spare_.empty()) return std::unique_ptr<char[]>(new char[size]);
+  auto b = std::move(spare_.back());
+  spare_.pop_back();
+  return b;
+}
+
+void relay_buffers::give(std::unique_ptr<char[]> b) {
+  if (spare_.size() < max_spare_buffers) spare_.push_back(std::move(b));
+}
+
+template <class Stream, bool IsRequest>
+asio::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf,
+                                     http::parser<IsRequest, http::buffer_body>& p,
+                                     head_guard& guard, io_deadline& d, io_limit limit) {
+  head_read result;
+  for (;;) {
+    if (buf.size() > 0) {
+      auto step = guard.put(p, {static_cast<const char*>(buf.data().data()), buf.size()});
+      buf.consume(step.used);
+      result.verdict = step.verdict;
+      if (!step.verdict.ok || step.done) co_return result;
+    }
+    result.ec = co_await read_some(s, buf, std::max<std::size_t>(4096, buf.size()), d, limit);
+    if (result.ec) co_return result;
+  }
+}
+
+template <class Stream, bool IsRequest>
+asio::awaitable<boost::system::error_code> read_body(Stream& s, beast::flat_buffer& buf,
+                                                     http::parser<IsRequest, http::buffer_body>& p,
+                                                     char* dst, std::size_t capacity,
+                                                     std::size_t& filled, io_deadline& d,
+                                                     io_limit limit) {
+  for (;;) {
+    auto step = parse_body(p, buf, dst + filled, capacity - filled);
+    filled += step.produced;
+    if (step.ec) co_return step.ec;
+    if (p.is_done() || filled == capacity) co_return boost::system::error_code{};
+    auto ec = co_await read_some(s, buf, read_size(p.content_length_remaining()), d, limit);
+    if (ec == asio::error::eof) p.put_eof(ec);  // ends a close-delimited body, or cut short
+    if (ec) co_return ec;
+  }
+}
+
+template <class Stream>
+asio::awaitable<boost::system::error_code> send_whole(Stream& s, std::string_view head,
+                                                      std::string_view body, bool chunked,
+                                                      io_deadline& d, io_limit limit) {
+  const body_piece piece(body, chunked, true);
+  const auto ec = co_await write_all(s, piece.with_head(head), d, limit);
+  co_return ec;
+}
+
+template <bool IsRequest, class In, class Out>
+asio::awaitable<relay_result> relay(relay_source<In, IsRequest> in, relay_sink<Out> out,
+                                    std::string_view head, io_deadline& d, relay_buffers& buffers) {
+  // A message with no body to follow (a response to HEAD, 204, 304, or a
+  // zero length) is its head alone, whatever its framing fields say.
+  const auto length = in.parser.is_done() ? boost::optional<std::uint64_t>(0)
+                                          : in.parser.content_length_remaining();
+  if (length && (!out.chunked || in.parser.is_done())) {
+    const auto sized = co_await relay_sized(in, out, head, *length, d);
+    co_return sized;
+  }
+  auto scratch = buffers.take();
+  auto result = co_await relay_parsed(in, out, head, scratch.get(), d);
+  buffers.give(std::move(scratch));
+  co_return result;
+}
+
+// The two directions of a proxied exchange.
+template asio::awaitable<head_read> read_head(tcp::socket&, beast::flat_buffer&, request_parser&,
+                                              head_guard&, io_deadline&, io_limit);
+template asio::awaitable<head_read> read_head(net::upstream_stream&, beast::flat_buffer&,
+                                              response_parser&, head_guard&, io_deadline&,
+                                              io_limit);
+template asio::awaitable<boost::system::error_code> read_body(tcp::socket&, beast::flat_buffer&,
+                                                              request_parser&, char*, std::size_t,
+                                                              std::size_t&, io_deadline&, io_limit);
+template asio::awaitable<boost::system::error_code> read_body(net::upstream_stream&,
+                                                              beast::flat_buffer&, response_parser&,
+                                                              char*, std::size_t, std::size_t&,
+                                                              io_deadline&, io_limit);
+template asio::awaitable<boost::system::error_code> send_whole(tcp::socket&, std::string_view,
+                                                               std::string_view, bool, io_deadline&,
+                                                               io_limit);
+template asio::awaitable<boost::system::error_code> send_whole(net::upstream_stream&,
+                                                               std::string_view, std::string_view,
+                                                               bool, io_deadline&, io_limit);
+template asio::awaitable<relay_result> relay(relay_source<tcp::socket, true>,
+                                             relay_sink<net::upstream_stream>, std::string_view,
+                                             io_deadline&, relay_buffers&);
+template asio::awaitable<relay_result> relay(relay_source<net::upstream_stream, false>,
+                                             relay_sink<tcp::socket>, std::string_view,
+                                             io_deadline&, relay_buffers&);
+
+}  // namespace tpp::proxy
