@@ -13,8 +13,8 @@
 #include <boost/beast/http/write.hpp>
 #include <ctime>
 
-#include "admin/metrics.hpp"
 #include "common/error.hpp"
+#include "metrics/registry.hpp"
 #include "net/peek.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/error_response.hpp"
@@ -123,13 +123,13 @@ struct session::relay_result {
 session::session(worker& w, tcp::socket socket, const tcp::endpoint& peer)
     : w_(w), client_(std::move(socket)), client_ip_(address_text(peer.address())) {
   w_.add(*this);
-  admin::metrics::global().on_connection_opened();
+  metrics::registry::global().on_connection_opened();
 }
 
 session::~session() {
-  if (lease_) admin::metrics::global().on_lease_released(seconds_since(lease_since_));
+  if (lease_) metrics::registry::global().on_lease_released(seconds_since(lease_since_));
   w_.remove(*this);
-  admin::metrics::global().on_connection_closed();
+  metrics::registry::global().on_connection_closed();
 }
 
 void session::arm(phase p, std::chrono::milliseconds timeout) {
@@ -192,7 +192,7 @@ asio::awaitable<void> session::run() {
 
 void session::finish_request(unsigned status) {
   const double total = seconds_since(started_);
-  auto& m = admin::metrics::global();
+  auto& m = metrics::registry::global();
   m.on_request_done(method_.empty() ? "other" : method_, status, total);
   m.on_client_bytes(bytes_in_, bytes_out_);
   if (trace_) end_trace(status);
@@ -315,7 +315,7 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
       co_return false;
     }
     if (got.index() == 2) {
-      admin::metrics::global().on_queue_timeout();
+      metrics::registry::global().on_queue_timeout();
       auto res = make_retry_later_response(
           "no token became free within token.acquire_timeout_seconds",
           std::chrono::duration_cast<std::chrono::seconds>(timeout) + 1s, version, false);
@@ -327,7 +327,7 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
     }
     auto& [ec, l] = std::get<0>(got);
     if (ec) {
-      admin::metrics::global().on_queue_rejected();
+      metrics::registry::global().on_queue_rejected();
       auto res = make_retry_later_response(
           "too many clients are waiting for a token (token.max_waiting)", 1s, version, false);
       keep_alive_ = false;
@@ -341,7 +341,7 @@ asio::awaitable<bool> session::acquire_lease(unsigned version) {
   lease_since_ = steady_clock::instance().now();
   wait_seconds_ = seconds_since(started);
   if (trace_) trace_->wait_end_ns = unix_ns();
-  admin::metrics::global().on_token_wait(wait_seconds_);
+  metrics::registry::global().on_token_wait(wait_seconds_);
   co_return true;
 }
 
@@ -369,7 +369,7 @@ asio::awaitable<bool> session::ensure_upstream(unsigned version, bool resendable
   auto conn = std::make_unique<net::upstream_stream>(client_.get_executor(), ctx.upstream.tls);
   auto r = co_await net::async_connect(*conn, ctx.upstream);
   if (r.ec) {
-    admin::metrics::global().on_upstream_connect_error();
+    metrics::registry::global().on_upstream_connect_error();
     spdlog::warn("upstream: {}", r.detail);
     const bool timeout = r.ec == make_error_code(errc::upstream_timeout);
     co_await send_error(timeout ? 504 : 502, r.detail, version);
@@ -541,7 +541,7 @@ asio::awaitable<session::relay_result> session::relay(In& in, beast::flat_buffer
 asio::awaitable<session::next> session::serve_one() {
   auto& ctx = w_.ctx();
   const auto& cfg = ctx.cfg;
-  auto& m = admin::metrics::global();
+  auto& m = metrics::registry::global();
 
   timed_out_ = phase::none;
 
