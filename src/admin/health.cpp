@@ -101,8 +101,8 @@ std::string render_ready_json(const health_inputs& in) {
   return dump(json{{"status", "not ready"}, {"reasons", not_ready_reasons(in)}});
 }
 
-scrape_inputs to_scrape_inputs(const health_inputs& in) {
-  return scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since};
+metrics::scrape_inputs to_scrape_inputs(const health_inputs& in) {
+  return metrics::scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since};
 }
 
 }  // namespace tpp::admin

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "admin/metrics.hpp"
 #include "common/clock.hpp"
+#include "metrics/registry.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::admin {
@@ -49,6 +49,6 @@ std::string render_health_json(const health_inputs& in);
 std::string render_ready_json(const health_inputs& in);
 
 // The scrape view of the same snapshot.
-scrape_inputs to_scrape_inputs(const health_inputs& in);
+metrics::scrape_inputs to_scrape_inputs(const health_inputs& in);
 
 }  // namespace tpp::admin

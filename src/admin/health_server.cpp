@@ -31,7 +31,8 @@
 #include <unordered_set>
 
 #include "admin/health_server.hpp"
-#include "admin/metrics.hpp"
+#include "admin/prometheus_text.hpp"
+#include "metrics/registry.hpp"
 
 namespace tpp::admin {
 
@@ -146,9 +147,10 @@ struct health_server::impl {
         return make_response(is_ready(in) ? http::status::ok : http::status::service_unavailable,
                              version, render_ready_json(in));
       }
-      return make_response(http::status::ok, version,
-                           metrics::global().render_prometheus(to_scrape_inputs(in)),
-                           "text/plain; version=0.0.4; charset=utf-8");
+      return make_response(
+          http::status::ok, version,
+          render_prometheus(metrics::registry::global().collect(to_scrape_inputs(in))),
+          prometheus_content_type);
     } catch (const std::exception& e) {
       spdlog::error("health server: {}: {}", path, e.what());
       return make_response(http::status::internal_server_error, version,

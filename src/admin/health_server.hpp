@@ -21,12 +21,12 @@ struct health_server_options {
   std::size_t max_body_bytes = 4 * 1024;    // over it: 413, connection closed
 };
 
-// The health/metrics listener (product.md §4): HTTP/1.1 with keep-alive.
+// The health/metrics listener (docs/metrics.md): HTTP/1.1 with keep-alive.
 //   GET|HEAD /health, /healthz -> 200 render_health_json (always 200, as the
 //                                 old proxy; "status" says degraded)
 //   GET|HEAD /livez            -> 200 {"status":"alive"}
 //   GET|HEAD /readyz           -> 200 {"status":"ready"} or 503 not ready
-//   GET|HEAD /metrics          -> 200 Prometheus text (metrics::global())
+//   GET|HEAD /metrics          -> 200 Prometheus text (metrics::registry::global())
 //   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
 // Malformed requests get 400 (431/413 over the limits) and the connection is
 // closed. Query strings are ignored.

@@ -14,9 +14,9 @@
 
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
-#include "admin/metrics.hpp"
 #include "common/log_exception.hpp"
 #include "dolphindb/login_client.hpp"
+#include "metrics/registry.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/token_manager.hpp"
 #include "proxy/server.hpp"
@@ -30,6 +30,23 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The login client's verdict as tpp_logins_total counts it. A switch, so that
+// a new kind fails to compile (-Wswitch) instead of being miscounted.
+metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcept {
+  using kind = dolphindb::login_outcome::kind;
+  switch (k) {
+    case kind::ok:
+      return metrics::login_outcome::ok;
+    case kind::rejected:
+      return metrics::login_outcome::rejected;
+    case kind::max_connections:
+      return metrics::login_outcome::max_connections;
+    case kind::failed:
+      break;
+  }
+  return metrics::login_outcome::failed;
+}
 
 // Everything tpp runs, wired together; lives for the whole process.
 struct application {
@@ -147,8 +164,7 @@ int run(const config::config& cfg) {
     app.tracer = telemetry::otlp::exporter::start(
         cfg.telemetry,
         [&app] {
-          auto in = app.health_inputs();
-          return admin::metrics::global().render_prometheus(admin::to_scrape_inputs(in));
+          return metrics::registry::global().collect(admin::to_scrape_inputs(app.health_inputs()));
         },
         opts);
     ctx.tracer = app.tracer.get();
@@ -165,8 +181,7 @@ int run(const config::config& cfg) {
   const auto login_timeout = cfg.upstream.connect_timeout + cfg.upstream.read_timeout;
   pool::token_manager::hooks hooks;
   hooks.on_login = [](dolphindb::login_outcome::kind k, bool is_refresh, double seconds) {
-    static constexpr const char* names[] = {"ok", "rejected", "max_connections", "failed"};
-    admin::metrics::global().on_login(names[static_cast<int>(k)], is_refresh, seconds);
+    metrics::registry::global().on_login(metrics_outcome(k), is_refresh, seconds);
   };
   app.tokens = std::make_unique<pool::token_manager>(
       app.control.get_executor(), cfg.token, ctx.pool,

@@ -4,7 +4,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "admin/metrics.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/request_record.hpp"
 #include "proxy/worker.hpp"
@@ -28,7 +28,7 @@ void connection::drop_upstream() {
 void connection::release_lease() {
   if (!lease) return;
   const auto held = steady_clock::instance().now() - lease_since;
-  admin::metrics::global().on_lease_released(std::chrono::duration<double>(held).count());
+  metrics::registry::global().on_lease_released(std::chrono::duration<double>(held).count());
   lease.reset();
 }
 

@@ -8,8 +8,8 @@
 #include <boost/beast/core/string.hpp>
 #include <regex>
 
-#include "admin/metrics.hpp"
 #include "common/error.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/acquire.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/error_response.hpp"
@@ -92,7 +92,7 @@ asio::awaitable<bool> exchange::request_filter() {
 }
 
 asio::awaitable<bool> exchange::take_token() {
-  auto& m = admin::metrics::global();
+  auto& m = metrics::registry::global();
   const auto started = steady_clock::instance().now();
   if (rec_.trace) rec_.trace->wait_start_ns = unix_ns();
   const auto outcome = co_await acquire_lease(c_.ctx, c_.client, c_.lease);
@@ -231,7 +231,7 @@ asio::awaitable<bool> exchange::connect_upstream() {
     r = co_await net::async_connect(*conn, ctx.upstream);
   }
   if (r.ec) {
-    admin::metrics::global().on_upstream_connect_error();
+    metrics::registry::global().on_upstream_connect_error();
     spdlog::warn("upstream: {}", r.detail);
     co_await answer_upstream_error(r.ec == make_error_code(errc::upstream_timeout), r.detail);
     co_return false;
@@ -297,7 +297,7 @@ asio::awaitable<exchange::step> exchange::read_response_head() {
   }
   rec_.upstream_seconds = seconds_since(sent_at_);
   if (rec_.trace) rec_.trace->upstream_end_ns = unix_ns();
-  admin::metrics::global().on_upstream_response(rec_.upstream_seconds);
+  metrics::registry::global().on_upstream_response(rec_.upstream_seconds);
   co_return step::next;
 }
 
@@ -333,7 +333,7 @@ asio::awaitable<exchange::step> exchange::response_filter() {
   const bool refused = status == 401 || (kept_response_ && ctx.invalid_body_pattern &&
                                          std::regex_search(c_.resp_buf, *ctx.invalid_body_pattern));
   if (!refused) co_return step::next;
-  admin::metrics::global().on_auth_failure();
+  metrics::registry::global().on_auth_failure();
   if (ctx.hooks.report_auth_failure) ctx.hooks.report_auth_failure(c_.lease.slot(), generation_);
   if (replayed_ || !replayable_ || !kept_response_ || !ctx.hooks.wait_for_install) {
     co_return step::next;
@@ -363,7 +363,7 @@ asio::awaitable<exchange::step> exchange::replay_with_new_token() {
   const auto wait = cfg_.upstream.connect_timeout + cfg_.upstream.read_timeout;
   if (co_await c_.ctx.hooks.wait_for_install(c_.lease.slot(), generation_, wait)) {
     replayed_ = true;
-    admin::metrics::global().on_replay();
+    metrics::registry::global().on_replay();
     generation_ = c_.lease.generation();
     set_bearer(head_, *c_.lease.token());
     if (!c_.upstream) attempt_ = -1;  // a fresh connection is not a stale-retry
@@ -423,12 +423,12 @@ asio::awaitable<void> exchange::answer(unsigned status, std::string_view message
 
 asio::awaitable<void> exchange::answer_bad_request(const boost::system::error_code& ec) {
   const auto verdict = classify_parse_error(ec);
-  admin::metrics::global().on_bad_request();
+  metrics::registry::global().on_bad_request();
   co_await answer(verdict.status, verdict.reason);
 }
 
 asio::awaitable<void> exchange::answer_upstream_error(bool timed_out, std::string_view message) {
-  if (timed_out) admin::metrics::global().on_upstream_timeout();
+  if (timed_out) metrics::registry::global().on_upstream_timeout();
   co_await answer(timed_out ? 504 : 502, message);
 }
 

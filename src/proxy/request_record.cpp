@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "admin/metrics.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/proxy_context.hpp"
 #include "telemetry/otlp/exporter.hpp"
 
@@ -120,7 +120,7 @@ void record_finished(const request_record& r, const proxy_context& ctx,
                      std::string_view client_ip) {
   if (r.status == 0) return;
   const double total = seconds_since(r.started);
-  auto& m = admin::metrics::global();
+  auto& m = metrics::registry::global();
   m.on_request_done(r.method.empty() ? "other" : r.method, r.status, total);
   m.on_client_bytes(r.bytes_in, r.bytes_out);
   if (r.trace && ctx.tracer) submit_spans(r, ctx, client_ip);

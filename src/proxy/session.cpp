@@ -6,7 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "admin/metrics.hpp"
+#include "metrics/registry.hpp"
 #include "net/peek.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/exchange.hpp"
@@ -40,13 +40,13 @@ std::string address_text(const asio::ip::address& a) {
 session::session(worker& w, tcp::socket socket, const tcp::endpoint& peer)
     : c_(w, std::move(socket), address_text(peer.address())) {
   w.add(*this);
-  admin::metrics::global().on_connection_opened();
+  metrics::registry::global().on_connection_opened();
 }
 
 session::~session() {
   c_.release_lease();
   c_.w.remove(*this);
-  admin::metrics::global().on_connection_closed();
+  metrics::registry::global().on_connection_closed();
 }
 
 void session::check_deadline(clock::time_point now) {
@@ -147,7 +147,7 @@ asio::awaitable<bool> session::read_request_head(request_parser& req, request_re
     co_return false;
   }
   if (!r.verdict.ok) {
-    admin::metrics::global().on_bad_request();
+    metrics::registry::global().on_bad_request();
     spdlog::debug("client {}: rejected request: {}", c_.client_ip, r.verdict.reason);
     co_await c_.answer(rec, make_error_response(r.verdict.status, r.verdict.reason, 11, false));
     co_return false;

@@ -23,8 +23,8 @@
 #include <string>
 #include <thread>
 
-#include "admin/metrics.hpp"
 #include "exposition.hpp"
+#include "metrics/registry.hpp"
 
 namespace tpp::admin {
 namespace {
@@ -138,7 +138,7 @@ class client {
 class health_server_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    metrics::global().reset_for_tests();
+    metrics::registry::global().reset_for_tests();
     state_ = healthy_pool();
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -252,7 +252,7 @@ TEST_F(health_server_test, readyz_follows_is_ready) {
 }
 
 TEST_F(health_server_test, metrics_is_prometheus_text) {
-  metrics::global().on_request_done("GET", 200, 0.01);
+  metrics::registry::global().on_request_done("GET", 200, 0.01);
   start();
   auto c = connect();
   const auto r = c.get("/metrics");

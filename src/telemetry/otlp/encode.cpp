@@ -10,7 +10,7 @@ namespace {
 
 namespace common = opentelemetry::proto::common::v1;
 namespace trace = opentelemetry::proto::trace::v1;
-namespace metrics = opentelemetry::proto::metrics::v1;
+namespace otlp_metrics = opentelemetry::proto::metrics::v1;
 
 void set_value(common::AnyValue* out, const attr_value& v) {
   std::visit(
@@ -38,7 +38,7 @@ void add_attributes(Repeated* out, const resource_attributes& attrs) {
 }
 
 template <typename Repeated>
-void add_labels(Repeated* out, const label_set& labels) {
+void add_labels(Repeated* out, const tpp::metrics::label_set& labels) {
   for (const auto& [k, v] : labels) {
     auto* kv = out->Add();
     kv->set_key(k);
@@ -134,45 +134,47 @@ collector_trace::ExportTraceServiceRequest make_trace_request(const resource_att
 }
 
 collector_metrics::ExportMetricsServiceRequest make_metrics_request(
-    const resource_attributes& resource, const std::vector<family>& families,
+    const resource_attributes& resource, const tpp::metrics::snapshot& snap,
     std::uint64_t start_unix_ns, std::uint64_t now_unix_ns, const std::string& scope_version) {
   collector_metrics::ExportMetricsServiceRequest req;
   auto* rm = req.add_resource_metrics();
   add_attributes(rm->mutable_resource()->mutable_attributes(), resource);
   auto* sm = rm->add_scope_metrics();
   fill_scope(sm->mutable_scope(), scope_version);
-  for (const auto& f : families) {
+  using tpp::metrics::metric_type;
+  for (const auto& f : snap.families) {
+    if (f.numbers.empty() && f.histograms.empty()) continue;
     auto* m = sm->add_metrics();
     m->set_name(f.name);
     m->set_description(f.help);
     m->set_unit(f.unit);
     switch (f.type) {
-      case family_type::counter: {
+      case metric_type::counter: {
         auto* sum = m->mutable_sum();
-        sum->set_aggregation_temporality(metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+        sum->set_aggregation_temporality(otlp_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
         sum->set_is_monotonic(true);
         for (const auto& p : f.numbers) {
           auto* dp = sum->add_data_points();
           add_labels(dp->mutable_attributes(), p.labels);
           dp->set_start_time_unix_nano(start_unix_ns);
           dp->set_time_unix_nano(now_unix_ns);
-          dp->set_as_double(p.value);
+          dp->set_as_double(tpp::metrics::as_double(p.value));
         }
         break;
       }
-      case family_type::gauge: {
+      case metric_type::gauge: {
         auto* g = m->mutable_gauge();
         for (const auto& p : f.numbers) {
           auto* dp = g->add_data_points();
           add_labels(dp->mutable_attributes(), p.labels);
           dp->set_time_unix_nano(now_unix_ns);
-          dp->set_as_double(p.value);
+          dp->set_as_double(tpp::metrics::as_double(p.value));
         }
         break;
       }
-      case family_type::histogram: {
+      case metric_type::histogram: {
         auto* h = m->mutable_histogram();
-        h->set_aggregation_temporality(metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
+        h->set_aggregation_temporality(otlp_metrics::AGGREGATION_TEMPORALITY_CUMULATIVE);
         for (const auto& p : f.histograms) {
           auto* dp = h->add_data_points();
           add_labels(dp->mutable_attributes(), p.labels);

@@ -5,10 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/snapshot.hpp"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "telemetry/otlp/exporter.hpp"
-#include "telemetry/otlp/prometheus_text.hpp"
 
 namespace tpp::telemetry::otlp::detail {
 
@@ -24,11 +24,13 @@ collector_trace::ExportTraceServiceRequest make_trace_request(const resource_att
                                                               const std::vector<span_data>& spans,
                                                               const std::string& scope_version);
 
-// Counters become monotonic cumulative Sums (start = start_unix_ns), gauges
-// Gauges, histograms cumulative explicit-bucket Histograms; every point has
-// time_unix_nano = now_unix_ns and its labels as attributes.
+// The snapshot's families in its order (name, help as description, unit);
+// families without a series are left out. Counters become monotonic
+// cumulative Sums (start = start_unix_ns), gauges Gauges, histograms
+// cumulative explicit-bucket Histograms; every point has time_unix_nano =
+// now_unix_ns, its labels as attributes and its value as a double.
 collector_metrics::ExportMetricsServiceRequest make_metrics_request(
-    const resource_attributes& resource, const std::vector<family>& families,
+    const resource_attributes& resource, const tpp::metrics::snapshot& snap,
     std::uint64_t start_unix_ns, std::uint64_t now_unix_ns, const std::string& scope_version);
 
 // The OTLP/JSON encoding (OTLP spec "JSON Protobuf Encoding"): lowerCamelCase

@@ -1,5 +1,5 @@
-// The exporter's thread: batches queued spans and converts the Prometheus
-// exposition into OTLP metrics, and sends both (docs/telemetry.md).
+// The exporter's thread: batches queued spans and turns metrics snapshots
+// into OTLP metrics, and sends both (docs/telemetry.md).
 #include "telemetry/otlp/exporter.hpp"
 
 #include <spdlog/spdlog.h>
@@ -65,7 +65,7 @@ struct health {
 
 struct exporter::impl {
   detail::export_settings settings;
-  std::function<std::string()> metrics_text;
+  std::function<metrics::snapshot()> collect_metrics;
   options opts;
   std::string version;
   std::uint64_t start_unix_ns = unix_now_ns();
@@ -91,9 +91,9 @@ struct exporter::impl {
   std::mutex join_mutex;
   std::thread thread;
 
-  impl(detail::export_settings s, std::function<std::string()> text, options o)
+  impl(detail::export_settings s, std::function<metrics::snapshot()> collect, options o)
       : settings(std::move(s)),
-        metrics_text(std::move(text)),
+        collect_metrics(std::move(collect)),
         opts(std::move(o)),
         version(opts.service_version.empty() ? TPP_OTLP_VERSION : opts.service_version),
         queue(opts.queue_capacity) {}
@@ -118,17 +118,16 @@ struct exporter::impl {
   }
 
   void export_metrics(steady::time_point deadline, health& h) {
-    std::string text;
+    metrics::snapshot snap;
     try {
-      text = metrics_text();
+      snap = collect_metrics();
     } catch (const std::exception& e) {
       spdlog::error("otlp: reading the metrics failed: {}", e.what());
       return;
     }
-    auto families = detail::parse_prometheus_text(text);
-    if (families.empty()) return;
-    auto req = detail::make_metrics_request(settings.resource, families, start_unix_ns,
-                                            unix_now_ns(), version);
+    if (snap.families.empty()) return;
+    auto req = detail::make_metrics_request(settings.resource, snap, start_unix_ns, unix_now_ns(),
+                                            version);
     auto r = metrics_sender->send(req, deadline);
     if (r.ok) {
       ++metric_exports;
@@ -151,7 +150,7 @@ struct exporter::impl {
     std::vector<span_data> batch;
     batch.reserve(opts.max_batch);
     const bool traces_on = trace_sender != nullptr;
-    const bool metrics_on = metrics_sender != nullptr && metrics_text;
+    const bool metrics_on = metrics_sender != nullptr && collect_metrics;
     auto next_traces = steady::now() + opts.export_interval;
     auto next_metrics = steady::now() + opts.metrics_interval;
     for (;;) {
@@ -208,14 +207,16 @@ struct exporter::impl {
 };
 
 std::unique_ptr<exporter> exporter::start(const config::telemetry_config& cfg,
-                                          std::function<std::string()> metrics_text, options opts) {
+                                          std::function<metrics::snapshot()> collect_metrics,
+                                          options opts) {
   if (!opts.getenv) opts.getenv = process_env;
   std::string version = opts.service_version.empty() ? TPP_OTLP_VERSION : opts.service_version;
   auto settings = detail::resolve_settings(cfg, opts.getenv, version);
   if (!settings) return nullptr;
   if (opts.max_batch == 0) opts.max_batch = 1;
 
-  auto p = std::make_unique<impl>(std::move(*settings), std::move(metrics_text), std::move(opts));
+  auto p =
+      std::make_unique<impl>(std::move(*settings), std::move(collect_metrics), std::move(opts));
   if (p->settings.traces.enabled)
     p->trace_sender = detail::make_sender(p->settings.traces, detail::signal::traces);
   if (p->settings.metrics.enabled)

@@ -13,11 +13,12 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "metrics/snapshot.hpp"
 
 namespace tpp::telemetry::otlp {
 
 // OpenTelemetry export for tpp (docs/telemetry.md): spans handed over by the
-// request path and the Prometheus registry's series, sent to an OTLP collector
+// request path and the metrics registry's snapshots, sent to an OTLP collector
 // over OTLP/HTTP (protobuf or JSON) or OTLP/gRPC from one background thread.
 
 // --- W3C trace context ---------------------------------------------------------
@@ -75,7 +76,7 @@ using env_lookup = std::function<std::optional<std::string>(const std::string&)>
 struct options {
   // Where OTEL_* variables come from; empty = the process environment.
   env_lookup getenv;
-  // How often the Prometheus text is converted and exported.
+  // How often a metrics snapshot is taken and exported.
   std::chrono::milliseconds metrics_interval{10000};
   // A batch of spans leaves at least this often (sooner when max_batch wait).
   std::chrono::milliseconds export_interval{1000};
@@ -102,11 +103,12 @@ class exporter {
   // or the OTEL_EXPORTER_OTLP_*ENDPOINT variables; docs/telemetry.md gives the
   // precedence); returns null when none is, or when OTEL_SDK_DISABLED=true.
   // Throws std::invalid_argument (one line naming the setting) for an endpoint,
-  // protocol or header value it cannot use. metrics_text returns tpp's current
-  // Prometheus exposition; it is called on the exporter thread every
-  // opts.metrics_interval (may be empty: then no metrics are exported).
+  // protocol or header value it cannot use. collect_metrics returns tpp's
+  // current metrics (metrics::registry::collect); it is called on the exporter
+  // thread every opts.metrics_interval (may be empty: then no metrics are
+  // exported).
   static std::unique_ptr<exporter> start(const config::telemetry_config& cfg,
-                                         std::function<std::string()> metrics_text,
+                                         std::function<metrics::snapshot()> collect_metrics,
                                          options opts = {});
 
   exporter(const exporter&) = delete;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "metrics/registry.hpp"
+
 namespace otlp = tpp::telemetry::otlp;
 namespace detail = tpp::telemetry::otlp::detail;
 
@@ -69,14 +71,37 @@ TEST(Encode, JsonUsesHexIdsCamelCaseAndStringInt64) {
   EXPECT_EQ(span["status"]["code"], 2);
 }
 
-TEST(Encode, MetricsFromPrometheusText) {
-  auto families = detail::parse_prometheus_text(
-      "# HELP c_total A counter.\n# TYPE c_total counter\nc_total{k=\"v\"} 5\n"
-      "# TYPE g gauge\ng 2.5\n"
-      "# TYPE h_seconds histogram\n"
-      "h_seconds_bucket{le=\"0.5\"} 1\nh_seconds_bucket{le=\"+Inf\"} 3\n"
-      "h_seconds_sum 4\nh_seconds_count 3\n");
-  auto req = detail::make_metrics_request({}, families, 100, 200, "1");
+namespace {
+
+// A counter, a gauge and a histogram, as metrics::registry::collect gives them.
+tpp::metrics::snapshot sample_snapshot() {
+  using tpp::metrics::metric_type;
+  tpp::metrics::snapshot s;
+  s.families.resize(4);
+  auto& c = s.families[0];
+  c.name = "c_total";
+  c.help = "A counter.";
+  c.type = metric_type::counter;
+  c.numbers = {{{{"k", "v"}}, std::uint64_t{5}}};
+  auto& g = s.families[1];
+  g.name = "g";
+  g.type = metric_type::gauge;
+  g.numbers = {{{}, 2.5}};
+  auto& none = s.families[2];  // no series (say, no slot holds a token): left out
+  none.name = "tpp_token_age_seconds";
+  none.type = metric_type::gauge;
+  auto& h = s.families[3];
+  h.name = "h_seconds";
+  h.unit = "s";
+  h.type = metric_type::histogram;
+  h.histograms = {{{}, {0.5}, {1, 2}, 4, 3}};
+  return s;
+}
+
+}  // namespace
+
+TEST(Encode, MetricsFromSnapshot) {
+  auto req = detail::make_metrics_request({}, sample_snapshot(), 100, 200, "1");
   const auto& ms = req.resource_metrics(0).scope_metrics(0);
   EXPECT_EQ(ms.scope().name(), "tpp");
   ASSERT_EQ(ms.metrics_size(), 3);
@@ -115,4 +140,56 @@ TEST(Encode, MetricsFromPrometheusText) {
   EXPECT_EQ(jh["aggregationTemporality"], 2);
   EXPECT_EQ(jh["dataPoints"][0]["bucketCounts"], (nlohmann::json{"1", "2"}));
   EXPECT_EQ(jh["dataPoints"][0]["count"], "3");
+}
+
+// The registry's own snapshot: every family with a series becomes one metric
+// of its kind, with one data point per series, its help and its unit.
+TEST(Encode, EveryRegistryFamilyBecomesAMetric) {
+  auto& reg = tpp::metrics::registry::global();
+  reg.reset_for_tests();
+  reg.on_request_done("GET", 200, 0.01);
+  reg.on_client_bytes(1, 2);
+  tpp::metrics::scrape_inputs in;  // no slots: tpp_token_age_seconds has no series
+  const auto snap = reg.collect(in);
+  auto req = detail::make_metrics_request({}, snap, 100, 200, "1");
+  const auto& ms = req.resource_metrics(0).scope_metrics(0);
+
+  int i = 0;
+  for (const auto& f : snap.families) {
+    SCOPED_TRACE(f.name);
+    if (f.numbers.empty() && f.histograms.empty()) {
+      EXPECT_EQ(f.name, "tpp_token_age_seconds");
+      continue;
+    }
+    ASSERT_LT(i, ms.metrics_size());
+    const auto& m = ms.metrics(i++);
+    EXPECT_EQ(m.name(), f.name);
+    EXPECT_EQ(m.description(), f.help);
+    EXPECT_EQ(m.unit(), f.unit);
+    switch (f.type) {
+      case tpp::metrics::metric_type::counter:
+        ASSERT_TRUE(m.has_sum());
+        ASSERT_EQ(m.sum().data_points_size(), static_cast<int>(f.numbers.size()));
+        for (int k = 0; k < m.sum().data_points_size(); ++k) {
+          EXPECT_EQ(m.sum().data_points(k).as_double(),
+                    tpp::metrics::as_double(f.numbers[k].value));
+          EXPECT_EQ(m.sum().data_points(k).attributes_size(),
+                    static_cast<int>(f.numbers[k].labels.size()));
+        }
+        break;
+      case tpp::metrics::metric_type::gauge:
+        ASSERT_TRUE(m.has_gauge());
+        EXPECT_EQ(m.gauge().data_points_size(), static_cast<int>(f.numbers.size()));
+        break;
+      case tpp::metrics::metric_type::histogram:
+        ASSERT_TRUE(m.has_histogram());
+        ASSERT_EQ(m.histogram().data_points_size(), 1);
+        EXPECT_EQ(m.histogram().data_points(0).count(), f.histograms[0].count);
+        EXPECT_EQ(m.histogram().data_points(0).explicit_bounds_size(),
+                  static_cast<int>(f.histograms[0].bounds.size()));
+        break;
+    }
+  }
+  EXPECT_EQ(i, ms.metrics_size());
+  EXPECT_EQ(ms.metrics_size(), static_cast<int>(snap.families.size()) - 1);
 }

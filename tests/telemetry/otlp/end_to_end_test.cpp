@@ -1,5 +1,5 @@
 // End to end: the exporter sends a server span with two children and a
-// Prometheus snapshot to receiver/receiver.js, which decodes them with the
+// metrics snapshot to receiver/receiver.js, which decodes them with the
 // official OpenTelemetry JS protobuf code; the test checks what it decoded,
 // for each of http/protobuf, http/json and grpc.
 //
@@ -63,20 +63,29 @@ json attribute(const json& attrs, const std::string& key) {
   return nullptr;
 }
 
-const char* kMetricsText =
-    "# HELP tpp_requests_total Requests answered to clients.\n"
-    "# TYPE tpp_requests_total counter\n"
-    "tpp_requests_total{method=\"GET\",status_class=\"2xx\"} 7\n"
-    "# HELP tpp_tokens_in_use Tokens lent to client connections.\n"
-    "# TYPE tpp_tokens_in_use gauge\n"
-    "tpp_tokens_in_use 3\n"
-    "# HELP tpp_token_wait_seconds Time waited for a token.\n"
-    "# TYPE tpp_token_wait_seconds histogram\n"
-    "tpp_token_wait_seconds_bucket{le=\"0.1\"} 2\n"
-    "tpp_token_wait_seconds_bucket{le=\"1\"} 5\n"
-    "tpp_token_wait_seconds_bucket{le=\"+Inf\"} 6\n"
-    "tpp_token_wait_seconds_sum 4.5\n"
-    "tpp_token_wait_seconds_count 6\n";
+// What the test exports: a counter, a gauge and a histogram.
+tpp::metrics::snapshot metrics_snapshot() {
+  using tpp::metrics::metric_type;
+  tpp::metrics::snapshot s;
+  s.families.resize(3);
+  auto& c = s.families[0];
+  c.name = "tpp_requests_total";
+  c.help = "Requests answered to clients.";
+  c.type = metric_type::counter;
+  c.numbers = {{{{"method", "GET"}, {"status_class", "2xx"}}, std::uint64_t{7}}};
+  auto& g = s.families[1];
+  g.name = "tpp_tokens_in_use";
+  g.help = "Tokens lent to client connections.";
+  g.type = metric_type::gauge;
+  g.numbers = {{{}, std::uint64_t{3}}};
+  auto& h = s.families[2];
+  h.name = "tpp_token_wait_seconds";
+  h.help = "Time waited for a token.";
+  h.unit = "s";
+  h.type = metric_type::histogram;
+  h.histograms = {{{}, {0.1, 1}, {2, 3, 1}, 4.5, 6}};
+  return s;
+}
 
 class EndToEnd : public ::testing::TestWithParam<std::string> {};
 
@@ -115,8 +124,7 @@ TEST_P(EndToEnd, SpansAndMetricsDecodeWithTheOfficialSchema) {
   opts.export_interval = std::chrono::milliseconds(100);
   opts.metrics_interval = std::chrono::milliseconds(200);
   opts.service_version = "9.9.9-test";
-  auto ex = otlp::exporter::start(
-      cfg, [] { return std::string(kMetricsText); }, opts);
+  auto ex = otlp::exporter::start(cfg, metrics_snapshot, opts);
   ASSERT_NE(ex, nullptr);
 
   const auto trace_id = otlp::new_trace_id();

@@ -96,8 +96,14 @@ TEST_P(CollectorDown, SubmitStaysBoundedAndCountsDrops) {
   opts.max_batch = 128;
   opts.export_interval = std::chrono::milliseconds(20);
   opts.metrics_interval = std::chrono::milliseconds(20);
-  auto ex = otlp::exporter::start(
-      cfg, [] { return std::string("# TYPE g gauge\ng 1\n"); }, opts);
+  auto one_gauge = [] {
+    tpp::metrics::snapshot s;
+    s.families.resize(1);
+    s.families[0].name = "g";
+    s.families[0].numbers = {{{}, 1.0}};
+    return s;
+  };
+  auto ex = otlp::exporter::start(cfg, one_gauge, opts);
   ASSERT_NE(ex, nullptr);
 
   constexpr int threads_n = 4;

@@ -4,14 +4,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
+#include "metrics/snapshot.hpp"
 #include "pool/token_pool.hpp"
 
-namespace tpp::admin {
+namespace tpp::metrics {
 
 // What a scrape needs besides the counters: the pool's state at scrape time.
 struct scrape_inputs {
@@ -20,6 +20,10 @@ struct scrape_inputs {
   tpp::clock::time_point now;
   std::optional<tpp::clock::time_point> oldest_waiter_since;
 };
+
+// How one DolphinDB login ended, as tpp_logins_total's `outcome` label counts
+// it (declared in the label's exposition order).
+enum class login_outcome : std::uint8_t { ok, rejected, failed, max_connections };
 
 namespace detail {
 struct shard;
@@ -33,16 +37,16 @@ struct shard;
 // its first record (one mutex acquisition, once per thread); when the thread
 // exits the shard goes back to a free list and the next new thread continues
 // adding to it, so totals never go down and short-lived threads do not grow
-// the registry. A scrape sums every shard.
+// the registry. collect() sums every shard into a snapshot.
 //
 // Every on_*() member may be called from any thread at any time. Durations are
 // in seconds; negative or NaN durations count as 0.
-class metrics {
+class registry {
  public:
-  static metrics& global();
+  static registry& global();
 
-  metrics(const metrics&) = delete;
-  metrics& operator=(const metrics&) = delete;
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
 
   // --- client side ------------------------------------------------------------
   void on_connection_opened() noexcept;
@@ -79,20 +83,21 @@ class metrics {
   void on_replay() noexcept;
 
   // --- logins -----------------------------------------------------------------
-  // outcome: ok | rejected | failed | max_connections (anything else counts as
-  // failed); is_refresh: false for start-up / refill logins, true for refreshes.
-  void on_login(std::string_view outcome, bool is_refresh, double seconds) noexcept;
+  // is_refresh: false for start-up / refill logins, true for refreshes. A value
+  // outside the enum counts as failed.
+  void on_login(login_outcome outcome, bool is_refresh, double seconds) noexcept;
 
-  // Prometheus text exposition format 0.0.4, with # HELP and # TYPE for every
-  // family. Thread-safe; takes the registry mutex while summing the shards.
-  std::string render_prometheus(const scrape_inputs& in) const;
+  // Every family docs/metrics.md lists, in exposition order, with every label
+  // combination (zeros included): the shards' sums plus the pool gauges from
+  // `in`. Thread-safe; takes the registry mutex while summing the shards.
+  snapshot collect(const scrape_inputs& in) const;
 
   // Zeroes every shard. Only for tests, while no other thread records.
   void reset_for_tests();
 
  private:
-  metrics();
-  ~metrics();  // never runs: global() lives until the process ends
+  registry();
+  ~registry();  // never runs: global() lives until the process ends
 
   detail::shard& local() noexcept;
   detail::shard* acquire_shard();
@@ -104,4 +109,4 @@ class metrics {
   std::vector<detail::shard*> free_;
 };
 
-}  // namespace tpp::admin
+}  // namespace tpp::metrics
