@@ -9,7 +9,7 @@
 
 namespace tpp::config {
 
-// The effective configuration: the old proxy's schema (product.md §1) plus
+// The effective configuration: the old proxy's schema (docs/requirements.md §1) plus
 // additions whose defaults keep the old behaviour. Built by load() from a YAML
 // file and TPP_* environment variables (environment wins); every field here is
 // already validated.
