@@ -31,12 +31,6 @@ std::uint64_t unix_now_ns() {
                                         .count());
 }
 
-std::optional<std::string> process_env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (!v) return std::nullopt;
-  return std::string(v);
-}
-
 // Failure bookkeeping for one signal: exponential back-off from 1 s, and a log
 // line at the start and the end of a streak of failures (not one per batch).
 struct health {
@@ -209,9 +203,8 @@ struct exporter::impl {
 
 std::unique_ptr<exporter> exporter::start(const config::telemetry_config& cfg,
                                           std::function<std::string()> metrics_text, options opts) {
-  if (!opts.getenv) opts.getenv = process_env;
   std::string version = opts.service_version.empty() ? TPP_OTLP_VERSION : opts.service_version;
-  auto settings = detail::resolve_settings(cfg, opts.getenv, version);
+  auto settings = detail::resolve_settings(cfg, version);
   if (!settings) return nullptr;
   if (opts.max_batch == 0) opts.max_batch = 1;
 
