@@ -5,7 +5,7 @@ usage: report.py RESULTS.jsonl [--strict]
 Ratios are tpp/nginx: the median over rounds of the per-round ratio (the two
 proxies run back to back in each round, so a round's ratio sees the same
 machine load). Latencies and requests/s are medians over rounds. Marks compare
-against docs/product.md section 5. Exit status: 0, or 3 with --strict when a
+against docs/requirements.md section 5. Exit status: 0, or 3 with --strict when a
 target was missed.
 """
 import json

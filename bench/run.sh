@@ -17,7 +17,7 @@
 #
 # Exit status: 0 when every component started and every tool ran cleanly
 # (whatever the numbers); non-zero otherwise. --strict also fails (3) when a
-# target of docs/product.md section 5 is missed.
+# target of docs/requirements.md section 5 is missed.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -21,7 +21,8 @@ struct health_server_options {
   std::size_t max_body_bytes = 4 * 1024;    // over it: 413, connection closed
 };
 
-// The health/metrics listener (docs/metrics.md): HTTP/1.1 with keep-alive.
+// The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
+// with keep-alive.
 //   GET|HEAD /health, /healthz -> 200 render_health_json (always 200, as the
 //                                 old proxy; "status" says degraded)
 //   GET|HEAD /livez            -> 200 {"status":"alive"}

@@ -9,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
-#include <cstdlib>
 #include <optional>
 
 #include "admin/health.hpp"
@@ -154,13 +153,9 @@ int run(const config::config& cfg) {
   try {
     telemetry::otlp::options opts;
     opts.service_version = TPP_VERSION;
-    // The OpenTelemetry SDKs' standard knobs for the two export periods (ms).
-    if (auto v = std::getenv("OTEL_METRIC_EXPORT_INTERVAL")) {
-      opts.metrics_interval = std::chrono::milliseconds(std::max(100L, std::atol(v)));
-    }
-    if (auto v = std::getenv("OTEL_BSP_SCHEDULE_DELAY")) {
-      opts.export_interval = std::chrono::milliseconds(std::max(10L, std::atol(v)));
-    }
+    // The OpenTelemetry SDKs' standard knobs for the two export periods.
+    opts.metrics_interval = cfg.telemetry.otel.metric_export_interval;
+    opts.export_interval = cfg.telemetry.otel.bsp_schedule_delay;
     app.tracer = telemetry::otlp::exporter::start(
         cfg.telemetry,
         [&app] {

@@ -7,4 +7,16 @@ std::string address::to_string() const {
   return host + ":" + std::to_string(port);
 }
 
+std::string_view to_string(otlp_protocol p) {
+  switch (p) {
+    case otlp_protocol::grpc:
+      return "grpc";
+    case otlp_protocol::http_json:
+      return "http/json";
+    case otlp_protocol::http_protobuf:
+      break;
+  }
+  return "http/protobuf";
+}
+
 }  // namespace tpp::config

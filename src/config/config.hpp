@@ -5,14 +5,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tpp::config {
 
-// The effective configuration: the old proxy's schema (product.md §1) plus
+// The effective configuration: the old proxy's schema (docs/requirements.md §1) plus
 // additions whose defaults keep the old behaviour. Built by load() from a YAML
-// file and TPP_* environment variables (environment wins); every field here is
-// already validated.
+// file, TPP_* environment variables (environment wins) and the standard OTEL_*
+// variables; every field here is already validated.
 
 struct address {
   std::string host;  // "0.0.0.0", "127.0.0.1", "::1" (brackets removed)
@@ -56,12 +58,46 @@ struct token_config {
   std::size_t retry_buffer_bytes = 1 << 20;
 };
 
+enum class otlp_protocol { http_protobuf, http_json, grpc };
+// "http/protobuf", "http/json", "grpc": the OTEL_EXPORTER_OTLP_PROTOCOL values.
+std::string_view to_string(otlp_protocol p);
+
+// "k1=v1,k2=v2" lists (OTLP headers, resource attributes), decoded.
+using key_values = std::vector<std::pair<std::string, std::string>>;
+
+// The OTEL_EXPORTER_OTLP_* variables of one scope: every signal
+// (OTEL_EXPORTER_OTLP_ENDPOINT, ...) or one (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+// ...). Empty / nullopt = not set: OpenTelemetry counts an empty variable as
+// unset. How scopes and telemetry.* combine: docs/telemetry.md.
+struct otlp_exporter_env {
+  std::string endpoint;  // not checked here: the exporter parses the URL
+  std::optional<otlp_protocol> protocol;
+  key_values headers;  // may carry credentials: a secret
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+// The standard OpenTelemetry SDK variables tpp honours. They have no key in
+// the file, only the environment sets them; they go through the key table
+// like TPP_* so that --check-config shows them and errors name them.
+struct otel_env {
+  bool sdk_disabled = false;  // OTEL_SDK_DISABLED=true (any case)
+  std::string service_name;   // OTEL_SERVICE_NAME
+  key_values resource_attributes;
+  otlp_exporter_env all_signals;  // OTEL_EXPORTER_OTLP_*
+  otlp_exporter_env traces;       // OTEL_EXPORTER_OTLP_TRACES_*
+  otlp_exporter_env metrics;      // OTEL_EXPORTER_OTLP_METRICS_*
+  // How often metrics are exported / spans at the latest (>= 100 / >= 10 ms).
+  std::chrono::milliseconds metric_export_interval{10000};
+  std::chrono::milliseconds bsp_schedule_delay{1000};
+};
+
 struct telemetry_config {
   std::string otlp_endpoint;  // empty = no export
   std::string log_filter = "info";
   log_format format = log_format::text;
   bool access_log = false;
   std::string service_name = "tpp";
+  otel_env otel;
 };
 
 struct config {

@@ -7,8 +7,9 @@
 
 namespace tpp::config {
 
-// Where load() reads TPP_* variables from. Injected so that tests never touch
-// the real process environment. nullopt = variable not set; a variable set to
+// Where load() reads the variables of the key table (TPP_*, OTEL_*) from: the
+// one way into the process environment for all of tpp. Injected so that tests
+// never touch the real process environment. nullopt = variable not set; a variable set to
 // the empty string is returned as "" (it counts as set).
 using env_lookup = std::function<std::optional<std::string>(const std::string& name)>;
 

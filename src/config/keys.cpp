@@ -56,6 +56,102 @@ std::string show_bool(bool b) {
 using C = config;
 using S = const std::string&;
 
+// --- the standard OTEL_* variables ---------------------------------------------
+// OpenTelemetry counts an empty variable as unset, and tpp has always ignored
+// blanks around their values; apply("") therefore restores the default.
+
+std::optional<otlp_protocol> otel_protocol(S v, S n) {
+  std::string_view text = trim_blanks(v);
+  std::string lower = lower_ascii(text);
+  if (lower.empty()) return std::nullopt;
+  for (auto p : {otlp_protocol::grpc, otlp_protocol::http_protobuf, otlp_protocol::http_json}) {
+    if (lower == to_string(p)) return p;
+  }
+  fail(n, "must be grpc, http/protobuf or http/json (got " + quote_value(text) + ")");
+}
+
+std::optional<std::chrono::milliseconds> otel_timeout(S v, S n) {
+  std::string_view text = trim_blanks(v);
+  if (text.empty()) return std::nullopt;
+  auto ms = in_range(parse_uint(text, n), 1, max_whole_seconds * 1000, n);
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+}
+
+// tpp's export periods: unset = `fallback`; shorter than `floor` = `floor`, so
+// that a tiny value cannot make the exporter spin.
+std::chrono::milliseconds otel_period(S v, S n, std::chrono::milliseconds fallback,
+                                      std::chrono::milliseconds floor) {
+  std::string_view text = trim_blanks(v);
+  if (text.empty()) return fallback;
+  auto ms = in_range(parse_uint(text, n), 0, max_whole_seconds * 1000, n);
+  return std::max(floor,
+                  std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms)));
+}
+
+std::string show_optional_ms(const std::optional<std::chrono::milliseconds>& ms) {
+  return ms ? std::to_string(ms->count()) : std::string();
+}
+
+// The four variables of one OTEL_EXPORTER_OTLP_* scope (all signals, traces,
+// metrics), each a row of the table.
+using scope = otlp_exporter_env otel_env::*;
+
+template <scope Of>
+otlp_exporter_env& in(C& c) {
+  return c.telemetry.otel.*Of;
+}
+template <scope Of>
+const otlp_exporter_env& in(const C& c) {
+  return c.telemetry.otel.*Of;
+}
+
+template <scope Of>
+constexpr key_spec otlp_endpoint(std::string_view env) {
+  return {"",
+          env,
+          false,
+          false,
+          [](C& c, S v, S) { in<Of>(c).endpoint = std::string(trim_blanks(v)); },
+          [](const C& c) { return in<Of>(c).endpoint; }};
+}
+
+template <scope Of>
+constexpr key_spec otlp_protocol_key(std::string_view env) {
+  return {"",
+          env,
+          false,
+          false,
+          [](C& c, S v, S n) { in<Of>(c).protocol = otel_protocol(v, n); },
+          [](const C& c) {
+            const auto& p = in<Of>(c).protocol;
+            return p ? std::string(to_string(*p)) : std::string();
+          }};
+}
+
+template <scope Of>
+constexpr key_spec otlp_headers(std::string_view env) {
+  return {"",
+          env,
+          false,
+          true,
+          [](C& c, S v, S n) { in<Of>(c).headers = parse_key_values(v, n); },
+          [](const C& c) { return format_key_values(in<Of>(c).headers); }};
+}
+
+template <scope Of>
+constexpr key_spec otlp_timeout(std::string_view env) {
+  return {"",
+          env,
+          false,
+          false,
+          [](C& c, S v, S n) { in<Of>(c).timeout = otel_timeout(v, n); },
+          [](const C& c) { return show_optional_ms(in<Of>(c).timeout); }};
+}
+
+constexpr scope all_signals = &otel_env::all_signals;
+constexpr scope traces = &otel_env::traces;
+constexpr scope metrics = &otel_env::metrics;
+
 const key_spec table[] = {
     {"listen", "TPP_LISTEN", true, false, [](C& c, S v, S n) { c.listen = parse_address(v, n); },
      [](const C& c) { return c.listen.to_string(); }},
@@ -190,6 +286,41 @@ const key_spec table[] = {
     {"max_body_bytes", "TPP_MAX_BODY_BYTES", false, false,
      [](C& c, S v, S n) { c.max_body_bytes = count(v, n); },
      [](const C& c) { return std::to_string(c.max_body_bytes); }},
+
+    // The standard OpenTelemetry variables: environment only (docs/telemetry.md).
+    {"", "OTEL_SDK_DISABLED", false, false,
+     [](C& c, S v, S) { c.telemetry.otel.sdk_disabled = lower_ascii(trim_blanks(v)) == "true"; },
+     [](const C& c) { return show_bool(c.telemetry.otel.sdk_disabled); }},
+    {"", "OTEL_SERVICE_NAME", false, false,
+     [](C& c, S v, S) { c.telemetry.otel.service_name = std::string(trim_blanks(v)); },
+     [](const C& c) { return c.telemetry.otel.service_name; }},
+    {"", "OTEL_RESOURCE_ATTRIBUTES", false, false,
+     [](C& c, S v, S n) { c.telemetry.otel.resource_attributes = parse_key_values(v, n); },
+     [](const C& c) { return format_key_values(c.telemetry.otel.resource_attributes); }},
+    otlp_endpoint<all_signals>("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    otlp_endpoint<traces>("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    otlp_endpoint<metrics>("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+    otlp_protocol_key<all_signals>("OTEL_EXPORTER_OTLP_PROTOCOL"),
+    otlp_protocol_key<traces>("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+    otlp_protocol_key<metrics>("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"),
+    otlp_headers<all_signals>("OTEL_EXPORTER_OTLP_HEADERS"),
+    otlp_headers<traces>("OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+    otlp_headers<metrics>("OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
+    otlp_timeout<all_signals>("OTEL_EXPORTER_OTLP_TIMEOUT"),
+    otlp_timeout<traces>("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
+    otlp_timeout<metrics>("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT"),
+    {"", "OTEL_METRIC_EXPORT_INTERVAL", false, false,
+     [](C& c, S v, S n) {
+       c.telemetry.otel.metric_export_interval =
+           otel_period(v, n, otel_env{}.metric_export_interval, std::chrono::milliseconds(100));
+     },
+     [](const C& c) { return std::to_string(c.telemetry.otel.metric_export_interval.count()); }},
+    {"", "OTEL_BSP_SCHEDULE_DELAY", false, false,
+     [](C& c, S v, S n) {
+       c.telemetry.otel.bsp_schedule_delay =
+           otel_period(v, n, otel_env{}.bsp_schedule_delay, std::chrono::milliseconds(10));
+     },
+     [](const C& c) { return std::to_string(c.telemetry.otel.bsp_schedule_delay.count()); }},
 };
 
 constexpr std::string_view section_names[] = {"upstream", "credential", "token", "telemetry"};
@@ -201,8 +332,15 @@ std::span<const key_spec> all_keys() {
 }
 
 const key_spec* find_key(std::string_view path) {
+  if (path.empty()) return nullptr;  // not the variables without a file key
   auto it = std::find_if(std::begin(table), std::end(table),
                          [&](const key_spec& k) { return k.path == path; });
+  return it == std::end(table) ? nullptr : &*it;
+}
+
+const key_spec* find_env_key(std::string_view env) {
+  auto it = std::find_if(std::begin(table), std::end(table),
+                         [&](const key_spec& k) { return k.env == env; });
   return it == std::end(table) ? nullptr : &*it;
 }
 

@@ -19,7 +19,8 @@ struct load_result {
 
 // Builds the effective configuration: defaults, then the YAML file at `path`
 // (nullopt = environment-only mode, as the old proxy without --config), then
-// the TPP_* variables from `env`, which win over the file. The password comes
+// the TPP_* variables from `env`, which win over the file, and the standard
+// OTEL_* variables tpp honours (which only the environment sets). The password comes
 // from credential.password or is read from credential.password_file.
 //
 // Throws config_error (one line naming the key, env variable or file) on any

@@ -25,6 +25,46 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A '%' not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    int hi = s[i] == '%' && i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+    int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+    if (lo >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string percent_encode_list_text(std::string_view s) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '%' || c == ',' || c == '=' || c <= ' ' || c == 0x7f) {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 // Decimal digits only; nullopt on overflow.
 std::optional<std::uint64_t> to_uint(std::string_view digits) {
   std::uint64_t value = 0;
@@ -147,6 +187,43 @@ std::string format_seconds(std::chrono::milliseconds ms) {
     std::string frac = buf;
     while (frac.back() == '0') frac.pop_back();
     out += frac;
+  }
+  return out;
+}
+
+std::string_view trim_blanks(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::string lower_ascii(std::string_view text) {
+  return lower(text);
+}
+
+key_values parse_key_values(std::string_view text, const std::string& name) {
+  key_values out;
+  for (std::size_t position = 1; !text.empty(); ++position) {
+    auto comma = text.find(',');
+    std::string_view item = trim_blanks(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    std::string key = percent_decode(trim_blanks(item.substr(0, eq)));
+    if (eq == std::string_view::npos || key.empty()) {
+      fail(name, "must be key=value[,key=value...] (item " + std::to_string(position) +
+                     (key.empty() ? " has an empty key)" : " has no '=')"));
+    }
+    out.emplace_back(std::move(key), percent_decode(trim_blanks(item.substr(eq + 1))));
+  }
+  return out;
+}
+
+std::string format_key_values(const key_values& list) {
+  std::string out;
+  for (const auto& [key, value] : list) {
+    if (!out.empty()) out += ',';
+    out += percent_encode_list_text(key) + "=" + percent_encode_list_text(value);
   }
   return out;
 }

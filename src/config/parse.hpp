@@ -40,4 +40,21 @@ address parse_address(std::string_view text, const std::string& name);
 // Milliseconds as decimal seconds without trailing zeros: 250ms -> "0.25".
 std::string format_seconds(std::chrono::milliseconds ms);
 
+// `text` without spaces and tabs at either end.
+std::string_view trim_blanks(std::string_view text);
+
+// ASCII letters lower-cased.
+std::string lower_ascii(std::string_view text);
+
+// OpenTelemetry's "k1=v1,k2=v2" list (OTEL_EXPORTER_OTLP_HEADERS,
+// OTEL_RESOURCE_ATTRIBUTES): items split at ',', keys and values trimmed, then
+// %XX-decoded; empty items are skipped. An item without '=' or with an empty
+// key fails; the error gives the item's position, never its text, because
+// headers may carry credentials.
+key_values parse_key_values(std::string_view text, const std::string& name);
+
+// The inverse of parse_key_values: what it would split on or trim is
+// %XX-encoded.
+std::string format_key_values(const key_values& list);
+
 }  // namespace tpp::config

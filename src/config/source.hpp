@@ -22,7 +22,7 @@ struct source {
   std::vector<std::string> warnings;
 };
 
-// The TPP_* variables that are set, in key-table order.
+// The key table's variables (TPP_*, OTEL_*) that are set, in key-table order.
 source env_source(const env_lookup& env);
 
 // Reads and parses a YAML config file. Throws config_error naming the file

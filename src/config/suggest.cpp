@@ -36,7 +36,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> suggest_key(std::string_view unknown) {
   std::vector<std::string_view> candidates;
-  for (const auto& k : all_keys()) candidates.push_back(k.path);
+  for (const auto& k : all_keys()) {
+    if (k.in_file()) candidates.push_back(k.path);
+  }
   for (auto s : sections()) candidates.push_back(s);
 
   constexpr std::size_t max_edits = 2;

@@ -22,7 +22,7 @@ struct login_outcome {
 
 const char* to_string(login_outcome::kind k) noexcept;
 
-// Interprets the answer to POST /api/login (dolphindb-rest.md). Pure; never
+// Interprets the answer to POST /api/login (docs/dolphindb.md). Pure; never
 // throws. Rules:
 // - `code` and `session` may be JSON strings or numbers; "0"/0 is success.
 // - success needs result[0] to be a string that is non-empty once whitespace is

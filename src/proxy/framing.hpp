@@ -1,6 +1,6 @@
 #pragma once
 
-// The smuggling-sensitive framing rules of tpp, in one place (style.md habit 6).
+// The smuggling-sensitive framing rules of tpp, in one place (docs/conventions.md habit 6).
 //
 // Pure code: no sockets, no io_context. The session reads a message head like
 // this (one `head_guard` per message, the parser configured first):

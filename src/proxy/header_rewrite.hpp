@@ -1,6 +1,6 @@
 #pragma once
 
-// Header rewriting between the client and DolphinDB (product.md 3). Pure code,
+// Header rewriting between the client and DolphinDB (docs/requirements.md §3). Pure code,
 // run once per request and once per response: it allocates only for the
 // fields it adds (Authorization, X-Forwarded-*, Connection) and keeps every
 // other field byte for byte and in the order the parser stored them (Beast's

@@ -137,6 +137,36 @@ TEST(cli, check_config_prints_the_effective_config_without_the_password) {
   EXPECT_EQ(i.err.str(), "tpp: warning: unknown key 'extra'\n");
 }
 
+TEST(cli, check_config_shows_the_otel_variables_with_headers_redacted) {
+  test::temp_file file(good_yaml);
+  invocation i({"--check-config", "-c", file.path()},
+               {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"},
+                {"OTEL_EXPORTER_OTLP_HEADERS", "api-key=otlp-secret-789"}});
+  EXPECT_EQ(i.exit_code, 0);
+  const std::string out = i.out.str();
+  EXPECT_NE(out.find("\n# OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4318\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\n# OTEL_EXPORTER_OTLP_HEADERS: <redacted>\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n# OTEL_METRIC_EXPORT_INTERVAL: 10000\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("otlp-secret"), std::string::npos) << out;
+  EXPECT_EQ(i.err.str(), "");
+}
+
+TEST(cli, a_bad_otel_value_stops_tpp_with_one_line_naming_it) {
+  test::temp_file file(good_yaml);
+  for (bool check_only : {true, false}) {
+    std::vector<std::string> args{"-c", file.path()};
+    if (check_only) args.emplace_back("--check-config");
+    invocation i(args, {{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "thrift"}});
+    EXPECT_EQ(i.exit_code, 1);
+    EXPECT_EQ(i.err.str(),
+              "tpp: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: must be grpc, http/protobuf or http/json "
+              "(got \"thrift\")\n");
+    EXPECT_FALSE(i.ran_with.has_value());
+    EXPECT_EQ(i.out.str(), "");
+  }
+}
+
 TEST(cli, check_config_reports_errors_like_a_normal_start) {
   test::temp_file file("listen: \"0.0.0.0:8080\"\nupstream: {host: ddb, port: 0}\n");
   invocation i({"--check-config", "-c", file.path()});

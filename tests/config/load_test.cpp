@@ -165,7 +165,7 @@ TEST(load_keys_table, the_samples_cover_every_key_but_the_password_file) {
   std::set<std::string> covered;
   for (const auto& s : samples) covered.insert(s.path);
   for (const auto& k : all_keys()) {
-    if (k.path != "credential.password_file") {
+    if (k.in_file() && k.path != "credential.password_file") {
       EXPECT_TRUE(covered.contains(std::string(k.path))) << k.path;
     }
   }
@@ -523,6 +523,120 @@ TEST(load_warnings, tls_without_verification_is_warned_about) {
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_EQ(r.warnings[0],
             "upstream.tls_verify is false: the upstream's certificate is not checked");
+}
+
+// ------------------------------------------ the standard OTEL_* variables
+
+// For each variable: a value as an operator might write it, and how it is
+// shown once parsed (the canonical text apply() takes back).
+struct otel_sample {
+  std::string env;
+  std::string value;
+  std::string shown;
+};
+
+const std::vector<otel_sample> otel_samples = {
+    {"OTEL_SDK_DISABLED", " True ", "true"},
+    {"OTEL_SERVICE_NAME", " svc ", "svc"},
+    {"OTEL_RESOURCE_ATTRIBUTES", "a=1, b = x%2Cy,,", "a=1,b=x%2Cy"},
+    {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "http://c:4318"},
+    {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", " http://t:4318/v1/traces", "http://t:4318/v1/traces"},
+    {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/x", "http://m:4318/x"},
+    {"OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC", "grpc"},
+    {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json", "http/json"},
+    {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "Http/Protobuf", "http/protobuf"},
+    {"OTEL_EXPORTER_OTLP_HEADERS", "Api-Key=abc%20def", "Api-Key=abc%20def"},
+    {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "a=1 , b=%3D", "a=1,b=%3D"},
+    {"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x=%zz", "x=%25zz"},
+    {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500", "2500"},
+    {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", " 700 ", "700"},
+    {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "1", "1"},
+    {"OTEL_METRIC_EXPORT_INTERVAL", "300", "300"},
+    {"OTEL_BSP_SCHEDULE_DELAY", "100", "100"},
+};
+
+config load_otel(const std::string& name, const std::string& value) {
+  return load(std::nullopt, map_env({{"TPP_UPSTREAM_HOST", "ddb"},
+                                     {"TPP_CREDENTIAL_USERNAME", "u"},
+                                     {"TPP_CREDENTIAL_PASSWORD", "p"},
+                                     {name, value}}))
+      .cfg;
+}
+
+std::string otel_error(const std::string& name, const std::string& value) {
+  return error_of([&] { load_otel(name, value); });
+}
+
+TEST(load_otel, the_samples_cover_every_variable_without_a_file_key) {
+  std::set<std::string> covered;
+  for (const auto& s : otel_samples) covered.insert(s.env);
+  for (const auto& k : all_keys()) {
+    if (!k.in_file()) {
+      EXPECT_TRUE(covered.contains(std::string(k.env))) << k.env;
+    }
+  }
+}
+
+TEST(load_otel, every_variable_is_read_through_the_key_table) {
+  for (const auto& s : otel_samples) {
+    const config c = load_otel(s.env, s.value);
+    EXPECT_EQ(find_env_key(s.env)->show(c), s.shown) << s.env;
+    EXPECT_NE(find_env_key(s.env)->show(config{}), s.shown) << s.env << ": not the default";
+  }
+}
+
+TEST(load_otel, values_reach_the_configuration_decoded) {
+  const config c = load_otel("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "Api-Key=abc%20def, x = 2");
+  EXPECT_EQ(c.telemetry.otel.traces.headers, (key_values{{"Api-Key", "abc def"}, {"x", "2"}}));
+  EXPECT_EQ(load_otel("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc").telemetry.otel.all_signals.protocol,
+            otlp_protocol::grpc);
+  EXPECT_EQ(load_otel("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "700").telemetry.otel.metrics.timeout,
+            700ms);
+}
+
+// OpenTelemetry's rule: an empty variable is an unset one.
+TEST(load_otel, an_empty_or_blank_value_counts_as_unset) {
+  for (const auto& s : otel_samples) {
+    for (const char* blank : {"", " \t "}) {
+      const config c = load_otel(s.env, blank);
+      EXPECT_EQ(find_env_key(s.env)->show(c), find_env_key(s.env)->show(config{})) << s.env;
+    }
+  }
+}
+
+TEST(load_otel, export_periods_have_a_floor) {
+  EXPECT_EQ(load_otel("OTEL_METRIC_EXPORT_INTERVAL", "5").telemetry.otel.metric_export_interval,
+            100ms);
+  EXPECT_EQ(load_otel("OTEL_BSP_SCHEDULE_DELAY", "0").telemetry.otel.bsp_schedule_delay, 10ms);
+  EXPECT_EQ(config{}.telemetry.otel.metric_export_interval, 10s);
+  EXPECT_EQ(config{}.telemetry.otel.bsp_schedule_delay, 1s);
+}
+
+TEST(load_otel, a_bad_value_is_one_line_naming_the_variable) {
+  EXPECT_EQ(
+      otel_error("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"),
+      "OTEL_EXPORTER_OTLP_PROTOCOL: must be grpc, http/protobuf or http/json (got \"thrift\")");
+  EXPECT_EQ(otel_error("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
+            "OTEL_EXPORTER_OTLP_TIMEOUT: must be a whole number (got \"soon\")");
+  EXPECT_EQ(otel_error("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "0"),
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: must be greater than 0 (got 0)");
+  EXPECT_EQ(otel_error("OTEL_METRIC_EXPORT_INTERVAL", "10s"),
+            "OTEL_METRIC_EXPORT_INTERVAL: must be a whole number (got \"10s\")");
+  EXPECT_EQ(otel_error("OTEL_RESOURCE_ATTRIBUTES", "a=1,=2"),
+            "OTEL_RESOURCE_ATTRIBUTES: must be key=value[,key=value...] (item 2 has an empty key)");
+}
+
+TEST(load_otel, a_bad_header_list_does_not_show_its_value) {
+  const std::string message = otel_error("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cret,s3cret2");
+  EXPECT_EQ(message,
+            "OTEL_EXPORTER_OTLP_HEADERS: must be key=value[,key=value...] (item 2 has no '=')");
+}
+
+TEST(load_otel, the_file_cannot_set_them) {
+  auto r = load_text(test::yaml_of(minimal) + "OTEL_SERVICE_NAME: x\n");
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_TRUE(r.warnings[0].starts_with("unknown key 'OTEL_SERVICE_NAME'")) << r.warnings[0];
+  EXPECT_EQ(r.cfg.telemetry.otel.service_name, "");
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 namespace tpp::emulator {
 
 // What DolphinDB answers to a request whose bearer token is unknown, expired or
-// revoked. Nobody knows the real behaviour (see dolphindb-rest.md), so the
+// revoked. Nobody knows the real behaviour (see docs/dolphindb.md), so the
 // emulator can play each plausible one.
 enum class invalid_token_mode {
   http_401,  // HTTP 401, envelope code "1", message "invalid token"

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -29,12 +28,6 @@ std::uint64_t unix_now_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count());
-}
-
-std::optional<std::string> process_env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (!v) return std::nullopt;
-  return std::string(v);
 }
 
 // Failure bookkeeping for one signal: exponential back-off from 1 s, and a log
@@ -209,9 +202,8 @@ struct exporter::impl {
 std::unique_ptr<exporter> exporter::start(const config::telemetry_config& cfg,
                                           std::function<metrics::snapshot()> collect_metrics,
                                           options opts) {
-  if (!opts.getenv) opts.getenv = process_env;
   std::string version = opts.service_version.empty() ? TPP_OTLP_VERSION : opts.service_version;
-  auto settings = detail::resolve_settings(cfg, opts.getenv, version);
+  auto settings = detail::resolve_settings(cfg, version);
   if (!settings) return nullptr;
   if (opts.max_batch == 0) opts.max_batch = 1;
 

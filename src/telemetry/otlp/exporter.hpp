@@ -70,12 +70,7 @@ struct span_data {
   std::string status_message;
 };
 
-// Environment lookup: the value of a variable, or nullopt when unset.
-using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
-
 struct options {
-  // Where OTEL_* variables come from; empty = the process environment.
-  env_lookup getenv;
   // How often a metrics snapshot is taken and exported.
   std::chrono::milliseconds metrics_interval{10000};
   // A batch of spans leaves at least this often (sooner when max_batch wait).
@@ -100,8 +95,8 @@ struct exporter_stats {
 class exporter {
  public:
   // Starts the exporter thread when an endpoint is configured (cfg.otlp_endpoint,
-  // or the OTEL_EXPORTER_OTLP_*ENDPOINT variables; docs/telemetry.md gives the
-  // precedence); returns null when none is, or when OTEL_SDK_DISABLED=true.
+  // or the OTEL_EXPORTER_OTLP_*ENDPOINT variables in cfg.otel; docs/telemetry.md
+  // gives the precedence); returns null when none is, or when OTEL_SDK_DISABLED=true.
   // Throws std::invalid_argument (one line naming the setting) for an endpoint,
   // protocol or header value it cannot use. collect_metrics returns tpp's
   // current metrics (metrics::registry::collect); it is called on the exporter

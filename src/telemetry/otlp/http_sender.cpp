@@ -101,7 +101,7 @@ class http_sender final : public sender {
     co_return send_result{false, why};
   }
 
-  // A named coroutine taking its arguments by value (style.md habit 9).
+  // A named coroutine taking its arguments by value (docs/conventions.md habit 9).
   static asio::awaitable<send_result> post(http_sender* self, std::string body,
                                            std::string content_type,
                                            std::chrono::steady_clock::time_point deadline) {

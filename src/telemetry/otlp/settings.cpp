@@ -19,62 +19,30 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]);
-      int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
-// An empty value counts as unset (OTel SDK configuration spec).
-std::optional<std::string> get(const env_lookup& env, const std::string& name) {
-  auto v = env(name);
-  if (!v || trim(*v).empty()) return std::nullopt;
-  return std::string(trim(*v));
-}
-
-protocol parse_protocol(const std::string& name, const std::string& v) {
-  std::string l = lower(v);
-  if (l == "grpc") return protocol::grpc;
-  if (l == "http/protobuf") return protocol::http_protobuf;
-  if (l == "http/json") return protocol::http_json;
-  throw std::invalid_argument(name + ": unknown protocol \"" + v +
-                              "\" (grpc, http/protobuf or http/json)");
-}
-
-std::chrono::milliseconds parse_timeout(const std::string& name, const std::string& v) {
-  long long ms = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-  if (ec != std::errc{} || p != v.data() + v.size() || ms <= 0)
-    throw std::invalid_argument(name + ": \"" + v + "\" is not a positive number of milliseconds");
-  return std::chrono::milliseconds(ms);
-}
-
 std::string authority(const parsed_url& u) {
   std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
   return (u.tls ? "https://" : "http://") + host + ":" + std::to_string(u.port);
 }
 
-signal_settings resolve_signal(const config::telemetry_config& cfg, const env_lookup& env,
-                               const std::string& signal, const std::string& http_suffix) {
+// Each header once, by lower-case name; `later` wins over what is there.
+void merge_headers(std::vector<std::pair<std::string, std::string>>& into,
+                   const config::key_values& later) {
+  for (const auto& [k, val] : later) {
+    std::string key = lower(k);
+    bool replaced = false;
+    for (auto& h : into)
+      if (h.first == key) {
+        h.second = val;
+        replaced = true;
+      }
+    if (!replaced) into.emplace_back(key, val);
+  }
+}
+
+signal_settings resolve_signal(const config::telemetry_config& cfg,
+                               const config::otlp_exporter_env& own, const std::string& signal,
+                               const std::string& http_suffix) {
+  const config::otlp_exporter_env& all = cfg.otel.all_signals;
   signal_settings s;
   const std::string prefix = "OTEL_EXPORTER_OTLP_";
   const std::string specific = prefix + signal + "_";
@@ -85,15 +53,15 @@ signal_settings resolve_signal(const config::telemetry_config& cfg, const env_lo
   std::string source;
   std::string endpoint;
   bool full_url = false;
-  if (auto v = get(env, specific + "ENDPOINT")) {
-    endpoint = *v;
+  if (!own.endpoint.empty()) {
+    endpoint = own.endpoint;
     source = specific + "ENDPOINT";
     full_url = true;
   } else if (!trim(cfg.otlp_endpoint).empty()) {
     endpoint = std::string(trim(cfg.otlp_endpoint));
     source = "telemetry.otlp_endpoint";
-  } else if (auto g = get(env, prefix + "ENDPOINT")) {
-    endpoint = *g;
+  } else if (!all.endpoint.empty()) {
+    endpoint = all.endpoint;
     source = prefix + "ENDPOINT";
   } else {
     return s;  // this signal is not exported
@@ -107,10 +75,10 @@ signal_settings resolve_signal(const config::telemetry_config& cfg, const env_lo
 
   // Protocol: the variables when set; otherwise the old proxy's convention
   // (port 4317 without a path = gRPC), else the OTel default http/protobuf.
-  if (auto p = get(env, specific + "PROTOCOL")) {
-    s.proto = parse_protocol(specific + "PROTOCOL", *p);
-  } else if (auto g = get(env, prefix + "PROTOCOL")) {
-    s.proto = parse_protocol(prefix + "PROTOCOL", *g);
+  if (own.protocol) {
+    s.proto = *own.protocol;
+  } else if (all.protocol) {
+    s.proto = *all.protocol;
   } else {
     bool no_path = url->path.empty() || url->path == "/";
     s.proto = (url->port == 4317 && no_path) ? protocol::grpc : protocol::http_protobuf;
@@ -132,43 +100,13 @@ signal_settings resolve_signal(const config::telemetry_config& cfg, const env_lo
     s.url = authority(*url) + path;
   }
 
-  for (const std::string& name : {prefix + "HEADERS", specific + "HEADERS"}) {
-    auto v = get(env, name);
-    if (!v) continue;
-    auto kvs = parse_key_values(*v);
-    if (!kvs) throw std::invalid_argument(name + ": expected key=value[,key=value...]");
-    for (auto& [k, val] : *kvs) {
-      std::string key = lower(k);
-      bool replaced = false;
-      for (auto& h : s.headers)
-        if (h.first == key) {
-          h.second = val;
-          replaced = true;
-        }
-      if (!replaced) s.headers.emplace_back(key, val);
-    }
-  }
-
-  if (auto t = get(env, specific + "TIMEOUT"))
-    s.timeout = parse_timeout(specific + "TIMEOUT", *t);
-  else if (auto g = get(env, prefix + "TIMEOUT"))
-    s.timeout = parse_timeout(prefix + "TIMEOUT", *g);
+  merge_headers(s.headers, all.headers);
+  merge_headers(s.headers, own.headers);
+  s.timeout = own.timeout.value_or(all.timeout.value_or(s.timeout));
   return s;
 }
 
 }  // namespace
-
-std::string_view to_string(protocol p) {
-  switch (p) {
-    case protocol::grpc:
-      return "grpc";
-    case protocol::http_json:
-      return "http/json";
-    case protocol::http_protobuf:
-      break;
-  }
-  return "http/protobuf";
-}
 
 std::optional<parsed_url> parse_url(std::string_view url) {
   parsed_url u;
@@ -213,45 +151,23 @@ std::optional<parsed_url> parse_url(std::string_view url) {
   return u;
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_key_values(
-    std::string_view s) {
-  std::vector<std::pair<std::string, std::string>> out;
-  while (!s.empty()) {
-    auto comma = s.find(',');
-    std::string_view item = trim(s.substr(0, comma));
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-    if (item.empty()) continue;
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    std::string key = percent_decode(trim(item.substr(0, eq)));
-    if (key.empty()) return std::nullopt;
-    out.emplace_back(std::move(key), percent_decode(trim(item.substr(eq + 1))));
-  }
-  return out;
-}
-
 std::optional<export_settings> resolve_settings(const config::telemetry_config& cfg,
-                                                const env_lookup& env,
                                                 std::string_view service_version) {
-  if (auto d = get(env, "OTEL_SDK_DISABLED"); d && lower(*d) == "true") return std::nullopt;
+  const config::otel_env& otel = cfg.otel;
+  if (otel.sdk_disabled) return std::nullopt;
   export_settings out;
-  out.traces = resolve_signal(cfg, env, "TRACES", "/v1/traces");
-  out.metrics = resolve_signal(cfg, env, "METRICS", "/v1/metrics");
+  out.traces = resolve_signal(cfg, otel.traces, "TRACES", "/v1/traces");
+  out.metrics = resolve_signal(cfg, otel.metrics, "METRICS", "/v1/metrics");
   if (!out.traces.enabled && !out.metrics.enabled) return std::nullopt;
 
   // Resource: OTEL_RESOURCE_ATTRIBUTES first; then service.name from
   // telemetry.service_name when it is not the default, else OTEL_SERVICE_NAME,
   // else service.name from OTEL_RESOURCE_ATTRIBUTES, else "tpp".
-  std::vector<std::pair<std::string, std::string>> extra;
-  if (auto r = get(env, "OTEL_RESOURCE_ATTRIBUTES")) {
-    auto kvs = parse_key_values(*r);
-    if (!kvs) throw std::invalid_argument("OTEL_RESOURCE_ATTRIBUTES: expected key=value[,...]");
-    extra = std::move(*kvs);
-  }
+  const config::key_values& extra = otel.resource_attributes;
   std::string service_name = "tpp";
-  for (auto& [k, v] : extra)
+  for (const auto& [k, v] : extra)
     if (k == "service.name") service_name = v;
-  if (auto n = get(env, "OTEL_SERVICE_NAME")) service_name = *n;
+  if (!otel.service_name.empty()) service_name = otel.service_name;
   if (!cfg.service_name.empty() && cfg.service_name != "tpp") service_name = cfg.service_name;
 
   out.resource.emplace_back("service.name", service_name);
@@ -259,7 +175,7 @@ std::optional<export_settings> resolve_settings(const config::telemetry_config& 
   out.resource.emplace_back("telemetry.sdk.name", std::string("tpp"));
   out.resource.emplace_back("telemetry.sdk.language", std::string("cpp"));
   out.resource.emplace_back("telemetry.sdk.version", std::string(service_version));
-  for (auto& [k, v] : extra) {
+  for (const auto& [k, v] : extra) {
     bool ours = false;
     for (auto& r : out.resource) ours = ours || r.first == k;
     if (!ours) out.resource.emplace_back(k, v);

@@ -14,10 +14,11 @@
 namespace tpp::telemetry::otlp::detail {
 
 // Where and how each signal is exported, resolved once at start from
-// telemetry.* and the standard OTEL_* variables (docs/telemetry.md). Pure.
+// telemetry.* and the standard OTEL_* variables (docs/telemetry.md), both
+// already read and checked by the configuration (cfg.otel). Pure.
 
-enum class protocol { http_protobuf, http_json, grpc };
-std::string_view to_string(protocol p);
+using protocol = config::otlp_protocol;
+using config::to_string;
 
 struct parsed_url {
   bool tls = false;
@@ -45,15 +46,9 @@ struct export_settings {
 };
 
 // nullopt: export is off (no endpoint anywhere, or OTEL_SDK_DISABLED=true).
-// Throws std::invalid_argument naming the key or variable that is unusable.
+// Throws std::invalid_argument naming the key or variable whose endpoint is not
+// a usable URL (the configuration has checked every other value).
 std::optional<export_settings> resolve_settings(const config::telemetry_config& cfg,
-                                                const env_lookup& env,
                                                 std::string_view service_version);
-
-// "k1=v1,k2=v2" (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES), values
-// percent-decoded, spaces around items trimmed. nullopt if an item has no '='
-// or an empty key.
-std::optional<std::vector<std::pair<std::string, std::string>>> parse_key_values(
-    std::string_view s);
 
 }  // namespace tpp::telemetry::otlp::detail

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "config_from_env.hpp"
 #include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
@@ -110,17 +111,12 @@ TEST_P(EndToEnd, SpansAndMetricsDecodeWithTheOfficialSchema) {
   auto ports = json::parse(read_all(port_file));
   const int port = protocol == "grpc" ? ports.at("grpc").get<int>() : ports.at("http").get<int>();
 
-  tpp::config::telemetry_config cfg;
-  cfg.otlp_endpoint = "http://127.0.0.1:" + std::to_string(port);
+  auto cfg =
+      tpp::test::telemetry_from_env("http://127.0.0.1:" + std::to_string(port),
+                                    {{"OTEL_EXPORTER_OTLP_PROTOCOL", protocol},
+                                     {"OTEL_EXPORTER_OTLP_HEADERS", "x-tpp-test=hello%20otlp"}});
   cfg.service_name = "tpp-e2e";
   otlp::options opts;
-  std::map<std::string, std::string> env{{"OTEL_EXPORTER_OTLP_PROTOCOL", protocol},
-                                         {"OTEL_EXPORTER_OTLP_HEADERS", "x-tpp-test=hello%20otlp"}};
-  opts.getenv = [env](const std::string& name) -> std::optional<std::string> {
-    auto it = env.find(name);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
   opts.export_interval = std::chrono::milliseconds(100);
   opts.metrics_interval = std::chrono::milliseconds(200);
   opts.service_version = "9.9.9-test";

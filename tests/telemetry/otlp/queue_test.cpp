@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "config_from_env.hpp"
 #include "support/wait.hpp"
 #include "telemetry/otlp/exporter.hpp"
 #include "telemetry/otlp/span_queue.hpp"
@@ -22,14 +23,6 @@ otlp::span_data span_named(std::string name) {
   s.name = std::move(name);
   s.attributes.emplace_back("k", std::string("a value long enough to need the heap, surely"));
   return s;
-}
-
-otlp::env_lookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
 }
 
 }  // namespace
@@ -76,9 +69,7 @@ TEST(SpanQueue, ConcurrentPushersCountEverySpan) {
 
 TEST(Exporter, OffWithoutEndpoint) {
   tpp::config::telemetry_config cfg;
-  otlp::options opts;
-  opts.getenv = env_of({});
-  EXPECT_EQ(otlp::exporter::start(cfg, {}, opts), nullptr);
+  EXPECT_EQ(otlp::exporter::start(cfg, {}, {}), nullptr);
 }
 
 class CollectorDown : public ::testing::TestWithParam<std::string> {};
@@ -87,11 +78,10 @@ class CollectorDown : public ::testing::TestWithParam<std::string> {};
 // four threads must all return (no waiting on the collector), the queue never
 // holds more than its capacity, and every span is counted as dropped.
 TEST_P(CollectorDown, SubmitStaysBoundedAndCountsDrops) {
-  tpp::config::telemetry_config cfg;
-  cfg.otlp_endpoint = "http://127.0.0.1:" + std::to_string(tpp::test::free_port());
+  auto cfg = tpp::test::telemetry_from_env(
+      "http://127.0.0.1:" + std::to_string(tpp::test::free_port()),
+      {{"OTEL_EXPORTER_OTLP_PROTOCOL", GetParam()}, {"OTEL_EXPORTER_OTLP_TIMEOUT", "1000"}});
   otlp::options opts;
-  opts.getenv =
-      env_of({{"OTEL_EXPORTER_OTLP_PROTOCOL", GetParam()}, {"OTEL_EXPORTER_OTLP_TIMEOUT", "1000"}});
   opts.queue_capacity = 1024;
   opts.max_batch = 128;
   opts.export_interval = std::chrono::milliseconds(20);

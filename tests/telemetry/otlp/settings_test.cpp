@@ -5,23 +5,18 @@
 #include <map>
 #include <stdexcept>
 
+#include "config_from_env.hpp"
+
 namespace otlp = tpp::telemetry::otlp;
 namespace detail = tpp::telemetry::otlp::detail;
 
 namespace {
 
-otlp::env_lookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using env_map = std::map<std::string, std::string>;
 
-tpp::config::telemetry_config cfg_with(std::string endpoint) {
-  tpp::config::telemetry_config c;
-  c.otlp_endpoint = std::move(endpoint);
-  return c;
+std::optional<detail::export_settings> resolve(const std::string& endpoint, env_map env = {},
+                                               std::string_view version = "1.0") {
+  return detail::resolve_settings(tpp::test::telemetry_from_env(endpoint, std::move(env)), version);
 }
 
 std::string attr(const detail::export_settings& s, const std::string& key) {
@@ -33,9 +28,10 @@ std::string attr(const detail::export_settings& s, const std::string& key) {
 }  // namespace
 
 TEST(Settings, NoEndpointMeansOff) {
-  EXPECT_FALSE(detail::resolve_settings(cfg_with(""), env_of({}), "1.0"));
-  EXPECT_FALSE(detail::resolve_settings(cfg_with("http://c:4318"),
-                                        env_of({{"OTEL_SDK_DISABLED", "true"}}), "1.0"));
+  EXPECT_FALSE(resolve(""));
+  EXPECT_FALSE(resolve("http://c:4318", {{"OTEL_SDK_DISABLED", "true"}}));
+  EXPECT_FALSE(resolve("http://c:4318", {{"OTEL_SDK_DISABLED", " TRUE "}}));
+  EXPECT_TRUE(resolve("http://c:4318", {{"OTEL_SDK_DISABLED", "false"}}));
 }
 
 struct endpoint_case {
@@ -122,7 +118,7 @@ TEST(Settings, EndpointAndProtocolTable) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.config);
-    auto s = detail::resolve_settings(cfg_with(c.config), env_of(c.env), "1.0");
+    auto s = resolve(c.config, c.env);
     ASSERT_TRUE(s);
     EXPECT_TRUE(s->traces.enabled);
     EXPECT_EQ(s->traces.proto, c.traces_proto);
@@ -132,9 +128,7 @@ TEST(Settings, EndpointAndProtocolTable) {
 }
 
 TEST(Settings, OnlyOneSignalEndpoint) {
-  auto s = detail::resolve_settings(
-      cfg_with(""), env_of({{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/v1/metrics"}}),
-      "1.0");
+  auto s = resolve("", {{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4318/v1/metrics"}});
   ASSERT_TRUE(s);
   EXPECT_FALSE(s->traces.enabled);
   EXPECT_TRUE(s->metrics.enabled);
@@ -142,13 +136,10 @@ TEST(Settings, OnlyOneSignalEndpoint) {
 }
 
 TEST(Settings, HeadersAndTimeout) {
-  auto s =
-      detail::resolve_settings(cfg_with("http://c:4318"),
-                               env_of({{"OTEL_EXPORTER_OTLP_HEADERS", "Api-Key=abc%20def, x-b = 2"},
-                                       {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-b=3"},
-                                       {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
-                                       {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "700"}}),
-                               "1.0");
+  auto s = resolve("http://c:4318", {{"OTEL_EXPORTER_OTLP_HEADERS", "Api-Key=abc%20def, x-b = 2"},
+                                     {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-b=3"},
+                                     {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
+                                     {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "700"}});
   ASSERT_TRUE(s);
   using kv = std::pair<std::string, std::string>;
   EXPECT_EQ(s->traces.headers, (std::vector<kv>{{"api-key", "abc def"}, {"x-b", "3"}}));
@@ -157,14 +148,15 @@ TEST(Settings, HeadersAndTimeout) {
   EXPECT_EQ(s->metrics.timeout, std::chrono::milliseconds(700));
 }
 
+// A bad URL is found when the exporter starts (std::invalid_argument); every
+// other bad value already when the configuration loads (config_error).
 TEST(Settings, BadValuesNameTheirSource) {
-  auto expect_throw = [](const std::string& endpoint, std::map<std::string, std::string> env,
-                         const std::string& name) {
+  auto expect_throw = [](const std::string& endpoint, env_map env, const std::string& name) {
     try {
-      detail::resolve_settings(cfg_with(endpoint), env_of(std::move(env)), "1.0");
+      resolve(endpoint, std::move(env));
       ADD_FAILURE() << "no exception for " << name;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      EXPECT_TRUE(std::string(e.what()).starts_with(name + ": ")) << e.what();
     }
   };
   expect_throw("ftp://c:4318", {}, "telemetry.otlp_endpoint");
@@ -178,25 +170,33 @@ TEST(Settings, BadValuesNameTheirSource) {
                "OTEL_EXPORTER_OTLP_HEADERS");
   expect_throw("", {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "bad://x"}},
                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  expect_throw("http://c:4318", {{"OTEL_RESOURCE_ATTRIBUTES", "a=1,=2"}},
+               "OTEL_RESOURCE_ATTRIBUTES");
 }
 
 TEST(Settings, ResourceAttributes) {
-  auto base = detail::resolve_settings(cfg_with("http://c:4318"), env_of({}), "9.8.7");
+  auto base = resolve("http://c:4318", {}, "9.8.7");
   ASSERT_TRUE(base);
   EXPECT_EQ(attr(*base, "service.name"), "tpp");
   EXPECT_EQ(attr(*base, "service.version"), "9.8.7");
   EXPECT_EQ(attr(*base, "telemetry.sdk.name"), "tpp");
 
-  auto env = env_of({{"OTEL_SERVICE_NAME", "from-env"},
-                     {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,service.name=r"}});
-  auto s = detail::resolve_settings(cfg_with("http://c:4318"), env, "1");
+  const env_map resource = {
+      {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,service.name=r"}};
+  auto s = resolve("http://c:4318", resource, "1");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(attr(*s, "service.name"), "r");
+
+  env_map env = resource;
+  env["OTEL_SERVICE_NAME"] = "from-env";
+  s = resolve("http://c:4318", env, "1");
   ASSERT_TRUE(s);
   EXPECT_EQ(attr(*s, "service.name"), "from-env");
   EXPECT_EQ(attr(*s, "deployment.environment"), "prod");
 
-  auto c = cfg_with("http://c:4318");
+  auto c = tpp::test::telemetry_from_env("http://c:4318", env);
   c.service_name = "from-config";
-  s = detail::resolve_settings(c, env, "1");
+  s = detail::resolve_settings(c, "1");
   ASSERT_TRUE(s);
   EXPECT_EQ(attr(*s, "service.name"), "from-config");
   int names = 0;
