@@ -1,16 +1,15 @@
 // Bad input and bad upstreams: each gets a clear answer and tpp stays up.
-#include <gtest/gtest.h>
+#include <csignal>
 
-#include <thread>
-
+#include "proxy_fixture.hpp"
 #include "support/wait.hpp"
-#include "tpp_instance.hpp"
 
 namespace tpp::test {
 namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using errors = proxy_test;
 
 struct malformed_case {
   const char* name;
@@ -18,10 +17,8 @@ struct malformed_case {
   unsigned status;
 };
 
-TEST(errors, malformed_requests_get_400_and_never_reach_dolphindb) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 2));
-  ASSERT_TRUE(tpp.wait_ready());
+TEST_F(errors, malformed_requests_get_400_and_never_reach_dolphindb) {
+  start(2);
   const std::vector<malformed_case> cases = {
       {"cl_and_te",
        "POST /api/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: "
@@ -40,10 +37,10 @@ TEST(errors, malformed_requests_get_400_and_never_reach_dolphindb) {
        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100 * 1024, 'a') + "\r\n\r\n", 431},
   };
   // Every login done first: a late one would count as a request reaching DolphinDB.
-  ASSERT_TRUE(tpp.wait_pool([](const json& p) { return p["total"] == 2; }));
-  const auto before = emu.stats()["requests"].get<int>();
+  ASSERT_TRUE(wait_tokens(2));
+  const auto before = emu_stat("requests");
   for (const auto& tc : cases) {
-    auto c = tpp.client();
+    auto c = client();
     c.send_raw(tc.raw);
     auto r = c.read_response(5s);
     ASSERT_TRUE(r) << tc.name;
@@ -52,110 +49,89 @@ TEST(errors, malformed_requests_get_400_and_never_reach_dolphindb) {
     EXPECT_EQ(body.value("code", ""), "1") << tc.name;
     EXPECT_TRUE(c.closed_by_peer(2s)) << tc.name;
   }
-  EXPECT_EQ(emu.stats()["requests"].get<int>(), before);
-  EXPECT_TRUE(tpp.process().running());
+  EXPECT_EQ(emu_stat("requests"), before);
+  EXPECT_TRUE(tpp().process().running());
   // Nothing leaked: every token is free again.
-  EXPECT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 0 && p["available"] == 2; }));
-  auto c = tpp.client();
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 0 && p["available"] == 2; }));
+  auto c = client();
   EXPECT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
 }
 
-TEST(errors, upstream_down_gives_502_quickly_and_tpp_stays_up) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
-  emu.kill();
-  auto c = tpp.client();
+TEST_F(errors, upstream_down_gives_502_quickly_and_tpp_stays_up) {
+  start(1);
+  emu().kill();
+  auto c = client();
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = c.request("POST", "/api/execute", {}, R"({"script":"1"})");
+  auto r = execute(c, "1");
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(r.status, 502u);
   EXPECT_EQ(json::parse(r.body)["code"], "1");
   EXPECT_LT(took, 1s);
-  EXPECT_TRUE(tpp.process().running());
-  EXPECT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 0; }));
+  EXPECT_TRUE(tpp().process().running());
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 0; }));
 }
 
-TEST(errors, slow_upstream_gives_504) {
-  emulator emu;
-  auto cfg = tpp_instance::base_config(emu, 1);
-  cfg["upstream"]["read_timeout_seconds"] = 0.3;
-  tpp_instance tpp(cfg);
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(errors, slow_upstream_gives_504) {
+  start(1, {{"upstream", {{"read_timeout_seconds", 0.3}}}});
+  auto c = client();
   auto r = c.request("GET", "/__emulator/slow?ms=3000");
   EXPECT_EQ(r.status, 504u);
-  EXPECT_TRUE(tpp.process().running());
-  auto again = tpp.client();
+  EXPECT_TRUE(tpp().process().running());
+  auto again = client();
   EXPECT_EQ(again.request("GET", "/__emulator/echo").status, 200u);
 }
 
-TEST(errors, upstream_closing_without_answer_gives_502) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(errors, upstream_closing_without_answer_gives_502) {
+  start(1);
+  auto c = client();
   auto r = c.request("GET", "/__emulator/close");
   EXPECT_EQ(r.status, 502u);
-  EXPECT_TRUE(tpp.process().running());
+  EXPECT_TRUE(tpp().process().running());
 }
 
-TEST(errors, wrong_password_exits_with_dolphindb_message_after_one_login) {
-  emulator emu;
-  auto cfg = tpp_instance::base_config(emu, 8);
-  cfg["credential"]["password"] = "wrong";  // login_concurrency stays 16
-  tpp_instance tpp(cfg);
-  auto code = tpp.process().wait_exit(10s);
+TEST_F(errors, wrong_password_exits_with_dolphindb_message_after_one_login) {
+  launch(8, {{"credential", {{"password", "wrong"}}}});  // login_concurrency stays 16
+  auto code = tpp().process().wait_exit(10s);
   ASSERT_TRUE(code);
   EXPECT_NE(*code, 0);
-  EXPECT_NE(tpp.process().stderr_text().find("The user name or password is incorrect"),
-            std::string::npos)
-      << tpp.process().stderr_text();
-  EXPECT_EQ(emu.stats()["logins"], 1);
+  EXPECT_NE(tpp_log().find("The user name or password is incorrect"), std::string::npos)
+      << tpp_log();
+  EXPECT_EQ(emu_stat("logins"), 1);
 }
 
-TEST(errors, sigterm_lets_a_slow_request_finish_and_exits_0) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
-  std::optional<http_response> r;
-  std::thread slow([&] {
-    auto c = tpp.client();
-    r = c.request("GET", "/__emulator/slow?ms=800");
-  });
-  ASSERT_TRUE(tpp.wait_pool([](const json& p) { return p["in_use"] == 1; }));
-  tpp.process().signal(SIGTERM);
+TEST_F(errors, sigterm_lets_a_slow_request_finish_and_exits_0) {
+  start(1);
+  auto slow = request_async("GET", "/__emulator/slow?ms=800");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
+  tpp().process().signal(SIGTERM);
   // Readiness goes first.
   EXPECT_TRUE(wait_until(
       [&] {
         try {
-          return tpp.readyz() == 503;
+          return readyz() == 503;
         } catch (const std::exception&) {
           return true;  // already gone
         }
       },
       5s));
-  slow.join();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200u);
-  auto code = tpp.process().wait_exit(10s);
+  EXPECT_EQ(slow.get().status, 200u);
+  auto code = tpp().process().wait_exit(10s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0);
 }
 
-TEST(errors, health_metrics_are_prometheus_text) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 3));
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(errors, health_metrics_are_prometheus_text) {
+  start(3);
+  ASSERT_TRUE(wait_tokens(3));  // ready needs only one; the gauges below count all three
+  auto c = client();
   ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
-  const auto text = tpp.metrics();
+  const auto text = metrics();
   for (const char* name : {"tpp_tokens_total 3", "tpp_tokens_in_use 1", "tpp_tokens_available 2",
                            "tpp_requests_waiting 0"}) {
     EXPECT_NE(text.find(std::string("\n") + name), std::string::npos) << name << "\n" << text;
   }
   EXPECT_NE(text.find("# TYPE tpp_requests_total counter"), std::string::npos);
-  EXPECT_EQ(tpp.health()["status"], "healthy");
+  EXPECT_EQ(health()["status"], "healthy");
 }
 
 }  // namespace

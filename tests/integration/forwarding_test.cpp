@@ -4,14 +4,15 @@
 
 #include <algorithm>
 
+#include "proxy_fixture.hpp"
 #include "support/wait.hpp"
-#include "tpp_instance.hpp"
 
 namespace tpp::test {
 namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using forwarding = proxy_test;
 
 std::string pattern(std::size_t n) {
   std::string s(n, '\0');
@@ -33,38 +34,30 @@ std::string chunked(const std::string& body, std::size_t chunk) {
   return out;
 }
 
-json last_request(emulator& emu) {
-  return emu.last_forwarded();
-}
-
-TEST(forwarding, forged_authorization_never_reaches_dolphindb) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 2));
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(forwarding, forged_authorization_never_reaches_dolphindb) {
+  start(2);
+  auto c = client();
   auto r = c.request("POST", "/api/execute",
                      {{"Authorization", "Bearer forged"}, {"authorization", "Basic abc"}},
                      R"({"script":"1+1"})");
   ASSERT_EQ(r.status, 200u);
-  auto seen = last_request(emu);
+  auto seen = emu().last_forwarded();
   EXPECT_EQ(seen["authorization_count"], 1);
   EXPECT_EQ(seen["token_valid"], true);
-  auto live = emu.tokens();
+  auto live = emu().tokens();
   EXPECT_NE(std::find(live.begin(), live.end(), seen["token"]), live.end());
   EXPECT_NE(seen["token"], "forged");
 }
 
-TEST(forwarding, every_request_carries_exactly_one_pool_token) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 3));
-  ASSERT_TRUE(tpp.wait_ready());
+TEST_F(forwarding, every_request_carries_exactly_one_pool_token) {
+  start(3);
   for (int i = 0; i < 6; ++i) {
-    auto c = tpp.client();
+    auto c = client();
     ASSERT_EQ(c.request("GET", "/__emulator/echo?x=" + std::to_string(i)).status, 200u) << i;
   }
-  auto live = emu.tokens();
+  auto live = emu().tokens();
   int proxied = 0;
-  for (const auto& r : emu.requests()) {
+  for (const auto& r : emu().requests()) {
     if (r["target"] == "/api/login") continue;  // tpp's own logins
     ++proxied;
     EXPECT_EQ(r["authorization_count"], 1);
@@ -73,11 +66,9 @@ TEST(forwarding, every_request_carries_exactly_one_pool_token) {
   EXPECT_EQ(proxied, 6);
 }
 
-TEST(forwarding, hop_by_hop_headers_are_stripped_and_forwarded_for_added) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(forwarding, hop_by_hop_headers_are_stripped_and_forwarded_for_added) {
+  start(1);
+  auto c = client();
   auto r = c.request("GET", "/__emulator/echo",
                      {{"Connection", "keep-alive, X-Secret"},
                       {"X-Secret", "1"},
@@ -89,7 +80,7 @@ TEST(forwarding, hop_by_hop_headers_are_stripped_and_forwarded_for_added) {
                       {"X-Forwarded-For", "10.1.1.1"},
                       {"X-Custom", "kept"}});
   ASSERT_EQ(r.status, 200u);
-  auto h = last_request(emu)["headers"];
+  auto h = emu().last_forwarded()["headers"];
   for (const char* gone :
        {"x-secret", "keep-alive", "proxy-authorization", "proxy-connection", "te", "upgrade"}) {
     bool present = false;
@@ -113,20 +104,18 @@ TEST(forwarding, hop_by_hop_headers_are_stripped_and_forwarded_for_added) {
   EXPECT_EQ(find("x-forwarded-proto"), "http");
 }
 
-TEST(forwarding, large_bodies_pass_intact_in_both_framings_without_growing_memory) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 2));
-  ASSERT_TRUE(tpp.wait_ready());
-  const auto baseline = tpp.rss_kib();
+TEST_F(forwarding, large_bodies_pass_intact_in_both_framings_without_growing_memory) {
+  start(2);
+  const auto baseline = tpp().rss_kib();
   const auto up = pattern(20 << 20);
   {
-    auto c = tpp.client();
+    auto c = client();
     auto r = c.request("POST", "/__emulator/echo", {}, up);
     ASSERT_EQ(r.status, 200u);
     EXPECT_TRUE(r.body == up) << "echoed " << r.body.size() << " bytes";
   }
   {
-    auto c = tpp.client();
+    auto c = client();
     c.send_raw("POST /__emulator/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
                chunked(up, 100000));
     auto r = c.read_response(30s);
@@ -136,21 +125,19 @@ TEST(forwarding, large_bodies_pass_intact_in_both_framings_without_growing_memor
   }
   const auto down = pattern(30 << 20);
   for (const char* framing : {"0", "1"}) {
-    auto c = tpp.client();
+    auto c = client();
     auto r = c.request("GET", std::string("/__emulator/bytes?n=") + std::to_string(down.size()) +
                                   "&chunked=" + framing);
     ASSERT_EQ(r.status, 200u);
     EXPECT_TRUE(r.body == down) << "framing chunked=" << framing << ": " << r.body.size();
   }
   // Bodies stream through fixed buffers: the peak is nowhere near 20-30 MiB.
-  EXPECT_LT(tpp.peak_rss_kib(), baseline + 8 * 1024) << "baseline " << baseline << " KiB";
+  EXPECT_LT(tpp().peak_rss_kib(), baseline + 8 * 1024) << "baseline " << baseline << " KiB";
 }
 
-TEST(forwarding, head_and_no_content_responses_have_no_body) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(forwarding, head_and_no_content_responses_have_no_body) {
+  start(1);
+  auto c = client();
   auto r = c.request("HEAD", "/__emulator/bytes?n=1000");
   EXPECT_EQ(r.status, 200u);
   EXPECT_TRUE(r.body.empty());
@@ -163,17 +150,15 @@ TEST(forwarding, head_and_no_content_responses_have_no_body) {
 // connection while tpp holds it idle. tpp may take a recently used one
 // without looking at it only when it can send the request again: the request
 // still reaches DolphinDB once. A streamed body is never sent on one.
-TEST(forwarding, upstream_connections_closed_while_idle_lose_no_request) {
-  emulator emu;
-  emu.configure({{"idle_timeout_ms", 100}});
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
+TEST_F(forwarding, upstream_connections_closed_while_idle_lose_no_request) {
+  emu().configure({{"idle_timeout_ms", 100}});
+  start(1);
   // Logins and the test's control requests close their own connections: the
   // idle closes are tpp's request connections, one per step below.
   const auto closed_idle = [&](int n) {
-    return wait_until([&] { return emu.stats()["idle_closes"].get<int>() >= n; }, 5s);
+    return wait_until([&] { return emu_stat("idle_closes") >= n; }, 5s);
   };
-  const auto requests = [&] { return emu.stats()["requests"].get<int>(); };
+  const auto requests = [&] { return emu_stat("requests"); };
   const std::string body = pattern(1000);
   // A kept (resendable) body is echoed whole and reaches DolphinDB once.
   const auto posted_once = [&](http_client& c) {
@@ -185,24 +170,24 @@ TEST(forwarding, upstream_connections_closed_while_idle_lose_no_request) {
   };
 
   // The client connection's own upstream connection, used ~100 ms before.
-  auto c = tpp.client();
+  auto c = client();
   ASSERT_EQ(c.request("POST", "/__emulator/echo", {}, body).status, 200u);
   ASSERT_TRUE(closed_idle(1));
   posted_once(c);
 
   // One parked in the worker's pool when its client left.
   c.close();
-  ASSERT_TRUE(tpp.wait_pool(all_free));
+  ASSERT_TRUE(wait_all_free());
   ASSERT_TRUE(closed_idle(2));
-  auto c2 = tpp.client();
+  auto c2 = client();
   posted_once(c2);
 
   // A chunked body streams (it is not kept, so it cannot be sent twice).
   c2.close();
-  ASSERT_TRUE(tpp.wait_pool(all_free));
+  ASSERT_TRUE(wait_all_free());
   ASSERT_TRUE(closed_idle(3));
   const auto before = requests();
-  auto c3 = tpp.client();
+  auto c3 = client();
   c3.send_raw("POST /__emulator/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
               chunked(body, 300));
   auto streamed = c3.read_response(10s);
@@ -212,13 +197,11 @@ TEST(forwarding, upstream_connections_closed_while_idle_lose_no_request) {
   EXPECT_EQ(requests(), before + 1);
 }
 
-TEST(forwarding, upstream_connections_are_reused) {
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 1));
-  ASSERT_TRUE(tpp.wait_ready());
-  auto c = tpp.client();
+TEST_F(forwarding, upstream_connections_are_reused) {
+  start(1);
+  auto c = client();
   for (int i = 0; i < 20; ++i) ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
-  auto stats = emu.stats();
+  auto stats = emu().stats();
   ASSERT_TRUE(stats.contains("connections"));
   // Logins use their own connections; the 20 requests need just one more.
   EXPECT_LE(stats["connections"].get<int>(), stats["logins"].get<int>() + 2);

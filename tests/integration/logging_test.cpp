@@ -2,10 +2,11 @@
 // password, at any level.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <sstream>
 
+#include "proxy_fixture.hpp"
 #include "support/wait.hpp"
-#include "tpp_instance.hpp"
 
 namespace tpp::test {
 namespace {
@@ -15,22 +16,30 @@ using json = nlohmann::json;
 
 constexpr const char* password = "S3cret-Pa55word";
 
-// Drives tpp through logins, proxying, a refused token and its refresh, a
-// malformed request and an upstream failure, and returns every token seen.
-std::vector<std::string> exercise(tpp_instance& tpp, emulator& emu) {
+// tpp logs in with `password`, which the emulator accepts.
+class logging : public proxy_test {
+ protected:
+  void SetUp() override { start_emulator({"--password", password}); }
+
+  // Drives tpp through logins, proxying, a refused token and its refresh, a
+  // malformed request and an upstream failure, and returns every token seen.
+  std::vector<std::string> exercise();
+};
+
+std::vector<std::string> logging::exercise() {
   std::vector<std::string> tokens;
-  auto c = tpp.client();
+  auto c = client();
   auto first = c.request("POST", "/__emulator/echo", {}, "x");
   EXPECT_EQ(first.status, 200u);
   tokens.push_back(first.header("X-Emulator-Token"));
-  emu.revoke(first.header("X-Emulator-Token"));
+  emu().revoke(first.header("X-Emulator-Token"));
   auto second = c.request("POST", "/__emulator/echo", {}, "y");
   EXPECT_EQ(second.status, 200u);
   tokens.push_back(second.header("X-Emulator-Token"));
-  auto bad = tpp.client();
+  auto bad = client();
   bad.send_raw("GET / HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n");
   EXPECT_TRUE(bad.read_response(5s));
-  for (const auto& t : emu.tokens()) tokens.push_back(t);
+  for (const auto& t : emu().tokens()) tokens.push_back(t);
   return tokens;
 }
 
@@ -43,37 +52,25 @@ void expect_no_secrets(const std::string& log, const std::vector<std::string>& t
   }
 }
 
-TEST(logging, access_log_and_no_secrets_at_trace_level) {
-  emulator emu({"--password", password});
-  auto cfg = tpp_instance::base_config(emu, 2);
-  cfg["credential"]["password"] = password;
-  cfg["telemetry"]["log_filter"] = "trace";
-  cfg["telemetry"]["access_log"] = true;
-  tpp_instance tpp(cfg);
-  ASSERT_TRUE(tpp.wait_ready());
-  auto tokens = exercise(tpp, emu);
-  ASSERT_TRUE(wait_until(
-      [&] { return tpp.process().stderr_text().find("\"- -\" 400") != std::string::npos; }, 5s))
-      << tpp.process().stderr_text();
-  const auto log = tpp.process().stderr_text();
+TEST_F(logging, access_log_and_no_secrets_at_trace_level) {
+  start(2, {{"credential", {{"password", password}}},
+            {"telemetry", {{"log_filter", "trace"}, {"access_log", true}}}});
+  auto tokens = exercise();
+  ASSERT_TRUE(wait_log("\"- -\" 400", 5s)) << tpp_log();
+  const auto log = tpp_log();
   EXPECT_NE(log.find("\"POST /__emulator/echo\" 200 in=1 out=1"), std::string::npos) << log;
   EXPECT_NE(log.find("slot="), std::string::npos);
   expect_no_secrets(log, tokens);
 }
 
-TEST(logging, json_format_has_one_object_per_line_and_no_secrets) {
-  emulator emu({"--password", password});
-  auto cfg = tpp_instance::base_config(emu, 2);
-  cfg["credential"]["password"] = password;
-  cfg["telemetry"]["log_filter"] = "tpp=trace";
-  cfg["telemetry"]["log_format"] = "json";
-  cfg["telemetry"]["access_log"] = true;
-  tpp_instance tpp(cfg);
-  ASSERT_TRUE(tpp.wait_ready());
-  auto tokens = exercise(tpp, emu);
-  tpp.process().signal(SIGTERM);
-  ASSERT_TRUE(tpp.process().wait_exit(10s));
-  const auto log = tpp.process().stderr_text();
+TEST_F(logging, json_format_has_one_object_per_line_and_no_secrets) {
+  start(2, {{"credential", {{"password", password}}},
+            {"telemetry",
+             {{"log_filter", "tpp=trace"}, {"log_format", "json"}, {"access_log", true}}}});
+  auto tokens = exercise();
+  tpp().process().signal(SIGTERM);
+  ASSERT_TRUE(tpp().process().wait_exit(10s));
+  const auto log = tpp_log();
   std::istringstream lines(log);
   std::string line;
   int n = 0;
@@ -88,14 +85,11 @@ TEST(logging, json_format_has_one_object_per_line_and_no_secrets) {
   expect_no_secrets(log, tokens);
 }
 
-TEST(logging, wrong_password_message_does_not_repeat_the_password) {
-  emulator emu({"--password", password});
-  auto cfg = tpp_instance::base_config(emu, 2);
-  cfg["credential"]["password"] = "Wr0ng-Pa55word";
-  cfg["telemetry"]["log_filter"] = "trace";
-  tpp_instance tpp(cfg);
-  ASSERT_TRUE(tpp.process().wait_exit(10s));
-  const auto log = tpp.process().stderr_text();
+TEST_F(logging, wrong_password_message_does_not_repeat_the_password) {
+  launch(2, {{"credential", {{"password", "Wr0ng-Pa55word"}}},
+             {"telemetry", {{"log_filter", "trace"}}}});
+  ASSERT_TRUE(tpp().process().wait_exit(10s));
+  const auto log = tpp_log();
   EXPECT_NE(log.find("incorrect"), std::string::npos) << log;
   EXPECT_EQ(log.find("Wr0ng-Pa55word"), std::string::npos) << log;
   EXPECT_EQ(log.find(password), std::string::npos);

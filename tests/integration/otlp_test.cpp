@@ -9,8 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "proxy_fixture.hpp"
 #include "support/wait.hpp"
-#include "tpp_instance.hpp"
 
 namespace tpp::test {
 namespace {
@@ -38,7 +38,8 @@ std::vector<json> decoded(const std::string& path, const std::string& signal) {
   return out;
 }
 
-class otlp_export : public ::testing::TestWithParam<std::string> {};
+// The parameter is OTEL_EXPORTER_OTLP_PROTOCOL.
+class otlp_export : public proxy_test, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(otlp_export, request_spans_and_metrics_reach_the_collector) {
   const std::string receiver_dir = TPP_OTLP_RECEIVER_DIR;
@@ -56,17 +57,14 @@ TEST_P(otlp_export, request_spans_and_metrics_reach_the_collector) {
   const auto protocol = GetParam();
   const int port = protocol == "grpc" ? ports["grpc"].get<int>() : ports["http"].get<int>();
 
-  emulator emu;
-  auto cfg = tpp_instance::base_config(emu, 2);
-  cfg["telemetry"]["otlp_endpoint"] = "http://127.0.0.1:" + std::to_string(port);
-  tpp_instance tpp(cfg, {{"OTEL_EXPORTER_OTLP_PROTOCOL", protocol},
-                         {"OTEL_METRIC_EXPORT_INTERVAL", "300"},
-                         {"OTEL_BSP_SCHEDULE_DELAY", "100"}});
-  ASSERT_TRUE(tpp.wait_ready()) << tpp.process().stderr_text();
+  start(2, {{"telemetry", {{"otlp_endpoint", "http://127.0.0.1:" + std::to_string(port)}}}},
+        {{"OTEL_EXPORTER_OTLP_PROTOCOL", protocol},
+         {"OTEL_METRIC_EXPORT_INTERVAL", "300"},
+         {"OTEL_BSP_SCHEDULE_DELAY", "100"}});
 
   const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   const std::string client_span = "00f067aa0ba902b7";
-  auto c = tpp.client();
+  auto c = client();
   auto r = c.request("POST", "/__emulator/echo",
                      {{"traceparent", "00-" + trace_id + "-" + client_span + "-01"}}, "traced");
   ASSERT_EQ(r.status, 200u);
@@ -87,7 +85,7 @@ TEST_P(otlp_export, request_spans_and_metrics_reach_the_collector) {
         return spans.size() == 3;
       },
       20s))
-      << read_all(out) << tpp.process().stderr_text();
+      << read_all(out) << tpp_log();
   const auto& server = spans.at("POST");
   const auto& wait = spans.at("token.acquire");
   const auto& upstream = spans.at("dolphindb POST");
@@ -97,7 +95,7 @@ TEST_P(otlp_export, request_spans_and_metrics_reach_the_collector) {
   EXPECT_EQ(upstream["parentSpanId"], server["spanId"]);
   EXPECT_EQ(upstream["kind"], 3);
   // The W3C context went on to DolphinDB, naming the upstream span.
-  const auto seen = emu.last_forwarded()["headers"];
+  const auto seen = emu().last_forwarded()["headers"];
   EXPECT_EQ(seen.value("traceparent", ""),
             "00-" + trace_id + "-" + upstream["spanId"].get<std::string>() + "-01");
   bool has_status = false;

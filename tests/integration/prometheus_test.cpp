@@ -1,17 +1,19 @@
 // A real Prometheus server scrapes tpp's /metrics and a query returns the
 // counts of a known number of requests.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
+#include "proxy_fixture.hpp"
 #include "support/wait.hpp"
-#include "tpp_instance.hpp"
 
 namespace tpp::test {
 namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using prometheus = proxy_test;
 
 std::string find_prometheus() {
   for (const char* p : {"/usr/bin/prometheus", "/usr/local/bin/prometheus"}) {
@@ -20,15 +22,13 @@ std::string find_prometheus() {
   return "";
 }
 
-TEST(prometheus, scrapes_tpp_and_counts_requests) {
+TEST_F(prometheus, scrapes_tpp_and_counts_requests) {
   const auto binary = find_prometheus();
   if (binary.empty()) GTEST_SKIP() << "prometheus not installed (Debian package prometheus)";
-  emulator emu;
-  tpp_instance tpp(tpp_instance::base_config(emu, 2));
-  ASSERT_TRUE(tpp.wait_ready());
+  start(2);
   constexpr int requests = 17;
   {
-    auto c = tpp.client();
+    auto c = client();
     for (int i = 0; i < requests; ++i) {
       ASSERT_EQ(c.request("POST", "/__emulator/echo", {}, "p").status, 200u);
     }
@@ -41,7 +41,7 @@ TEST(prometheus, scrapes_tpp_and_counts_requests) {
     cfg << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         << "scrape_configs:\n"
         << "  - job_name: tpp\n"
-        << "    static_configs: [{targets: ['127.0.0.1:" << tpp.health_port() << "']}]\n";
+        << "    static_configs: [{targets: ['127.0.0.1:" << tpp().health_port() << "']}]\n";
   }
   child_process prom(binary, {"--config.file=" + dir.path() + "/prometheus.yml",
                               "--storage.tsdb.path=" + dir.path() + "/data",

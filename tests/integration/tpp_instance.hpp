@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,8 +17,6 @@
 
 namespace tpp::test {
 
-// A real tpp process on loopback in front of an emulator, configured from a
-// JSON document written as its YAML file (YAML is a superset of JSON).
 // True when /health's pool shows every held token free and nobody waiting:
 // the end state of every test that lends tokens.
 inline bool all_free(const nlohmann::json& pool) {
@@ -25,9 +24,14 @@ inline bool all_free(const nlohmann::json& pool) {
          pool["total"].get<int>() > 0;
 }
 
+// A real tpp process on loopback in front of an emulator, configured from a
+// JSON document written as its YAML file (YAML is a superset of JSON). Tests
+// use it through proxy_test (proxy_fixture.hpp).
 class tpp_instance {
  public:
-  // The base configuration for `emu` with `overrides` merged in (RFC 7386).
+  // The base configuration for `emu`: listeners on free loopback ports, plain
+  // HTTP upstream, the emulator's default credential, 2 workers, debug logs.
+  // proxy_test merges a test's overrides into it.
   static nlohmann::json base_config(const emulator& emu, std::size_t pool_size = 4);
 
   explicit tpp_instance(nlohmann::json config,
