@@ -76,6 +76,7 @@ TEST_F(errors, slow_upstream_gives_504) {
   auto c = client();
   auto r = c.request("GET", "/__emulator/slow?ms=3000");
   EXPECT_EQ(r.status, 504u);
+  EXPECT_EQ(metric("tpp_upstream_timeouts_total"), 1.0);  // was never counted before
   EXPECT_TRUE(tpp().process().running());
   auto again = client();
   EXPECT_EQ(again.request("GET", "/__emulator/echo").status, 200u);

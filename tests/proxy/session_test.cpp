@@ -1,0 +1,278 @@
+// The real client session, driven in-process (session_harness): what reaches
+// DolphinDB, what the client gets back, and that every way a connection ends
+// gives its token back. No listener, no port, no thread.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "../metrics/snapshot_lookup.hpp"
+#include "common/error.hpp"
+#include "metrics/registry.hpp"
+#include "session_harness.hpp"
+
+namespace tpp::proxy::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view get = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+
+// No token lent and nobody waiting (a slot the test left stale is not lent).
+bool all_tokens_back(pool::token_pool& p) {
+  const auto c = p.counts();
+  return c.in_use == 0 && c.waiting == 0;
+}
+
+double counter(std::string_view name) {
+  return metrics::test::value(metrics::registry::global().collect({}), name);
+}
+
+std::vector<unsigned> statuses(const session_harness::result& r) {
+  std::vector<unsigned> out;
+  for (const auto& c : parse_responses(r.client_received).responses) out.push_back(c.status);
+  return out;
+}
+
+TEST(session, forwards_with_one_bearer_and_without_hop_by_hop_fields) {
+  session_harness h;
+  auto r = h.run(
+      "GET /x HTTP/1.1\r\nHost: a\r\nAuthorization: Basic Zm9vOmJhcg==\r\n"
+      "Connection: keep-alive, X-Private\r\nX-Private: 1\r\nKeep-Alive: timeout=5\r\n"
+      "X-Forwarded-For: 10.9.9.9\r\nX-App: kept\r\n\r\n");
+  ASSERT_TRUE(r.finished);
+  ASSERT_EQ(r.upstream_received.size(), 1u);
+  const auto& up = r.upstream_received[0];
+  EXPECT_EQ(up.count(http::field::authorization), 1u);
+  EXPECT_EQ(up[http::field::authorization], "Bearer token-0");
+  EXPECT_EQ(up.count(http::field::connection), 0u);
+  EXPECT_EQ(up.count("X-Private"), 0u);
+  EXPECT_EQ(up.count(http::field::keep_alive), 0u);
+  EXPECT_EQ(up["X-Forwarded-For"], "10.9.9.9, 192.0.2.1");
+  EXPECT_EQ(up["X-App"], "kept");
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{200});
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, pipelined_requests_reach_upstream_once_each_in_order) {
+  session_harness h;
+  auto r = h.run(std::string(get) +
+                 "POST /api/execute HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" +
+                 "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(r.finished);
+  ASSERT_EQ(r.upstream_received.size(), 3u);
+  EXPECT_EQ(r.upstream_received[0].target(), "/x");
+  EXPECT_EQ(r.upstream_received[1].body(), "hello");
+  EXPECT_EQ(r.upstream_received[2].method(), http::verb::head);
+  const auto parsed = parse_responses(r.client_received, {false, false, true});
+  ASSERT_TRUE(parsed.complete) << parsed.error;
+  ASSERT_EQ(parsed.responses.size(), 3u);
+  EXPECT_EQ(parsed.responses[1].message.body(), "ok");
+  EXPECT_EQ(parsed.responses[2].message.body(), "");
+  EXPECT_EQ(r.upstream_connections, 1u);  // one kept-alive upstream connection
+}
+
+TEST(session, one_connection_keeps_one_token_across_its_requests) {
+  session_harness h(2);
+  auto r = h.run(std::string(get) + std::string(get));
+  ASSERT_EQ(r.upstream_received.size(), 2u);
+  EXPECT_EQ(r.upstream_received[0][http::field::authorization],
+            r.upstream_received[1][http::field::authorization]);
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, binding_request_gives_the_token_back_after_each_exchange) {
+  session_harness h(1, [](config::config& c) { c.token.binding = config::token_binding::request; });
+  auto r = h.run(std::string(get) + std::string(get));
+  EXPECT_EQ(r.upstream_received.size(), 2u);
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, refused_head_gets_400_reaches_nothing_and_takes_no_token) {
+  session_harness h;
+  auto r = h.run(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n");
+  ASSERT_TRUE(r.finished);
+  EXPECT_TRUE(r.upstream_received.empty());
+  EXPECT_EQ(r.upstream_connections, 0u);
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{400});
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, upstream_closing_without_an_answer_gives_502_in_dolphindb_envelope) {
+  session_harness h;
+  h.answer = [](const upstream_request&) { return upstream_reply::close(); };
+  auto r = h.run(get);
+  const auto parsed = parse_responses(r.client_received);
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  EXPECT_EQ(parsed.responses[0].status, 502u);
+  EXPECT_NE(parsed.responses[0].message.body().find("\"code\":\"1\""), std::string::npos);
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, upstream_read_timeout_gives_504_and_counts_it) {
+  session_harness h(1, [](config::config& c) { c.upstream.read_timeout = 50ms; });
+  h.answer = [](const upstream_request&) { return upstream_reply::hang(); };
+  const double before = counter("tpp_upstream_timeouts_total");
+  auto r = h.run(get);
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{504});
+  EXPECT_EQ(counter("tpp_upstream_timeouts_total"), before + 1);
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, upstream_connect_timeout_gives_504_and_counts_it) {
+  session_harness h;
+  h.connect_error = make_error_code(errc::upstream_timeout);
+  const double before = counter("tpp_upstream_timeouts_total");
+  auto r = h.run(get);
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{504});
+  EXPECT_EQ(counter("tpp_upstream_timeouts_total"), before + 1);
+}
+
+TEST(session, refused_connect_gives_502_and_is_not_a_timeout) {
+  session_harness h;
+  h.connect_error = make_error_code(errc::upstream_connect_failed);
+  const double before = counter("tpp_upstream_timeouts_total");
+  auto r = h.run(get);
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{502});
+  EXPECT_EQ(counter("tpp_upstream_timeouts_total"), before);
+}
+
+upstream_reply refuse_first_token(const upstream_request& req) {
+  if (req[http::field::authorization] == "Bearer token-0") {
+    return upstream_reply::send(plain_response(401, "refused"));
+  }
+  return upstream_reply::send(plain_response(200, "ok"));
+}
+
+TEST(session, refused_token_is_reported_and_the_request_replayed_once_with_the_new_one) {
+  session_harness h;
+  h.answer = refuse_first_token;
+  auto r = h.run("POST /api/execute HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n1+1;");
+  ASSERT_EQ(r.upstream_received.size(), 2u);
+  EXPECT_EQ(r.upstream_received[1].body(), "1+1;");
+  EXPECT_NE(r.upstream_received[1][http::field::authorization], "Bearer token-0");
+  EXPECT_EQ(r.upstream_received[1].count(http::field::authorization), 1u);
+  EXPECT_EQ(h.auth_failures.size(), 1u);
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{200});
+}
+
+TEST(session, a_request_refused_again_after_its_replay_gets_the_401) {
+  session_harness h;
+  h.answer = [](const upstream_request&) {
+    return upstream_reply::send(plain_response(401, "refused"));
+  };
+  auto r = h.run(get);
+  EXPECT_EQ(r.upstream_received.size(), 2u);  // the first try and one replay
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{401});
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, no_replacement_token_in_time_gives_the_401_on_a_kept_connection) {
+  session_harness h;
+  h.replace_refused_tokens = false;
+  h.answer = refuse_first_token;
+  auto r = h.run(get);
+  EXPECT_EQ(r.upstream_received.size(), 1u);
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{401});
+}
+
+TEST(session, expect_100_continue_is_answered_by_tpp_and_not_forwarded) {
+  session_harness h;
+  auto r =
+      h.run("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+  ASSERT_EQ(r.upstream_received.size(), 1u);
+  EXPECT_EQ(r.upstream_received[0].count(http::field::expect), 0u);
+  EXPECT_EQ(r.upstream_received[0].body(), "hi");
+  EXPECT_EQ(statuses(r), (std::vector<unsigned>{100, 200}));
+}
+
+TEST(session, chunked_request_streams_to_upstream_rechunked) {
+  session_harness h;
+  auto r = h.run(
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nhel\r\n2;ext=1\r\nlo\r\n0\r\n\r\n");
+  ASSERT_EQ(r.upstream_received.size(), 1u);
+  EXPECT_EQ(r.upstream_received[0].body(), "hello");
+  EXPECT_EQ(r.upstream_received[0][http::field::transfer_encoding], "chunked");
+  EXPECT_EQ(statuses(r), std::vector<unsigned>{200});
+}
+
+TEST(session, large_sized_body_streams_and_arrives_whole) {
+  session_harness h(1, [](config::config& c) { c.token.retry_buffer_bytes = 16; });
+  const std::string body(200 * 1024, 'b');
+  auto r = h.run("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) +
+                 "\r\n\r\n" + body);
+  ASSERT_EQ(r.upstream_received.size(), 1u);
+  EXPECT_EQ(r.upstream_received[0].body(), body);
+}
+
+TEST(session, close_delimited_upstream_body_is_rechunked_for_the_client) {
+  session_harness h;
+  h.answer = [](const upstream_request&) {
+    upstream_reply reply = upstream_reply::send("HTTP/1.1 200 OK\r\n\r\nuntil the end");
+    reply.close_after = true;
+    return reply;
+  };
+  auto r = h.run(get);
+  const auto parsed = parse_responses(r.client_received);
+  ASSERT_TRUE(parsed.complete) << parsed.error;
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  EXPECT_EQ(parsed.responses[0].message.body(), "until the end");
+  EXPECT_TRUE(parsed.responses[0].message.chunked());
+}
+
+// Every way out of a connection, one run each: afterwards the token is back.
+struct way_out {
+  const char* name;
+  std::string input;
+  std::function<upstream_reply(const upstream_request&)> answer;
+  bool keep_open = false;
+};
+
+class ending : public ::testing::TestWithParam<way_out> {};
+
+TEST_P(ending, gives_the_token_back_exactly_once) {
+  const auto& c = GetParam();
+  session_harness h(1, [](config::config& cfg) {
+    cfg.upstream.read_timeout = 50ms;
+    cfg.client_idle_timeout = 50ms;
+    cfg.client_header_timeout = 50ms;
+  });
+  if (c.answer) h.answer = c.answer;
+  auto r = h.run(c.input, 0, c.keep_open);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(all_tokens_back(h.pool())) << c.name;
+  EXPECT_EQ(h.pool().counts().total, 1u);
+}
+
+const std::string post_head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    ways, ending,
+    ::testing::Values(way_out{"client_closes_after_an_answer", std::string(get), {}},
+                      way_out{"client_closes_mid_head", "GET / HTTP/1.1\r\nHos", {}},
+                      way_out{"client_closes_mid_kept_body", post_head + "abc", {}},
+                      way_out{"client_idles_out_holding_a_token", std::string(get), {}, true},
+                      way_out{"head_times_out_unfinished", "GET / HTTP/1.1\r\n", {}, true},
+                      way_out{"bad_request", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", {}},
+                      way_out{"upstream_closes", std::string(get),
+                              [](const upstream_request&) { return upstream_reply::close(); }},
+                      way_out{"upstream_times_out", std::string(get),
+                              [](const upstream_request&) { return upstream_reply::hang(); }},
+                      way_out{"upstream_sends_garbage", std::string(get),
+                              [](const upstream_request&) {
+                                return upstream_reply::send("NOT HTTP\r\n\r\n");
+                              }},
+                      way_out{"upstream_cuts_the_body", std::string(get),
+                              [](const upstream_request&) {
+                                upstream_reply reply = upstream_reply::send(
+                                    "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
+                                reply.close_after = true;
+                                return reply;
+                              }}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+}  // namespace
+}  // namespace tpp::proxy::test
