@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "metrics/registry.hpp"
@@ -32,12 +33,18 @@ void connection::release_lease() {
   lease.reset();
 }
 
-asio::awaitable<void> connection::answer(request_record& rec,
-                                         http::response<http::string_body> res) {
+asio::awaitable<void> connection::answer(request_record& rec, http::response<http::string_body> res,
+                                         bool head_request) {
   rec.status = res.result_int();
   keep_alive = false;
   armed a(deadline, {io_phase::client_write, ctx.cfg.client_idle_timeout});
-  co_await http::async_write(client, res, asio::as_tuple(asio::use_awaitable));
+  if (head_request) {
+    // Content-Length stays: it says what a GET would have got.
+    http::response<http::empty_body> head_only(std::move(res.base()));
+    co_await http::async_write(client, head_only, asio::as_tuple(asio::use_awaitable));
+  } else {
+    co_await http::async_write(client, res, asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 void connection::trim_buffers() {

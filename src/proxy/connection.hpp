@@ -46,10 +46,12 @@ struct connection {
   // Returns the token (metrics: how long it was held).
   void release_lease();
   // Sends tpp's own answer (never DolphinDB's) and marks the connection for
-  // closing; the record gets its status. A failed write changes nothing:
-  // the connection closes either way.
+  // closing; the record gets its status. The answer to a HEAD request is its
+  // head alone (RFC 9110 9.3.2: a body would be read as the next response).
+  // A failed write changes nothing: the connection closes either way.
   boost::asio::awaitable<void> answer(
-      request_record& rec, boost::beast::http::response<boost::beast::http::string_body> res);
+      request_record& rec, boost::beast::http::response<boost::beast::http::string_body> res,
+      bool head_request = false);
   // Gives back buffers sized for one large message: the connection may now
   // sit idle for a long time.
   void trim_buffers();

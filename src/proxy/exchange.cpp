@@ -104,18 +104,15 @@ asio::awaitable<bool> exchange::take_token() {
       co_return false;
     case acquire_outcome::timed_out:
       m.on_queue_timeout();
-      co_await c_.answer(
-          rec_,
-          make_retry_later_response(
-              "no token became free within token.acquire_timeout_seconds",
-              std::chrono::duration_cast<std::chrono::seconds>(cfg_.token.acquire_timeout) + 1s,
-              version_, false));
+      co_await answer(make_retry_later_response(
+          "no token became free within token.acquire_timeout_seconds",
+          std::chrono::duration_cast<std::chrono::seconds>(cfg_.token.acquire_timeout) + 1s,
+          version_, false));
       co_return false;
     case acquire_outcome::queue_full:
       m.on_queue_rejected();
-      co_await c_.answer(rec_, make_retry_later_response(
-                                   "too many clients are waiting for a token (token.max_waiting)",
-                                   1s, version_, false));
+      co_await answer(make_retry_later_response(
+          "too many clients are waiting for a token (token.max_waiting)", 1s, version_, false));
       co_return false;
   }
   c_.lease_since = steady_clock::instance().now();
@@ -418,7 +415,11 @@ bool exchange::may_resend() const noexcept {
 }
 
 asio::awaitable<void> exchange::answer(unsigned status, std::string_view message) {
-  co_await c_.answer(rec_, make_error_response(status, message, version_, false));
+  co_await answer(make_error_response(status, message, version_, false));
+}
+
+asio::awaitable<void> exchange::answer(http::response<http::string_body> res) {
+  co_await c_.answer(rec_, std::move(res), head_.method() == http::verb::head);
 }
 
 asio::awaitable<void> exchange::answer_bad_request(const boost::system::error_code& ec) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -69,6 +70,7 @@ class exchange {
 
   // tpp's own answers (each marks the connection for closing).
   boost::asio::awaitable<void> answer(unsigned status, std::string_view message);
+  boost::asio::awaitable<void> answer(http::response<http::string_body> res);
   boost::asio::awaitable<void> answer_bad_request(const boost::system::error_code& ec);
   // 504 when the upstream timed out (counted), else 502 with `message`.
   boost::asio::awaitable<void> answer_upstream_error(bool timed_out, std::string_view message);

@@ -110,6 +110,19 @@ TEST(session, upstream_closing_without_an_answer_gives_502_in_dolphindb_envelope
   EXPECT_TRUE(all_tokens_back(h.pool()));
 }
 
+// Found by the fuzzer: tpp's own answer to HEAD carried a body, which a
+// client reads as the start of the next response.
+TEST(session, tpps_own_answer_to_head_is_a_head_alone) {
+  session_harness h;
+  h.answer = [](const upstream_request&) { return upstream_reply::close(); };
+  auto r = h.run("HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n");
+  const auto parsed = parse_responses(r.client_received, {true});
+  ASSERT_TRUE(parsed.complete) << parsed.error;
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  EXPECT_EQ(parsed.responses[0].status, 502u);
+  EXPECT_TRUE(r.client_received.ends_with("\r\n\r\n"));
+}
+
 TEST(session, upstream_read_timeout_gives_504_and_counts_it) {
   session_harness h(1, [](config::config& c) { c.upstream.read_timeout = 50ms; });
   h.answer = [](const upstream_request&) { return upstream_reply::hang(); };
