@@ -211,10 +211,13 @@ void token_pool::release(std::size_t idx) noexcept {
 }
 
 void token_pool::install(std::size_t idx, std::string token) {
-  std::erase_if(token, [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-  });
-  if (token.empty()) throw std::invalid_argument("token_pool::install: empty token");
+  // Checked, not cleaned: the login answer's parser is the one place that
+  // makes DolphinDB's token header-safe.
+  const bool visible =
+      std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  if (token.empty() || !visible) {
+    throw std::invalid_argument("token_pool::install: empty or not header-safe token");
+  }
   auto value = std::make_shared<const std::string>(std::move(token));
   impl::grant g;
   {

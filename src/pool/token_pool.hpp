@@ -134,9 +134,10 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // --- token management (the token manager calls these) ---------------------
   // Stores a fresh token in a slot (make-before-break: the old value is simply
   // replaced), state -> ready, generation + 1; an unlent slot goes to the
-  // first waiter. ASCII whitespace in `token` is removed here; a token that is
-  // empty after that is a failed login, rejected with std::invalid_argument.
-  // `slot` >= size() throws std::out_of_range (a bug in the caller).
+  // first waiter. `token` must be header-safe already: visible ASCII only
+  // (dolphindb::parse_login_response removes DolphinDB's line breaks); an
+  // empty token or any other byte is a bug in the caller, rejected with
+  // std::invalid_argument. `slot` >= size() throws std::out_of_range.
   void install(std::size_t slot, std::string token);
   // The token of `slot` at `generation` was refused upstream. Returns true for
   // the first report of that generation (the caller then starts one login);
