@@ -336,20 +336,13 @@ class family_builder {
 
 }  // namespace
 
-snapshot registry::collect(const scrape_inputs& in) const {
-  shard_sums sums;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : shards_) sums.add(*s);
-  }
-  const auto& c = sums.counters;
-  constexpr auto counter = metric_type::counter;
-  constexpr auto gauge = metric_type::gauge;
+namespace {
 
-  snapshot snap;
-  snap.families.reserve(32);
-  family_builder b(snap);
+constexpr auto counter = metric_type::counter;
+constexpr auto gauge = metric_type::gauge;
 
+// The pool's state at scrape time, the old proxy's four gauges first.
+void add_pool_families(family_builder& b, const scrape_inputs& in) {
   // The old proxy's four gauges: names and meanings unchanged.
   b.single("tpp_tokens_total", gauge, "", "Tokens held by the pool (slots with a token).",
            static_cast<std::uint64_t>(in.counts.total));
@@ -387,7 +380,10 @@ snapshot registry::collect(const scrape_inputs& in) const {
   b.single("tpp_oldest_waiter_age_seconds", gauge, "s",
            "Seconds the longest-waiting request has waited for a token (0 when none waits).",
            in.oldest_waiter_since ? seconds_between(*in.oldest_waiter_since, in.now) : 0.0);
+}
 
+void add_client_families(family_builder& b, const shard_sums& sums) {
+  const auto& c = sums.counters;
   // Client side.
   b.single("tpp_client_connections_accepted_total", counter, "", "Client connections accepted.",
            c[c_conn_accepted]);
@@ -417,7 +413,10 @@ snapshot registry::collect(const scrape_inputs& in) const {
   b.histogram("tpp_request_duration_seconds",
               "Time from a request's first byte to its response's last byte.", latency_bounds,
               sums.request_duration);
+}
 
+void add_token_families(family_builder& b, const shard_sums& sums) {
+  const auto& c = sums.counters;
   // Token pool.
   b.histogram("tpp_token_wait_seconds",
               "Time a connection waited for a token (0 when one was free).", token_wait_bounds,
@@ -430,7 +429,10 @@ snapshot registry::collect(const scrape_inputs& in) const {
   b.single("tpp_queue_rejections_total", counter, "",
            "Requests answered 503 at once because token.max_waiting were already waiting.",
            c[c_queue_rejections]);
+}
 
+void add_upstream_families(family_builder& b, const shard_sums& sums) {
+  const auto& c = sums.counters;
   // Upstream.
   b.histogram("tpp_upstream_response_seconds",
               "Time from sending a request upstream to receiving the response head.",
@@ -443,7 +445,9 @@ snapshot registry::collect(const scrape_inputs& in) const {
            "Upstream answers that showed a token was no longer valid.", c[c_auth_failures]);
   b.single("tpp_replays_total", counter, "",
            "Requests replayed with a fresh token after an auth failure.", c[c_replays]);
+}
 
+void add_login_families(family_builder& b, const shard_sums& sums) {
   // Logins.
   {
     auto& f = b.add("tpp_logins_total", counter, "",
@@ -462,6 +466,24 @@ snapshot registry::collect(const scrape_inputs& in) const {
 
   b.add("tpp_build_info", gauge, "", "Always 1; the version label names the build.")
       .numbers.push_back({{{"version", TPP_VERSION}}, std::uint64_t{1}});
+}
+
+}  // namespace
+
+snapshot registry::collect(const scrape_inputs& in) const {
+  shard_sums sums;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& s : shards_) sums.add(*s);
+  }
+  snapshot snap;
+  snap.families.reserve(32);
+  family_builder b(snap);
+  add_pool_families(b, in);
+  add_client_families(b, sums);
+  add_token_families(b, sums);
+  add_upstream_families(b, sums);
+  add_login_families(b, sums);
   return snap;
 }
 
