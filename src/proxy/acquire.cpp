@@ -37,10 +37,12 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(use_tuple);
 }
 
-// The queued wait: whichever of grant, client gone and timeout comes first.
-// Without a timeout the race has two parts, so a waiter arms no timer.
-asio::awaitable<acquire_outcome> wait_in_queue(proxy_context& ctx, tcp::socket& client,
-                                               pool::lease& out) {
+}  // namespace
+
+// Whichever of grant, client gone and timeout comes first. Without a timeout
+// the race has two parts, so a waiter arms no timer.
+asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket& client,
+                                                pool::lease& out) {
   using namespace asio::experimental::awaitable_operators;
   const auto timeout = ctx.cfg.token.acquire_timeout;
   auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, use_tuple);
@@ -62,18 +64,6 @@ asio::awaitable<acquire_outcome> wait_in_queue(proxy_context& ctx, tcp::socket& 
   if (ec) co_return acquire_outcome::queue_full;
   out = std::move(l);
   co_return acquire_outcome::granted;
-}
-
-}  // namespace
-
-asio::awaitable<acquire_outcome> acquire_lease(proxy_context& ctx, tcp::socket& client,
-                                               pool::lease& out) {
-  if (auto quick = ctx.pool->try_acquire()) {
-    out = std::move(*quick);
-    co_return acquire_outcome::granted;
-  }
-  const auto outcome = co_await wait_in_queue(ctx, client, out);
-  co_return outcome;
 }
 
 }  // namespace tpp::proxy

@@ -16,12 +16,12 @@ enum class acquire_outcome {
   queue_full,   // token.max_waiting waiters already queued: answer 503
 };
 
-// Takes a token for a request: a free one at once, else a FIFO wait raced
-// against the client hanging up (a readiness wait and a peek, so a waiter
+// Waits for a token when none was free (pool::token_pool::try_acquire): a
+// FIFO wait raced against the client hanging up (a readiness wait and a peek, so a waiter
 // whose client leaves is removed from the queue at once) and, when
 // token.acquire_timeout_seconds is set, a timer. Worker thread only.
-boost::asio::awaitable<acquire_outcome> acquire_lease(proxy_context& ctx,
-                                                      boost::asio::ip::tcp::socket& client,
-                                                      pool::lease& out);
+boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
+                                                       boost::asio::ip::tcp::socket& client,
+                                                       pool::lease& out);
 
 }  // namespace tpp::proxy

@@ -62,14 +62,30 @@ exchange::exchange(connection& c, request_parser& req, request_record& rec)
       cfg_(c.ctx.cfg),
       version_(req.get().version()) {}
 
+// A phase that has nothing to wait for in the common case (a token already
+// held, no Expect, a body already buffered, an answer that cannot mean a
+// refused token) is decided without entering a coroutine: each coroutine
+// frame showed in the instruction count of a request.
 asio::awaitable<void> exchange::run() {
-  if (!co_await request_filter()) co_return;
+  // 1. request_filter: a token, and the go-ahead Expect asks for.
+  if (!c_.lease) {
+    const bool got = co_await take_token();
+    if (!got) co_return;
+  }
+  rec_.slot = c_.lease.slot();
+  if (has_field(head_, http::field::expect)) {
+    const bool go_on = co_await answer_continue();
+    if (!go_on) co_return;
+  }
   upstream_request_filter();
-  if (!co_await keep_request_body()) co_return;
+  if (!keep_buffered_body()) {
+    const bool kept = co_await keep_request_body();
+    if (!kept) co_return;
+  }
   for (;; ++attempt_) {
     auto s = co_await send_request();
     if (s == step::next) s = co_await read_response_head();
-    if (s == step::next) s = co_await response_filter();
+    if (s == step::next && may_be_refused()) s = co_await response_filter();
     if (s == step::retry) continue;
     if (s == step::next) co_await send_response();
     if (s == step::stop) c_.keep_alive = false;
@@ -79,23 +95,16 @@ asio::awaitable<void> exchange::run() {
 
 // ---- 1. request_filter -------------------------------------------------------
 
-asio::awaitable<bool> exchange::request_filter() {
-  // GCC 12 miscompiles co_await inside && and ?: (the frame is lost):
-  // every co_await in this folder stands in a statement of its own.
-  if (!c_.lease) {
-    const bool got = co_await take_token();
-    if (!got) co_return false;
-  }
-  rec_.slot = c_.lease.slot();
-  const bool go_on = co_await answer_continue();
-  co_return go_on;
-}
-
 asio::awaitable<bool> exchange::take_token() {
   auto& m = metrics::registry::global();
   const auto started = steady_clock::instance().now();
   if (rec_.trace) rec_.trace->wait_start_ns = unix_ns();
-  const auto outcome = co_await acquire_lease(c_.ctx, c_.client, c_.lease);
+  auto outcome = acquire_outcome::granted;
+  if (auto quick = c_.ctx.pool->try_acquire()) {
+    c_.lease = std::move(*quick);
+  } else {
+    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.lease);
+  }
   switch (outcome) {
     case acquire_outcome::granted:
       break;
@@ -156,20 +165,31 @@ void exchange::upstream_request_filter() {
 
 // Small sized bodies are kept whole so the request can be sent again (stale
 // upstream connection, or a refused token); large or chunked ones stream.
-asio::awaitable<bool> exchange::keep_request_body() {
+// This part takes what the client has already sent; true when nothing is
+// left to read (or the body streams).
+bool exchange::keep_buffered_body() {
   const auto length = req_.content_length();
   replayable_ =
       req_.is_done() || (length && *length <= cfg_.token.retry_buffer_bytes && !req_.chunked());
-  if (!replayable_) co_return true;
+  if (!replayable_) return true;
   c_.body_buf.resize(req_.is_done() ? 0 : static_cast<std::size_t>(*length));
-  std::size_t filled = 0;
-  boost::system::error_code ec;
-  if (!req_.is_done()) {
-    ec = co_await read_body(c_.client, c_.in_buf, req_, c_.body_buf.data(), c_.body_buf.size(),
-                            filled, c_.deadline, {io_phase::client_body, cfg_.client_idle_timeout});
-    if (!ec && !req_.is_done()) ec = http::error::partial_message;
-  }
   rec_.bytes_in = c_.body_buf.size();
+  if (req_.is_done()) return true;
+  const auto buffered = parse_body(req_, c_.in_buf, c_.body_buf.data(), c_.body_buf.size());
+  body_kept_ = buffered.produced;
+  body_error_ = buffered.ec;
+  return !buffered.ec && req_.is_done();
+}
+
+// The rest of a kept body, from the client.
+asio::awaitable<bool> exchange::keep_request_body() {
+  auto ec = body_error_;
+  if (!ec) {
+    ec = co_await read_body(c_.client, c_.in_buf, req_, c_.body_buf.data(), c_.body_buf.size(),
+                            body_kept_, c_.deadline,
+                            {io_phase::client_body, cfg_.client_idle_timeout});
+  }
+  if (!ec && !req_.is_done()) ec = http::error::partial_message;
   if (!ec) co_return true;
   if (!c_.deadline.timed_out() && !is_disconnect(ec) && ec != http::error::partial_message) {
     co_await answer_bad_request(ec);
@@ -181,18 +201,26 @@ asio::awaitable<bool> exchange::keep_request_body() {
 // ---- 4. send_request -----------------------------------------------------------
 
 asio::awaitable<exchange::step> exchange::send_request() {
-  if (!co_await choose_upstream()) co_return step::stop;
+  if (!reuse_upstream()) {
+    const bool connected = co_await connect_upstream();
+    if (!connected) co_return step::stop;
+  }
   sent_at_ = steady_clock::instance().now();
   if (rec_.trace && rec_.trace->upstream_start_ns == 0) rec_.trace->upstream_start_ns = unix_ns();
   c_.head_out.clear();
   append_head(head_, c_.head_out);
-  step s = step::next;
-  if (replayable_) {
-    s = co_await send_kept_request();
-  } else {
-    s = co_await stream_request();
+  if (!replayable_) {
+    const auto s = co_await stream_request();
+    co_return s;
   }
-  co_return s;
+  // A kept body leaves with its head, in one write.
+  auto ec = co_await send_whole(*c_.upstream, c_.head_out, c_.body_buf, false, c_.deadline,
+                                {io_phase::upstream_write, cfg_.upstream.read_timeout});
+  if (!ec) co_return step::next;
+  c_.drop_upstream();
+  if (may_resend()) co_return step::retry;  // the server dropped an idle one
+  co_await fail_upstream("upstream closed the connection");
+  co_return step::stop;
 }
 
 // A connection used within the last second is taken as alive without a peek
@@ -201,21 +229,19 @@ asio::awaitable<exchange::step> exchange::send_request() {
 // request goes out once more on a fresh connection. A streamed body cannot be
 // sent twice, so its connection is looked at first. Only the first attempt
 // trusts: a retry looks at each one, so a server that restarted costs one
-// resend.
-asio::awaitable<bool> exchange::choose_upstream() {
+// resend. False: no connection to reuse, connect_upstream() makes one.
+bool exchange::reuse_upstream() {
   const bool resendable = replayable_ && attempt_ == 0;
   const auto trusted = resendable ? clock::duration(1s) : clock::duration::zero();
   reused_ = true;
   if (c_.upstream && (steady_clock::instance().now() - c_.upstream_used_at < trusted ||
                       looks_alive(*c_.upstream))) {
-    co_return true;
+    return true;
   }
   c_.drop_upstream();
   c_.upstream = c_.w.upstreams().take(trusted);
-  if (c_.upstream) co_return true;
-  reused_ = false;
-  const bool connected = co_await connect_upstream();
-  co_return connected;
+  reused_ = c_.upstream != nullptr;
+  return reused_;
 }
 
 asio::awaitable<bool> exchange::connect_upstream() {
@@ -235,16 +261,6 @@ asio::awaitable<bool> exchange::connect_upstream() {
   }
   c_.upstream = std::move(conn);
   co_return true;
-}
-
-asio::awaitable<exchange::step> exchange::send_kept_request() {
-  auto ec = co_await send_whole(*c_.upstream, c_.head_out, c_.body_buf, false, c_.deadline,
-                                {io_phase::upstream_write, cfg_.upstream.read_timeout});
-  if (!ec) co_return step::next;
-  c_.drop_upstream();
-  if (may_resend()) co_return step::retry;  // the server dropped an idle one
-  co_await fail_upstream("upstream closed the connection");
-  co_return step::stop;
 }
 
 asio::awaitable<exchange::step> exchange::stream_request() {
@@ -270,6 +286,7 @@ asio::awaitable<exchange::step> exchange::stream_request() {
 // ---- 5. read_response_head -----------------------------------------------------
 
 asio::awaitable<exchange::step> exchange::read_response_head() {
+  kept_response_ = false;  // a new answer: nothing of it is kept yet
   for (;;) {
     res_.emplace();
     configure_response_parser(*res_);
@@ -313,6 +330,13 @@ asio::awaitable<exchange::step> exchange::response_read_failed(
 
 // ---- 6. response_filter --------------------------------------------------------
 
+// Only a 401, or any answer when invalid_body_pattern is set, can say that
+// the token was refused.
+bool exchange::may_be_refused() const {
+  const unsigned status = res_->get().result_int();
+  return status == 401 || (c_.ctx.invalid_body_pattern && status < 300);
+}
+
 // A refused token (401, or a small body matching invalid_body_pattern) is
 // reported to the token manager; a kept request is replayed once with the
 // slot's new token. Otherwise the answer goes to the client as it is.
@@ -322,7 +346,6 @@ asio::awaitable<exchange::step> exchange::response_filter() {
   const auto rlen = res_->content_length();
   const bool inspect = !res_->is_done() && (rlen ? *rlen <= max_inspected_body : res_->chunked()) &&
                        (status == 401 || (ctx.invalid_body_pattern && status < 300));
-  kept_response_ = false;
   if (inspect) {
     const bool kept = co_await keep_response_body();
     if (!kept) co_return step::stop;

@@ -21,8 +21,9 @@ struct request_record;
 // One request on a client connection, from its accepted head to the end of
 // its response. The phases run in this order (docs/proxy.md has the table):
 //
-//   1. request_filter          a token for the connection (FIFO wait), and
-//                              the go-ahead for Expect: 100-continue
+//   1. request_filter          a token for the connection (take_token: FIFO
+//                              wait), the go-ahead for Expect: 100-continue
+//                              (answer_continue)
 //   2. upstream_request_filter the head for DolphinDB: Authorization, hop-by-
 //                              hop fields out, X-Forwarded-*, traceparent
 //   3. keep_request_body       a small sized body is read whole, so the
@@ -51,18 +52,18 @@ class exchange {
  private:
   enum class step { next, retry, stop };
 
-  boost::asio::awaitable<bool> request_filter();
   boost::asio::awaitable<bool> take_token();
   boost::asio::awaitable<bool> answer_continue();
   void upstream_request_filter();
+  bool keep_buffered_body();
   boost::asio::awaitable<bool> keep_request_body();
   boost::asio::awaitable<step> send_request();
-  boost::asio::awaitable<bool> choose_upstream();
+  bool reuse_upstream();
   boost::asio::awaitable<bool> connect_upstream();
-  boost::asio::awaitable<step> send_kept_request();
   boost::asio::awaitable<step> stream_request();
   boost::asio::awaitable<step> read_response_head();
   boost::asio::awaitable<step> response_read_failed(const boost::system::error_code& ec);
+  bool may_be_refused() const;
   boost::asio::awaitable<step> response_filter();
   boost::asio::awaitable<bool> keep_response_body();
   boost::asio::awaitable<step> replay_with_new_token();
@@ -87,13 +88,15 @@ class exchange {
   http::request_header<>& head_;
   request_record& rec_;
   const config::config& cfg_;
-  unsigned version_;              // of the request as the client sent it
-  bool replayable_ = false;       // its body is kept whole
-  int attempt_ = 0;               // sends on stale connections so far
-  bool replayed_ = false;         // already replayed with a fresh token
-  bool reused_ = false;           // this attempt's connection was reused
-  std::uint64_t generation_ = 0;  // of the token this attempt carries
-  clock::time_point sent_at_{};   // this attempt's request left
+  unsigned version_;                      // of the request as the client sent it
+  bool replayable_ = false;               // its body is kept whole
+  std::size_t body_kept_ = 0;             // bytes of it in connection::body_buf so far
+  boost::system::error_code body_error_;  // its framing broke while buffered
+  int attempt_ = 0;                       // sends on stale connections so far
+  bool replayed_ = false;                 // already replayed with a fresh token
+  bool reused_ = false;                   // this attempt's connection was reused
+  std::uint64_t generation_ = 0;          // of the token this attempt carries
+  clock::time_point sent_at_{};           // this attempt's request left
   std::optional<response_parser> res_;
   bool kept_response_ = false;  // the whole response body is in resp_buf
 };

@@ -32,6 +32,20 @@ class relay_buffers {
   std::unique_ptr<char[]> take();
   void give(std::unique_ptr<char[]> b);
 
+  // One buffer for a scope, given back on every way out of it.
+  class lent {
+   public:
+    explicit lent(relay_buffers& from) : from_(from), buf_(from.take()) {}
+    ~lent() { from_.give(std::move(buf_)); }
+    lent(const lent&) = delete;
+    lent& operator=(const lent&) = delete;
+    char* data() const noexcept { return buf_.get(); }
+
+   private:
+    relay_buffers& from_;
+    std::unique_ptr<char[]> buf_;
+  };
+
  private:
   std::vector<std::unique_ptr<char[]>> spare_;
 };

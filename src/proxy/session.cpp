@@ -101,18 +101,23 @@ asio::awaitable<void> session::run() {
   close();
 }
 
-// True once bytes of a next request are buffered; false when the connection
+// True once bytes of a next request are there; false when the connection
 // should close (the client left, idled out, or tpp is shutting down).
 asio::awaitable<bool> session::wait_for_request() {
   if (c_.in_buf.size() > 0) co_return true;  // pipelined
   if (c_.ctx.shutting_down.load(std::memory_order_relaxed)) co_return false;
+  if (c_.in_buf.capacity() == 0) {
+    const auto state = read_first_bytes();
+    if (state != net::read_state::nothing) co_return state == net::read_state::bytes;
+  }
   armed a(c_.deadline, {io_phase::idle, c_.ctx.cfg.client_idle_timeout});
+  if (c_.in_buf.capacity() == 0) {
+    // No buffer is held while a connection that has not spoken waits.
+    auto [ec] = co_await c_.client.async_wait(tcp::socket::wait_read, use_tuple);
+    co_return !ec;
+  }
   // A connection that has spoken before reads straight into its buffer,
   // which saves re-arming epoll per request.
-  if (c_.in_buf.capacity() == 0) {
-    const bool first = co_await wait_first_bytes();
-    co_return first;
-  }
   auto [ec, n] = co_await c_.client.async_read_some(c_.in_buf.prepare(4096), use_tuple);
   if (!ec) c_.in_buf.commit(n);
   co_return !ec;
@@ -121,17 +126,13 @@ asio::awaitable<bool> session::wait_for_request() {
 // A new client has usually sent its request by the time it is accepted: one
 // read without waiting takes it. If nothing is there yet, the buffer is given
 // back before the (maybe long) wait, so idle connections stay cheap.
-asio::awaitable<bool> session::wait_first_bytes() {
+net::read_state session::read_first_bytes() {
   std::size_t n = 0;
-  auto state = net::try_read(c_.client.native_handle(),
-                             static_cast<char*>(c_.in_buf.prepare(4096).data()), 4096, n);
+  const auto state = net::try_read(c_.client.native_handle(),
+                                   static_cast<char*>(c_.in_buf.prepare(4096).data()), 4096, n);
   c_.in_buf.commit(n);
-  if (state == net::read_state::nothing) {
-    c_.in_buf.shrink_to_fit();
-    auto [ec] = co_await c_.client.async_wait(tcp::socket::wait_read, use_tuple);
-    if (ec) state = net::read_state::error;
-  }
-  co_return state != net::read_state::closed&& state != net::read_state::error;
+  if (state == net::read_state::nothing) c_.in_buf.shrink_to_fit();
+  return state;
 }
 
 // Reads the head through the framing rules. False: the connection closes,

@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "net/peek.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/framing.hpp"
 #include "proxy/worker.hpp"
@@ -43,7 +44,7 @@ class session final : public session_link {
 
  private:
   boost::asio::awaitable<bool> wait_for_request();
-  boost::asio::awaitable<bool> wait_first_bytes();
+  net::read_state read_first_bytes();
   boost::asio::awaitable<bool> read_request_head(request_parser& req, request_record& rec);
   void after_exchange();
 

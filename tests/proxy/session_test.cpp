@@ -152,11 +152,13 @@ TEST(session, refused_connect_gives_502_and_is_not_a_timeout) {
   EXPECT_EQ(counter("tpp_upstream_timeouts_total"), before);
 }
 
+// The first token is refused (with a body longer than the next answer's);
+// any other gets its request body echoed.
 upstream_reply refuse_first_token(const upstream_request& req) {
   if (req[http::field::authorization] == "Bearer token-0") {
-    return upstream_reply::send(plain_response(401, "refused"));
+    return upstream_reply::send(plain_response(401, R"({"code":"1","message":"invalid token"})"));
   }
-  return upstream_reply::send(plain_response(200, "ok"));
+  return upstream_reply::send(plain_response(200, req.body()));
 }
 
 TEST(session, refused_token_is_reported_and_the_request_replayed_once_with_the_new_one) {
@@ -168,7 +170,11 @@ TEST(session, refused_token_is_reported_and_the_request_replayed_once_with_the_n
   EXPECT_NE(r.upstream_received[1][http::field::authorization], "Bearer token-0");
   EXPECT_EQ(r.upstream_received[1].count(http::field::authorization), 1u);
   EXPECT_EQ(h.auth_failures.size(), 1u);
-  EXPECT_EQ(statuses(r), std::vector<unsigned>{200});
+  // The client gets the replay's answer, not what was kept of the 401.
+  const auto parsed = parse_responses(r.client_received);
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  EXPECT_EQ(parsed.responses[0].status, 200u);
+  EXPECT_EQ(parsed.responses[0].message.body(), "1+1;");
 }
 
 TEST(session, a_request_refused_again_after_its_replay_gets_the_401) {
