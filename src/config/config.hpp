@@ -114,7 +114,8 @@ struct config {
   std::chrono::milliseconds client_header_timeout{10000};
   std::chrono::milliseconds shutdown_grace{30000};
   std::size_t max_header_bytes = 64 * 1024;
-  std::size_t max_body_bytes = 0;  // 0 = unlimited
+  std::size_t max_header_fields = 100;  // fields in a request head (431 above)
+  std::size_t max_body_bytes = 0;       // 0 = unlimited
 };
 
 }  // namespace tpp::config

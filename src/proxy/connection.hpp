@@ -32,7 +32,6 @@ struct connection {
   boost::beast::flat_buffer in_buf;  // client bytes read and not yet used
   boost::beast::flat_buffer up_buf;  // upstream bytes read and not yet used
   std::unique_ptr<net::upstream_stream> upstream;
-  clock::time_point upstream_used_at{};  // end of its last clean exchange
   pool::lease lease;
   clock::time_point lease_since{};
   std::string body_buf;  // a kept request body (replayable requests)

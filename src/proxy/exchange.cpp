@@ -48,6 +48,23 @@ bool is_disconnect(const boost::system::error_code& ec) {
          ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor;
 }
 
+// RFC 9110 9.2.2: sending these twice has the effect of sending them once.
+// Anything else (DolphinDB's POST /api/execute runs scripts that insert
+// data) is never sent again once any of it may have reached DolphinDB.
+bool idempotent(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
+}
+
 double seconds_since(clock::time_point t) {
   return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
 }
@@ -223,23 +240,17 @@ asio::awaitable<exchange::step> exchange::send_request() {
   co_return step::stop;
 }
 
-// A connection used within the last second is taken as alive without a peek
-// (one system call less per request) when the request can be sent again: if
-// the server did close it, the failure shows before any answer and the
-// request goes out once more on a fresh connection. A streamed body cannot be
-// sent twice, so its connection is looked at first. Only the first attempt
-// trusts: a retry looks at each one, so a server that restarted costs one
-// resend. False: no connection to reuse, connect_upstream() makes one.
+// Every reused connection is looked at first (one non-blocking peek): one
+// the server closed is not used, so a request that must not go twice (a
+// POST may insert data) is not lost to it either; and one holding bytes
+// nobody asked for (a second, unsolicited answer) is closed, so those bytes
+// never reach this or another client as an answer. False: no connection to
+// reuse, connect_upstream() makes one.
 bool exchange::reuse_upstream() {
-  const bool resendable = replayable_ && attempt_ == 0;
-  const auto trusted = resendable ? clock::duration(1s) : clock::duration::zero();
   reused_ = true;
-  if (c_.upstream && (steady_clock::instance().now() - c_.upstream_used_at < trusted ||
-                      looks_alive(*c_.upstream))) {
-    return true;
-  }
+  if (c_.upstream && looks_alive(*c_.upstream)) return true;
   c_.drop_upstream();
-  c_.upstream = c_.w.upstreams().take(trusted);
+  c_.upstream = c_.w.upstreams().take();
   reused_ = c_.upstream != nullptr;
   return reused_;
 }
@@ -427,14 +438,17 @@ asio::awaitable<void> exchange::send_response() {
       if (r.in_failed) spdlog::warn("upstream failed mid-response: {}", r.ec.message());
     }
   }
-  if (c_.upstream && (!res_->keep_alive() || !complete)) c_.drop_upstream();
-  if (c_.upstream) c_.upstream_used_at = steady_clock::instance().now();
+  // Bytes already read past a complete answer were not asked for: the
+  // connection is out of step and is never reused.
+  const bool stray = c_.up_buf.size() > 0;
+  if (c_.upstream && (!res_->keep_alive() || !complete || stray)) c_.drop_upstream();
 }
 
 // ---- tpp's own answers -----------------------------------------------------------
 
 bool exchange::may_resend() const noexcept {
-  return reused_ && replayable_ && attempt_ == 0 && !c_.deadline.timed_out();
+  return reused_ && replayable_ && idempotent(head_.method()) && attempt_ == 0 &&
+         !c_.deadline.timed_out();
 }
 
 asio::awaitable<void> exchange::answer(unsigned status, std::string_view message) {

@@ -79,8 +79,8 @@ class exchange {
   boost::asio::awaitable<void> fail_upstream(std::string_view closed_message);
 
   // The request may go out once more on a fresh connection: the one it used
-  // was reused, this is the first attempt, its body was kept, and the
-  // failure was not a timeout.
+  // was reused, this is the first attempt, its body was kept, its method is
+  // idempotent, and the failure was not a timeout.
   bool may_resend() const noexcept;
 
   connection& c_;

@@ -183,7 +183,7 @@ void configure_request_parser(request_parser& p, std::size_t max_header_bytes,
   p.header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   if (max_body_bytes == 0) {
-    p.body_limit(boost::none);
+    p.body_limit(static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
   } else {
     p.body_limit(static_cast<std::uint64_t>(max_body_bytes));
   }
@@ -274,6 +274,21 @@ framing_verdict check_raw_head_bytes(std::string_view consumed) noexcept {
   return framing_verdict::accept();
 }
 
+namespace {
+
+// More than `max` fields: counted once the head is parsed, before anything
+// walks the fields (the rewrite, the checks).
+template <class Fields>
+bool too_many_fields(const Fields& h, std::size_t max) noexcept {
+  std::size_t n = 0;
+  for (auto it = h.begin(); it != h.end(); ++it) {
+    if (++n > max) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 template <bool IsRequest>
 head_step head_guard::put_impl(http::parser<IsRequest, http::buffer_body>& p,
                                std::string_view input) {
@@ -303,6 +318,10 @@ head_step head_guard::put_impl(http::parser<IsRequest, http::buffer_body>& p,
   }
   if (seen_ > max_) {
     step.verdict = fail(too_large);
+    return step;
+  }
+  if (max_fields_ != 0 && too_many_fields(p.get(), max_fields_)) {
+    step.verdict = fail(framing_verdict::reject(431, "too many header fields"));
     return step;
   }
   if constexpr (IsRequest) {

@@ -54,9 +54,12 @@ struct framing_verdict {
   }
 };
 
-// Sets every limit on purpose: header limit, body limit (0 = unlimited; Beast's
-// default of 1 MB for requests is lifted then) and eager(false) so that a
-// put() stops at the end of the head and the body is streamed by the caller.
+// Sets every limit on purpose: header limit, body limit and eager(false) so
+// that a put() stops at the end of the head and the body is streamed by the
+// caller. A body limit of 0 means no configured limit: Beast's default of
+// 1 MB is lifted, and only a size no HTTP implementation can represent
+// (above 2^63 - 1, as a chunk size or a Content-Length) is refused, at once,
+// instead of waiting for 16 EiB that never come.
 void configure_request_parser(request_parser& p, std::size_t max_header_bytes,
                               std::size_t max_body_bytes);
 
@@ -106,7 +109,9 @@ struct head_step {
 // done. One guard per message (or reset()). Not thread-safe; cheap to copy.
 class head_guard {
  public:
-  explicit head_guard(std::size_t max_header_bytes) noexcept : max_(max_header_bytes) {}
+  // `max_fields` 0: no limit on the number of fields (upstream heads).
+  explicit head_guard(std::size_t max_header_bytes, std::size_t max_fields = 0) noexcept
+      : max_(max_header_bytes), max_fields_(max_fields) {}
 
   // `input` is everything the caller has buffered and not yet consumed.
   // Precondition: !p.is_header_done().
@@ -123,6 +128,7 @@ class head_guard {
   head_step put_impl(http::parser<IsRequest, http::buffer_body>& p, std::string_view input);
 
   std::size_t max_;
+  std::size_t max_fields_;
   std::size_t seen_ = 0;
 };
 

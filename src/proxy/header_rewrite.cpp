@@ -5,6 +5,7 @@
 #include <boost/beast/core/string.hpp>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "proxy/field_text.hpp"
 
@@ -49,15 +50,26 @@ bool any_list_element(std::string_view list, Fn&& fn) {
   return false;
 }
 
+// The names every Connection field lists, collected once: the fields are
+// then each compared with this list, not each with every Connection field
+// (which was quadratic in the number of fields). The views point into the
+// Connection values, which strip() erases last.
 template <class Fields>
-bool named_in_connection(const Fields& h, std::string_view name) {
+std::vector<std::string_view> connection_tokens(const Fields& h) {
+  std::vector<std::string_view> tokens;
   for (const auto& f : h) {
     if (f.name() != field::connection) continue;
-    if (any_list_element(f.value(), [&](std::string_view t) { return iequals(t, name); })) {
-      return true;
-    }
+    any_list_element(f.value(), [&](std::string_view t) {
+      tokens.push_back(t);
+      return false;
+    });
   }
-  return false;
+  return tokens;
+}
+
+bool named_in(const std::vector<std::string_view>& tokens, std::string_view name) {
+  return std::any_of(tokens.begin(), tokens.end(),
+                     [&](std::string_view t) { return iequals(t, name); });
 }
 
 // Erases every hop-by-hop field and every field a Connection header names
@@ -67,6 +79,7 @@ bool named_in_connection(const Fields& h, std::string_view name) {
 template <class Fields, class Extra>
 void strip(Fields& h, Extra&& extra) {
   const bool has_connection = has_field(h, field::connection);
+  const auto named = has_connection ? connection_tokens(h) : std::vector<std::string_view>{};
   for (auto it = h.begin(); it != h.end();) {
     const auto f = it->name();
     bool drop = false;
@@ -77,7 +90,7 @@ void strip(Fields& h, Extra&& extra) {
     } else if (extra(*it)) {
       drop = true;
     } else if (has_connection && !is_protected(f)) {
-      drop = named_in_connection(h, it->name_string());
+      drop = named_in(named, it->name_string());
     }
     it = drop ? h.erase(it) : std::next(it);
   }
@@ -190,7 +203,8 @@ void rewrite_request_head(http::request_header<>& h, std::string_view bearer_tok
 
 bool rewrite_response_head(http::response_header<>& h, bool client_keep_alive,
                            unsigned client_version, bool body_until_eof) {
-  strip(h, [](const http::fields::value_type&) { return false; });
+  // A pool token is never shown to a client, even one DolphinDB echoes.
+  strip(h, [](const http::fields::value_type& f) { return f.name() == field::authorization; });
 
   // check_response_head let equal repeated Content-Lengths through: one is enough.
   if (count_field(h, field::content_length) > 1) {

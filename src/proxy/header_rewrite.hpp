@@ -57,7 +57,8 @@ void set_bearer(http::request_header<>& h, std::string_view bearer_token);
 // `client_version` (10 or 11) come from the request as the client sent it.
 // Returns true when the client connection must be closed after this
 // response's body (the head then also says so: message::keep_alive() agrees).
-//  - removes every hop-by-hop field; collapses equal repeated Content-Lengths;
+//  - removes every hop-by-hop field and any Authorization (a pool token must
+//    never reach a client); collapses equal repeated Content-Lengths;
 //    framing in canonical spelling as for requests;
 //  - `body_until_eof` (response_parser::need_eof()): the upstream body ends
 //    when upstream closes; it is re-chunked for an HTTP/1.1 client (keep-alive

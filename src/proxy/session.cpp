@@ -139,7 +139,7 @@ net::read_state session::read_first_bytes() {
 // after a 400/431/501 when the head was refused.
 asio::awaitable<bool> session::read_request_head(request_parser& req, request_record& rec) {
   const auto& ctx = c_.ctx;
-  head_guard guard(ctx.cfg.max_header_bytes);
+  head_guard guard(ctx.cfg.max_header_bytes, ctx.cfg.max_header_fields);
   auto r = co_await read_head(c_.client, c_.in_buf, req, guard, c_.deadline,
                               {io_phase::client_head, ctx.cfg.client_header_timeout});
   rec.started = steady_clock::instance().now();

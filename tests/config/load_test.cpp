@@ -158,6 +158,7 @@ const std::vector<sample> samples = {
     {"client_header_timeout_seconds", "5", "7", "7"},
     {"shutdown_grace_seconds", "10", "0", "0"},
     {"max_header_bytes", "2048", "8192", "8192"},
+    {"max_header_fields", "50", "200", "200"},
     {"max_body_bytes", "100", "1000000", "1000000"},
 };
 

@@ -207,5 +207,55 @@ TEST_F(forwarding, upstream_connections_are_reused) {
   EXPECT_LE(stats["connections"].get<int>(), stats["logins"].get<int>() + 2);
 }
 
+// The emulator's requests whose target is `target`.
+int received(emulator& e, std::string_view target) {
+  const auto all = e.requests();
+  return static_cast<int>(std::count_if(all.begin(), all.end(), [&](const json& r) {
+    return r["target"].get<std::string>() == target;
+  }));
+}
+
+// A POST runs a script that may insert data: once any of it may have reached
+// DolphinDB it is never sent again. (It was: a reused upstream connection
+// used less than a second before was trusted, and a failure on it resent the
+// request, so DolphinDB ran it twice and the client still got a 502.)
+TEST_F(forwarding, a_post_whose_upstream_connection_dies_is_not_sent_twice) {
+  start(1);
+  auto c = client();
+  ASSERT_EQ(execute(c, "1+1").status, 200u);  // leaves a kept-alive upstream connection
+  const auto r = c.request("POST", "/__emulator/close", {}, "insert into t values(1)");
+  EXPECT_EQ(r.status, 502u);
+  EXPECT_EQ(received(emu(), "/__emulator/close"), 1);
+}
+
+// A GET may be sent again on a fresh connection: doing it twice is harmless.
+TEST_F(forwarding, a_get_whose_upstream_connection_dies_is_sent_again_once) {
+  start(1);
+  auto c = client();
+  ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
+  EXPECT_EQ(c.request("GET", "/__emulator/close").status, 502u);
+  EXPECT_EQ(received(emu(), "/__emulator/close"), 2);
+}
+
+// An upstream that sends a second answer nobody asked for: its connection is
+// closed, never reused, and the unsolicited bytes reach no client.
+TEST_F(forwarding, stray_upstream_bytes_never_reach_a_client) {
+  start(1);
+  for (int i = 0; i < 10; ++i) {
+    auto c = client();
+    const auto first = c.request("GET", "/__emulator/extra");
+    ASSERT_EQ(first.status, 200u);
+    EXPECT_EQ(first.body, "ok");
+    const auto same_client = c.request("GET", "/__emulator/echo");
+    EXPECT_EQ(same_client.header("X-Emulator-Injected"), "") << i;
+    EXPECT_NE(same_client.body, "injected") << i;
+    c.close();
+    auto other = client();  // may get the worker's pooled connection
+    const auto next = other.request("GET", "/__emulator/echo");
+    EXPECT_EQ(next.header("X-Emulator-Injected"), "") << i;
+    EXPECT_NE(next.body, "injected") << i;
+  }
+}
+
 }  // namespace
 }  // namespace tpp::test

@@ -242,6 +242,106 @@ TEST(session, close_delimited_upstream_body_is_rechunked_for_the_client) {
   EXPECT_TRUE(parsed.responses[0].message.chunked());
 }
 
+// Hardening (docs/security.md): each of these was accepted before.
+
+// A chunk size no implementation can represent got no answer: the session
+// waited for 16 EiB until the client gave up. It is refused at once.
+TEST(session, a_body_size_beyond_any_limit_is_refused_at_once) {
+  session_harness h;  // max_body_bytes 0: no configured limit
+  auto chunked =
+      h.run("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+            0, true);
+  EXPECT_TRUE(chunked.finished);
+  EXPECT_EQ(statuses(chunked), std::vector<unsigned>{413});
+  auto sized =
+      h.run("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551615\r\n\r\n", 0, true);
+  EXPECT_EQ(statuses(sized), std::vector<unsigned>{413});
+  EXPECT_TRUE(chunked.upstream_received.empty() && sized.upstream_received.empty());
+}
+
+// A head of exactly `n` fields: Host, Connection when given, X-F1, X-F2, ...
+std::string head_with_fields(std::size_t n, std::string_view connection = {}) {
+  std::string raw = "GET / HTTP/1.1\r\nHost: a\r\n";
+  std::size_t fields = 1;
+  if (!connection.empty()) {
+    raw.append("Connection: ").append(connection).append("\r\n");
+    ++fields;
+  }
+  for (std::size_t i = 1; fields < n; ++i, ++fields) raw += "X-F" + std::to_string(i) + ": v\r\n";
+  return raw + "\r\n";
+}
+
+TEST(session, more_header_fields_than_max_header_fields_get_431) {
+  session_harness h(1, [](config::config& c) { c.max_header_fields = 20; });
+  EXPECT_EQ(statuses(h.run(head_with_fields(20))), std::vector<unsigned>{200});
+  const auto over = h.run(head_with_fields(21));
+  EXPECT_EQ(statuses(over), std::vector<unsigned>{431});
+  EXPECT_TRUE(over.upstream_received.empty());
+}
+
+TEST(session, connection_header_naming_many_fields_removes_exactly_those) {
+  session_harness h(1, [](config::config& c) { c.max_header_fields = 1000; });
+  std::string names;
+  for (int i = 1; i < 300; i += 2) names += "X-F" + std::to_string(i) + ", ";
+  auto r = h.run(head_with_fields(400, names + "keep-alive"));
+  ASSERT_EQ(r.upstream_received.size(), 1u);
+  const auto& up = r.upstream_received[0];
+  EXPECT_EQ(up.count("X-F1"), 0u);
+  EXPECT_EQ(up.count("X-F2"), 1u);
+  EXPECT_EQ(up.count("X-F3"), 0u);
+  EXPECT_EQ(up.count("X-F299"), 0u);
+  EXPECT_EQ(up.count("X-F300"), 1u);
+  EXPECT_EQ(up.count("X-F301"), 1u);  // not named
+}
+
+// A pool token must never reach a client, even one DolphinDB sends back.
+TEST(session, an_authorization_field_in_the_answer_never_reaches_the_client) {
+  session_harness h;
+  h.answer = [](const upstream_request&) {
+    return upstream_reply::send(
+        "HTTP/1.1 200 OK\r\nAuthorization: Bearer token-0\r\nContent-Length: 2\r\n\r\nok");
+  };
+  const auto parsed = parse_responses(h.run(get).client_received);
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  EXPECT_EQ(parsed.responses[0].message.count(http::field::authorization), 0u);
+}
+
+// A POST is not idempotent: on a reused upstream connection that fails it is
+// answered 502, never sent a second time (a GET is, once).
+TEST(session, a_post_is_never_sent_twice_a_get_is_resent_once) {
+  for (const std::string method : {"POST", "GET"}) {
+    session_harness h;
+    int seen = 0;
+    h.answer = [&seen](const upstream_request& req) {
+      if (req.target() == "/first") return upstream_reply::send(plain_response(200, "ok"));
+      ++seen;
+      return upstream_reply::close();
+    };
+    auto r = h.run("GET /first HTTP/1.1\r\nHost: a\r\n\r\n" + method +
+                   " /then HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx");
+    EXPECT_EQ(seen, method == "POST" ? 1 : 2) << method;
+    EXPECT_EQ(statuses(r), (std::vector<unsigned>{200, 502})) << method;
+  }
+}
+
+// Bytes an upstream sends past a complete answer are not asked for: the
+// connection is closed and the next request goes out on a fresh one.
+TEST(session, stray_upstream_bytes_close_the_connection) {
+  session_harness h;
+  h.answer = [](const upstream_request& req) {
+    if (req.target() == "/extra") {
+      return upstream_reply::send(plain_response(200, "ok") + plain_response(200, "injected"));
+    }
+    return upstream_reply::send(plain_response(200, "fresh"));
+  };
+  auto r = h.run("GET /extra HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+  const auto parsed = parse_responses(r.client_received);
+  ASSERT_EQ(parsed.responses.size(), 2u);
+  EXPECT_EQ(parsed.responses[0].message.body(), "ok");
+  EXPECT_EQ(parsed.responses[1].message.body(), "fresh");
+  EXPECT_EQ(r.upstream_connections, 2u);
+}
+
 // Every way out of a connection, one run each: afterwards the token is back.
 struct way_out {
   const char* name;

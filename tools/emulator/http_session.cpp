@@ -279,6 +279,15 @@ class connection {
       co_return false;
     }
     if (path == "/__emulator/close") co_return false;
+    if (path == "/__emulator/extra") {
+      // A broken server: "ok", then in the same write a second answer nobody
+      // asked for; the connection stays open.
+      static constexpr std::string_view raw =
+          "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+          "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Emulator-Injected: 1\r\n\r\ninjected";
+      auto [wec, wn] = co_await asio::async_write(s_, asio::buffer(raw), use_tuple);
+      co_return !wec && keep_alive;
+    }
     co_return co_await send_text(
         http::status::not_found,
         envelope(sw, "0", auth.user, false, "ddb-emulator: no such path " + path,
