@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl
+  libsystemd-dev  # sd_notify: Type=notify readiness under systemd
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # OTLP export
 )
 if [[ "${TPP_WITH_TESTS:-0}" == 1 ]]; then
