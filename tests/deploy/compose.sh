@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# compose.yaml as a user runs it (`podman-compose up`, the demo profile's
+# emulator as upstream): the tpp service comes up healthy and proxies. Ports
+# are published on random loopback ports. Needs the images of
+# deploy/build-image.sh (--no-build: the images exist already).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+project="tpp-$suffix"
+compose() { PROXY_PUBLISH=127.0.0.1: HEALTH_PUBLISH=127.0.0.1: podman-compose -p "$project" "$@"; }
+down() {
+  compose down -t 5 >/dev/null 2>&1 || true
+  cleanup
+}
+trap down EXIT
+
+compose up -d --no-build >"${TMPDIR:-/tmp}/compose-up-$suffix.log" 2>&1 ||
+  fail "podman-compose up: $(cat "${TMPDIR:-/tmp}/compose-up-$suffix.log")"
+rm -f "${TMPDIR:-/tmp}/compose-up-$suffix.log"
+tpp="${project}_tpp_1"
+containers+=("$tpp" "${project}_dolphindb_1")  # their logs if this fails
+
+wait_for 30 podman healthcheck run "$tpp" || fail "the tpp service never became healthy"
+say "compose: tpp healthy"
+proxy=$(host_port "$tpp" 8080)
+answer=$(curl -fsS "http://127.0.0.1:$proxy/api/execute" -d '{"script":"6*7"}')
+[[ $answer == *'"code":"0"'* && $answer == *'"user":"admin"'* ]] ||
+  fail "proxied answer not from an admin session: $answer"
+say "compose: proxied $answer"
