@@ -118,7 +118,7 @@ podman_build "${args[@]}" --target "$emulator_target" -t localhost/tpp-emulator:
 
 # Every shared library the binaries need is in the runtime image.
 for image_bin in tpp:/usr/bin/tpp tpp-emulator:/usr/bin/ddb-emulator; do
-  missing=$(podman run --rm --runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 \
+  missing=$(podman run --rm --runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --no-healthcheck \
     --entrypoint ldd "localhost/${image_bin%%:*}:latest" "${image_bin#*:}" | grep 'not found' || true)
   [[ -z $missing ]] || { log "missing libraries in ${image_bin%%:*}: $missing"; exit 1; }
 done

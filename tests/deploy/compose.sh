@@ -10,11 +10,7 @@ cd "$root"
 
 project="tpp-$suffix"
 compose() { PROXY_PUBLISH=127.0.0.1: HEALTH_PUBLISH=127.0.0.1: podman-compose -p "$project" "$@"; }
-down() {
-  compose down -t 5 >/dev/null 2>&1 || true
-  cleanup
-}
-trap down EXIT
+exit_hooks+=('compose down -t 5 >/dev/null 2>&1')
 
 compose up -d --no-build >"${TMPDIR:-/tmp}/compose-up-$suffix.log" 2>&1 ||
   fail "podman-compose up: $(cat "${TMPDIR:-/tmp}/compose-up-$suffix.log")"
@@ -25,7 +21,11 @@ containers+=("$tpp" "${project}_dolphindb_1")  # their logs if this fails
 wait_for 30 podman healthcheck run "$tpp" || fail "the tpp service never became healthy"
 say "compose: tpp healthy"
 proxy=$(host_port "$tpp" 8080)
-answer=$(curl -fsS "http://127.0.0.1:$proxy/api/execute" -d '{"script":"6*7"}')
-[[ $answer == *'"code":"0"'* && $answer == *'"user":"admin"'* ]] ||
-  fail "proxied answer not from an admin session: $answer"
+# Through compose's service name, so through podman's DNS server, which
+# sometimes fails to answer on a busy machine: a few tries.
+proxied() {
+  answer=$(curl -sS "http://127.0.0.1:$proxy/api/execute" -d '{"script":"6*7"}')
+  [[ $answer == *'"code":"0"'* && $answer == *'"user":"admin"'* ]]
+}
+wait_for 20 proxied || fail "proxied answer not from an admin session: $answer"
 say "compose: proxied $answer"

@@ -17,10 +17,13 @@ networks+=("$net")
 emu="emulator-$suffix"
 containers+=("$emu")
 podman run -d "${podman_run_flags[@]}" --name "$emu" --network "$net" \
-  --network-alias dolphindb localhost/tpp-emulator:latest >/dev/null
+  localhost/tpp-emulator:latest >/dev/null
+# tpp finds it as `dolphindb` through /etc/hosts, not podman's DNS server,
+# which sometimes fails to answer on a busy machine.
+upstream=(--add-host "dolphindb:$(address_on "$emu" "$net")")
 
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"; cleanup' EXIT
+exit_hooks+=('rm -rf "$dir"')
 # The old proxy's schema, nothing new in it.
 cat >"$dir/config.yaml" <<'YAML'
 listen: "0.0.0.0:8080"
@@ -34,7 +37,7 @@ chmod 644 "$dir/config.yaml"
 
 tpp="tpp-$suffix"
 containers+=("$tpp")
-podman run -d "${podman_run_flags[@]}" --name "$tpp" --network "$net" \
+podman run -d "${podman_run_flags[@]}" --name "$tpp" --network "$net" "${upstream[@]}" \
   -v "$dir/config.yaml:/app/config.yaml:ro" -p 127.0.0.1::8080 -p 127.0.0.1::9090 \
   localhost/tpp:latest >/dev/null
 proxy=$(host_port "$tpp" 8080)
@@ -76,7 +79,7 @@ say "podman stop: the in-flight request finished, exit 0 after ${took}s"
 # Without a mounted file: TPP_* only, and /healthz on 9090 by default.
 envonly="envonly-$suffix"
 containers+=("$envonly")
-podman run -d "${podman_run_flags[@]}" --name "$envonly" --network "$net" \
+podman run -d "${podman_run_flags[@]}" --name "$envonly" --network "$net" "${upstream[@]}" \
   -e TPP_UPSTREAM_HOST=dolphindb -e TPP_CREDENTIAL_USERNAME=admin \
   -e TPP_CREDENTIAL_PASSWORD=123456 -e TPP_TOKEN_POOL_SIZE=2 localhost/tpp:latest >/dev/null
 wait_for 30 podman healthcheck run "$envonly" || fail "environment-only: HEALTHCHECK never passed"

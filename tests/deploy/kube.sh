@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 k8s=$root/deploy/k8s
 
 play=$(mktemp --suffix=.yaml)
-python3 "$(dirname "$0")/playable.py" "$k8s" >"$play"
+python3 "$(dirname "$0")/playable.py" "$k8s" >"$play"  # names only, for the clean-up
 # Names the manifests fix: remove leftovers of an interrupted run, and ours.
 kube_cleanup() {
   podman kube down "$play" >/dev/null 2>&1 || true
@@ -22,7 +22,7 @@ kube_cleanup() {
   podman secret rm tpp-credential >/dev/null 2>&1 || true
 }
 kube_cleanup
-trap 'kube_cleanup; rm -f "$play"; cleanup' EXIT
+exit_hooks+=(kube_cleanup 'rm -f "$play"')
 
 version=$(sed -n 's/^project(tpp VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 grep -q "image: tpp:$version\$" "$k8s/deployment.yaml" || fail "deployment.yaml's image is not tpp:$version"
@@ -38,6 +38,7 @@ emu="emulator-$suffix"
 containers+=("$emu")
 podman run -d "${podman_run_flags[@]}" --name "$emu" --network "$net" --network-alias dolphindb \
   localhost/tpp-emulator:latest --password "$password" --login-delay-ms 3000 >/dev/null
+python3 "$(dirname "$0")/playable.py" "$k8s" "$(address_on "$emu" "$net")" >"$play"
 
 podman kube play --network "$net" "$play" >/dev/null
 pods=(tpp-pod-0-tpp tpp-pod-1-tpp)
@@ -61,6 +62,6 @@ pod=${pods[0]}
 if podman exec "$pod" sh -c 'echo x >/probe-write' 2>/dev/null; then fail "root filesystem writable"; fi
 caps=$(podman inspect "$pod" --format '{{.EffectiveCaps}}')
 [[ $caps == "[]" ]] || fail "capabilities left: $caps"
-answer=$(podman exec "$pod" curl -fsS http://127.0.0.1:8080/api/execute -d '{"script":"2+2"}')
+answer=$(podman exec "$pod" curl -sS http://127.0.0.1:8080/api/execute -d '{"script":"2+2"}')
 [[ $answer == *'"code":"0"'* && $answer == *'"user":"admin"'* ]] || fail "proxied: $answer"
 say "uid 10001, read-only root, no capabilities; proxied $answer"

@@ -40,10 +40,13 @@ wait_for() {
   done
 }
 
-# Names made unique per run, removed on exit however the check ends.
+# Names made unique per run, removed on exit however the check ends; a
+# check adds its own steps to exit_hooks (run in order, after the logs of a
+# failed check's containers are shown).
 suffix="ci$$"
 containers=()
 networks=()
+exit_hooks=()
 cleanup() {
   local status=$?
   if ((status != 0)); then
@@ -52,12 +55,19 @@ cleanup() {
       podman logs --tail 30 "$c" >&2 2>&1 || true
     done
   fi
+  for hook in "${exit_hooks[@]}"; do eval "$hook" || true; done
   ((${#containers[@]} == 0)) || podman rm -f -t 0 "${containers[@]}" >/dev/null 2>&1 || true
   ((${#networks[@]} == 0)) || podman network rm -f "${networks[@]}" >/dev/null 2>&1 || true
   rm -f "$containers_conf"
   return $status
 }
 trap cleanup EXIT
+
+# A container's address on a network (for --add-host: podman's DNS server
+# sometimes fails to answer on a busy machine).
+address_on() {
+  podman inspect "$1" --format "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}"
+}
 
 # The host port published for a container port ("127.0.0.1:PORT" -> PORT).
 host_port() {
