@@ -118,9 +118,9 @@ podman_build "${args[@]}" --target "$emulator_target" -t localhost/tpp-emulator:
 
 # Every shared library the binaries need is in the runtime image.
 for image_bin in tpp:/usr/bin/tpp tpp-emulator:/usr/bin/ddb-emulator; do
-  missing=$(podman run --rm --runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --no-healthcheck \
+  lacking=$(podman run --rm --runtime runc --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --no-healthcheck \
     --entrypoint ldd "localhost/${image_bin%%:*}:latest" "${image_bin#*:}" | grep 'not found' || true)
-  [[ -z $missing ]] || { log "missing libraries in ${image_bin%%:*}: $missing"; exit 1; }
+  [[ -z $lacking ]] || { log "missing libraries in ${image_bin%%:*}: $lacking"; exit 1; }
 done
 size=$(podman image inspect localhost/tpp:latest --format '{{.Size}}')
 log "done: localhost/tpp:$version ($((size / 1000 / 1000)) MB), localhost/tpp-emulator:latest"

@@ -4,6 +4,7 @@
 # are published on random loopback ports. Needs the images of
 # deploy/build-image.sh (--no-build: the images exist already).
 set -euo pipefail
+# shellcheck source=tests/deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

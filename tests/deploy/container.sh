@@ -8,6 +8,7 @@
 # listener default. Needs localhost/tpp:latest and localhost/tpp-emulator:latest
 # (deploy/build-image.sh).
 set -euo pipefail
+# shellcheck source=tests/deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 

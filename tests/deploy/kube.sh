@@ -8,6 +8,7 @@
 # The upstream is the emulator, which answers logins 3 s late so the
 # not-ready phase is seen.
 set -euo pipefail
+# shellcheck source=tests/deploy/lib.sh
 source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 k8s=$root/deploy/k8s

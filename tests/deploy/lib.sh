@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the checks use these variables
 # Shared by the deployment checks (docs/deployment.md#what-ci-checks): podman
 # flags, waiting, failing, and cleaning up what a check started. Sourced.
 
