@@ -18,6 +18,7 @@ compose up -d --no-build >"${TMPDIR:-/tmp}/compose-up-$suffix.log" 2>&1 ||
 rm -f "${TMPDIR:-/tmp}/compose-up-$suffix.log"
 tpp="${project}_tpp_1"
 containers+=("$tpp" "${project}_dolphindb_1")  # their logs if this fails
+networks+=("${project}_default")               # podman-compose down leaves it
 
 wait_for 30 podman healthcheck run "$tpp" || fail "the tpp service never became healthy"
 say "compose: tpp healthy"
