@@ -9,11 +9,17 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format curl
+  libsystemd-dev  # sd_notify: Type=notify readiness under systemd
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # OTLP export
 )
 if [[ "${TPP_WITH_TESTS:-0}" == 1 ]]; then
   # promtool checks /metrics; a Prometheus server scrapes tpp in one test.
   packages+=(prometheus)
+  # The deployment checks (tests/deploy, docs/deployment.md): podman builds
+  # the image offline (base images from mmdebstrap) and runs it, compose.yaml
+  # and deploy/k8s; systemd-analyze checks the unit, man and groff tpp(1).
+  packages+=(podman buildah runc uidmap mmdebstrap netavark aardvark-dns iptables
+    catatonit podman-compose python3-yaml systemd man-db groff-base)
 fi
 if [[ "${TPP_WITH_BENCH:-0}" == 1 ]]; then
   packages+=(nginx-light wrk apache2-utils)

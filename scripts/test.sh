@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: installs dependencies, builds,
-# runs every test through CTest, then the concurrency-heavy unit tests again
-# under ThreadSanitizer. Exits non-zero on any failure.
+# runs every test through CTest, the deployment checks (container image,
+# compose, Kubernetes), then the concurrency-heavy unit tests again under
+# ThreadSanitizer. Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TPP_BUILD_DIR:-$root/build}
 TPP_WITH_TESTS=1 "$root/scripts/install-deps.sh"
 "$root/tests/telemetry/otlp/receiver/install.sh"
+"$root/tests/deploy/k8s-schema/install.sh"
 TPP_BUILD_DIR="$build" "$root/scripts/build.sh"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
+
+# Deployment: the container image built offline from the binaries above, run
+# in front of the emulator; compose.yaml; deploy/k8s under podman kube play
+# (docs/deployment.md#what-ci-checks).
+"$root/tests/deploy/run.sh" "$build"
 
 # The benchmark against nginx, in its short mode: checks that it still runs
 # (every component starts, every tool succeeds), not its numbers.

@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
@@ -16,7 +17,8 @@ std::string_view version() {
 }
 
 int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
-             std::ostream& err, const std::function<int(const config::config&)>& run) {
+             std::ostream& err, const std::function<int(const config::config&)>& run,
+             const probe_function& probe) {
   CLI::App cli("tpp: a token pool proxy in front of DolphinDB's REST API", "tpp");
   std::optional<std::string> config_path;
   bool check_only = false;
@@ -26,6 +28,17 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
   cli.add_flag("--check-config", check_only,
                "Load and validate the configuration, print it (secrets redacted) and exit");
   cli.set_version_flag("-V,--version", "tpp " + std::string(version()));
+  // Parent options may follow the subcommand: "tpp probe --config FILE".
+  cli.fallthrough();
+  probe_options probing;
+  double probe_timeout_seconds = 3;
+  auto* probe_cmd = cli.add_subcommand(
+      "probe", "Ask the running tpp's health listener (GET /readyz); exit 0 if it answers 2xx");
+  probe_cmd->add_option("--path", probing.path, "Path to ask instead of /readyz")
+      ->type_name("PATH");
+  probe_cmd->add_option("--timeout", probe_timeout_seconds, "Seconds to wait for the answer")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
 
   try {
     cli.parse(argc, argv);
@@ -45,6 +58,15 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
   }
   for (const auto& w : loaded.warnings) err << "tpp: warning: " << w << "\n";
 
+  if (probe_cmd->parsed()) {
+    if (!probe) {
+      err << "tpp: probe is not available in this build\n";
+      return 1;
+    }
+    probing.timeout =
+        std::chrono::milliseconds(static_cast<long long>(probe_timeout_seconds * 1000));
+    return probe(loaded.cfg, probing, out);
+  }
   if (check_only) {
     out << config::describe(loaded.cfg);
     return 0;

@@ -4,6 +4,7 @@
 #include <ostream>
 #include <string_view>
 
+#include "app/probe.hpp"
 #include "config/config.hpp"
 #include "config/env.hpp"
 
@@ -19,6 +20,10 @@ std::string_view version();
 //                            set up logging and return run(cfg)
 //   tpp --check-config ...   load and validate, print the effective
 //                            configuration (password redacted) to `out`, 0
+//   tpp probe [--path P] [--timeout S] [--config FILE]
+//                            load the configuration like a run would, then
+//                            return probe(cfg, options, out): 0 when the
+//                            running tpp's health listener answers 2xx
 //   tpp --version | -V       "tpp <version>" to `out`, 0
 //   tpp --help               usage to `out`, 0
 //
@@ -26,7 +31,10 @@ std::string_view version();
 // return 1 without calling `run` (nothing listens); usage errors return 2.
 // Warnings go to `err` as "tpp: warning: <text>", one per line. An exception
 // escaping `run` is reported the same way and gives 1.
+using probe_function =
+    std::function<int(const config::config&, const probe_options&, std::ostream&)>;
 int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
-             std::ostream& err, const std::function<int(const config::config&)>& run);
+             std::ostream& err, const std::function<int(const config::config&)>& run,
+             const probe_function& probe = {});
 
 }  // namespace tpp::app

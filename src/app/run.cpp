@@ -10,9 +10,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <optional>
+#include <string>
 
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
+#include "app/notify.hpp"
 #include "common/log_exception.hpp"
 #include "dolphindb/login_client.hpp"
 #include "metrics/registry.hpp"
@@ -91,6 +93,7 @@ asio::awaitable<void> shut_down(application* app) {
   if (app->stopping) co_return;
   app->stopping = true;
   app->ctx.shutting_down = true;
+  notify_stopping("draining");
   app->proxy->begin_shutdown();
   const auto deadline = steady_clock::instance().now() + app->cfg.shutdown_grace;
   asio::steady_timer tick(app->control);
@@ -124,8 +127,12 @@ asio::awaitable<void> start_tokens(application* app) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::instance().now() - t0)
           .count();
-  spdlog::info("ready: {} of {} tokens after {} ms", app->ctx.pool->counts().total,
-               app->cfg.token.pool_size, ms);
+  const auto held = app->ctx.pool->counts().total;
+  spdlog::info("ready: {} of {} tokens after {} ms", held, app->cfg.token.pool_size, ms);
+  // Readiness in systemd's terms: token.min_ready tokens are held
+  // (docs/deployment.md#systemd).
+  notify_ready("serving, " + std::to_string(held) + " of " +
+               std::to_string(app->cfg.token.pool_size) + " tokens at start");
 }
 
 asio::awaitable<void> wait_for_signal(application* app) {
@@ -212,6 +219,7 @@ int run(const config::config& cfg) {
       cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
       cfg.token.pool_size);
   app.proxy->start();
+  notify_status("logging in to DolphinDB");
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
   asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});
   app.control.run();

@@ -1,0 +1,35 @@
+#include "app/notify.hpp"
+
+#include <systemd/sd-daemon.h>
+
+#include <string>
+
+namespace tpp::app {
+
+namespace {
+
+// libsystemd reads NOTIFY_SOCKET itself; unset_environment stays 0 so that
+// READY and STOPPING both reach systemd.
+void send(std::string_view state, std::string_view status) {
+  std::string message(state);
+  if (!message.empty()) message += '\n';
+  message += "STATUS=";
+  message += status;
+  sd_notify(0, message.c_str());
+}
+
+}  // namespace
+
+void notify_ready(std::string_view status) {
+  send("READY=1", status);
+}
+
+void notify_stopping(std::string_view status) {
+  send("STOPPING=1", status);
+}
+
+void notify_status(std::string_view status) {
+  send("", status);
+}
+
+}  // namespace tpp::app

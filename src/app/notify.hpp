@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string_view>
+
+namespace tpp::app {
+
+// The service manager's readiness protocol (sd_notify, see
+// docs/deployment.md#systemd): with Type=notify systemd starts the units
+// ordered after tpp only once tpp holds token.min_ready tokens, and shows
+// what tpp is doing in `systemctl status`. Outside systemd (no
+// NOTIFY_SOCKET) every call does nothing. Any thread may call these; a
+// message that cannot be sent is dropped, never an error.
+
+// READY=1: token.min_ready tokens are held and the proxy serves.
+void notify_ready(std::string_view status);
+// STOPPING=1: draining after SIGTERM/SIGINT (or a fatal start-up error).
+void notify_stopping(std::string_view status);
+// STATUS=...: a line for `systemctl status`, no state change.
+void notify_status(std::string_view status);
+
+}  // namespace tpp::app

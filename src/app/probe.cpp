@@ -1,0 +1,107 @@
+#include "app/probe.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <string_view>
+
+namespace tpp::app {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Where a client on this host reaches a listener bound to `host`.
+std::string reachable_host(const std::string& host) {
+  if (host == "0.0.0.0" || host.empty()) return "127.0.0.1";
+  if (host == "::") return "::1";
+  return host;
+}
+
+// What the probe saw, kept short: the body of /readyz is one small JSON
+// object, but a wrong port could answer anything.
+std::string one_line(std::string_view text) {
+  std::string line(text.substr(0, 200));
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return line;
+}
+
+// One request with one deadline over resolve, connect, write and read:
+// tcp_stream's expiry cancels whichever step is pending when it passes.
+struct exchange {
+  asio::io_context io{1};
+  tcp::resolver resolver{io};
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> request;
+  http::response<http::string_body> response;
+  beast::error_code error;
+
+  void run(const config::address& at, const probe_options& opts) {
+    const std::string host = reachable_host(at.host);
+    request = {http::verb::get, opts.path, 11};
+    request.set(http::field::host, at.port == 0 ? host : host + ":" + std::to_string(at.port));
+    request.set(http::field::user_agent, "tpp-probe");
+    request.set(http::field::connection, "close");
+    stream.expires_after(opts.timeout);
+    resolver.async_resolve(host, std::to_string(at.port),
+                           [this](beast::error_code ec, tcp::resolver::results_type found) {
+                             if (ec) return fail(ec);
+                             stream.async_connect(found, [this](beast::error_code ec2, auto&&) {
+                               if (ec2) return fail(ec2);
+                               write();
+                             });
+                           });
+    io.run_for(opts.timeout + std::chrono::milliseconds(500));
+  }
+
+  void write() {
+    http::async_write(stream, request, [this](beast::error_code ec, std::size_t) {
+      if (ec) return fail(ec);
+      http::async_read(stream, buffer, response, [this](beast::error_code ec2, std::size_t) {
+        if (ec2) fail(ec2);
+      });
+    });
+  }
+
+  void fail(beast::error_code ec) {
+    error = ec;
+    resolver.cancel();
+  }
+};
+
+}  // namespace
+
+int probe(const config::config& cfg, const probe_options& opts, std::ostream& out) {
+  if (!cfg.health_listen) {
+    out << "tpp probe: health_listen is off, there is nothing to ask\n";
+    return 1;
+  }
+  exchange x;
+  x.run(*cfg.health_listen, opts);
+  const std::string where = "http://" + cfg.health_listen->to_string() + opts.path;
+  if (x.error) {
+    out << "tpp probe: " << where << ": " << x.error.message() << "\n";
+    return 1;
+  }
+  const unsigned status = x.response.result_int();
+  if (status == 0) {
+    out << "tpp probe: " << where << ": no answer\n";
+    return 1;
+  }
+  out << status << " " << one_line(x.response.body()) << "\n";
+  return status >= 200 && status < 300 ? 0 : 1;
+}
+
+}  // namespace tpp::app
