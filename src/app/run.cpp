@@ -30,6 +30,10 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// After the grace period, how long the event loops get to run out of work
+// before they are stopped outright (docs/proxy.md, "Shutdown").
+constexpr std::chrono::milliseconds shutdown_margin{1000};
+
 // The login client's verdict as tpp_logins_total counts it. A switch, so that
 // a new kind fails to compile (-Wswitch) instead of being miscounted.
 metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcept {
@@ -62,6 +66,8 @@ struct application {
   asio::signal_set signals{control, SIGINT, SIGTERM};
   int exit_code = 0;
   bool stopping = false;
+  // Set when shutdown begins: every event loop ends by then. Main thread only.
+  std::optional<std::chrono::steady_clock::time_point> hard_deadline;
 
   admin::health_inputs health_inputs() const {
     admin::health_inputs in;
@@ -81,8 +87,10 @@ asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
                                                      net::upstream_target target, std::string user,
                                                      std::string password,
                                                      std::chrono::milliseconds timeout) {
-  co_return co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
-                                            std::move(password), timeout);
+  // Two statements, not `co_return co_await`, which GCC 12 miscompiles.
+  auto outcome = co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
+                                                 std::move(password), timeout);
+  co_return outcome;
 }
 
 // Stop accepting, report not-ready, let in-flight exchanges finish for up to
@@ -93,6 +101,7 @@ asio::awaitable<void> shut_down(application* app) {
   app->ctx.shutting_down = true;
   app->proxy->begin_shutdown();
   const auto deadline = steady_clock::instance().now() + app->cfg.shutdown_grace;
+  app->hard_deadline = deadline + shutdown_margin;
   asio::steady_timer tick(app->control);
   while (app->proxy->active_sessions() > 0 && steady_clock::instance().now() < deadline) {
     tick.expires_after(20ms);
@@ -134,6 +143,23 @@ asio::awaitable<void> wait_for_signal(application* app) {
   spdlog::info("received {}, shutting down (grace {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                app->cfg.shutdown_grace.count());
   co_await shut_down(app);
+}
+
+// Runs the control loop until it runs out of work, and once shutdown has
+// begun no later than its hard deadline: a login or a health connection that
+// ignores cancellation must not keep tpp alive (docs/proxy.md, "Shutdown").
+void run_control(application& app) {
+  while (!app.control.stopped()) {
+    if (!app.hard_deadline) {
+      app.control.run_for(std::chrono::milliseconds(250));
+      continue;
+    }
+    app.control.run_until(*app.hard_deadline);
+    if (!app.control.stopped()) {
+      spdlog::warn("shutdown: control loop still busy after the grace period; stopping it");
+      app.control.stop();
+    }
+  }
 }
 
 }  // namespace
@@ -214,9 +240,13 @@ int run(const config::config& cfg) {
   app.proxy->start();
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
   asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});
-  app.control.run();
+  run_control(app);
   app.proxy->force_close();
-  app.proxy->join();
+  const auto hard_deadline =
+      app.hard_deadline.value_or(std::chrono::steady_clock::now() + shutdown_margin);
+  if (const auto n = app.proxy->join_until(hard_deadline); n > 0) {
+    spdlog::warn("shutdown: {} worker loop(s) still busy after the grace period; stopped them", n);
+  }
   if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
   spdlog::info("tpp stopped");
   return app.exit_code;
