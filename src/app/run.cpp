@@ -223,7 +223,11 @@ int run(const config::config& cfg) {
   try {
     app.proxy->listen();
     if (cfg.health_listen) {
-      app.health.emplace(app.control, *cfg.health_listen, [&app] { return app.health_inputs(); });
+      admin::health_server_options hopts;
+      hopts.max_connections = cfg.health_max_connections;
+      hopts.read_timeout = cfg.health_idle_timeout;
+      app.health.emplace(app.control, *cfg.health_listen, [&app] { return app.health_inputs(); },
+                         hopts);
       app.health->start();
     }
   } catch (const std::exception& e) {
@@ -232,11 +236,10 @@ int run(const config::config& cfg) {
   }
 
   spdlog::info(
-      "tpp {} listening on {} ({} workers), health on {}, upstream {}://{}:{}, pool_size {}",
-      TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
+      "tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}", TPP_VERSION,
+      cfg.listen.to_string(), app.proxy->worker_count(),
       cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
-      cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
-      cfg.token.pool_size);
+      cfg.upstream.url(), cfg.token.pool_size);
   app.proxy->start();
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
   asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});

@@ -400,6 +400,40 @@ TEST_F(health_server_test, silent_client_is_closed_after_read_timeout) {
   EXPECT_TRUE(c.closed_by_server());
 }
 
+// The fix for idle connections starving the process (docs/metrics.md,
+// "Health listener limits"): at the cap a newcomer is answered and the
+// connection waiting longest for a request is closed.
+TEST_F(health_server_test, at_the_cap_a_new_connection_closes_the_idlest_and_is_answered) {
+  start({.read_timeout = 30s, .max_connections = 2});  // only the cap closes anything
+  auto oldest = connect();
+  EXPECT_EQ(oldest.get("/livez").result(), http::status::ok);
+  auto newer = connect();
+  EXPECT_EQ(newer.get("/livez").result(), http::status::ok);
+  auto probe = connect();
+  EXPECT_EQ(probe.get("/livez").result(), http::status::ok);
+  EXPECT_TRUE(oldest.closed_by_server());
+  EXPECT_EQ(newer.get("/readyz").result(), http::status::ok);  // still open
+}
+
+// A client that waits for `100 Continue` before sending its body still gets
+// an answer: the final one, at once, and the connection closes.
+TEST_F(health_server_test, expect_100_continue_gets_the_final_answer_without_the_body) {
+  start();
+  auto c = connect();
+  c.write_raw(
+      "POST /livez HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+  auto r = c.read();
+  ASSERT_TRUE(r) << c.last_error().message();
+  EXPECT_EQ(r->result(), http::status::method_not_allowed);
+  EXPECT_TRUE(c.closed_by_server());
+  auto g = connect();
+  g.write_raw(
+      "GET /health HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  r = g.read();
+  ASSERT_TRUE(r) << g.last_error().message();
+  EXPECT_EQ(r->result(), http::status::ok);
+}
+
 TEST_F(health_server_test, stop_closes_listener_and_connections) {
   auto& srv = start();
   const auto ep = srv.local_endpoint();
