@@ -77,6 +77,7 @@ struct application {
     in.oldest_waiter_since = snap.oldest_waiter_since;
     in.now = steady_clock::instance().now();
     in.min_ready = cfg.token.min_ready;
+    in.ttl = cfg.token.ttl;
     in.shutting_down = ctx.shutting_down.load();
     in.login_error = tokens ? tokens->last_error() : std::string();
     return in;
@@ -226,8 +227,8 @@ int run(const config::config& cfg) {
       admin::health_server_options hopts;
       hopts.max_connections = cfg.health_max_connections;
       hopts.read_timeout = cfg.health_idle_timeout;
-      app.health.emplace(app.control, *cfg.health_listen, [&app] { return app.health_inputs(); },
-                         hopts);
+      app.health.emplace(
+          app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
       app.health->start();
     }
   } catch (const std::exception& e) {
@@ -235,11 +236,10 @@ int run(const config::config& cfg) {
     return 1;
   }
 
-  spdlog::info(
-      "tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}", TPP_VERSION,
-      cfg.listen.to_string(), app.proxy->worker_count(),
-      cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
-      cfg.upstream.url(), cfg.token.pool_size);
+  spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}",
+               TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
+               cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
+               cfg.upstream.url(), cfg.token.pool_size);
   app.proxy->start();
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
   asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});
