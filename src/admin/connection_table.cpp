@@ -6,6 +6,12 @@ namespace tpp::admin {
 
 connection_table::admission connection_table::admit() {
   if (live_ < cap_) return {};
+  auto victim = evict_idlest();
+  if (!victim) return {.accept = false};
+  return {.accept = true, .evict = victim};
+}
+
+std::optional<connection_table::id> connection_table::evict_idlest() {
   entry* oldest = nullptr;
   id oldest_id = 0;
   for (auto& [c, e] : entries_) {
@@ -15,10 +21,10 @@ connection_table::admission connection_table::admit() {
       oldest_id = c;
     }
   }
-  if (!oldest) return {.accept = false};
+  if (!oldest) return std::nullopt;
   oldest->evicted = true;
   --live_;
-  return {.accept = true, .evict = oldest_id};
+  return oldest_id;
 }
 
 connection_table::id connection_table::add(clock::time_point now) {

@@ -36,6 +36,12 @@ class connection_table {
   // Decides, and when the answer is to accept, does not yet add: call add().
   admission admit();
 
+  // The connection waiting longest for a request, which from now on no
+  // longer counts (the caller closes it); nullopt when none waits. For when
+  // the process is out of descriptors: a probe comes before an idle
+  // connection.
+  std::optional<id> evict_idlest();
+
   // A new connection, waiting for its first request since `now`.
   id add(clock::time_point now);
   // Waiting for a request since `now` (true) or answering one (false).

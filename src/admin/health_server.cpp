@@ -86,6 +86,11 @@ bool expects_continue(const http::request_parser<http::string_body>& p) {
   return beast::iequals(v, "100-continue");
 }
 
+bool is_out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors ||
+         ec == boost::system::error_code(ENFILE, boost::system::system_category());
+}
+
 // The soft RLIMIT_NOFILE, 0 when unlimited or unknown.
 std::uint64_t descriptor_limit() {
   rlimit rl{};
@@ -145,6 +150,15 @@ struct health_server::impl {
     boost::system::error_code ec;
     acceptor.close(ec);
     for (auto& [id, s] : sessions) close_stream(*s);
+  }
+
+  // Strand only. Closes the connection waiting longest for a request; false
+  // when there is none.
+  bool evict_idlest() {
+    const auto victim = table.evict_idlest();
+    if (!victim) return false;
+    if (auto it = sessions.find(*victim); it != sessions.end()) close_stream(*it->second);
+    return true;
   }
 
   // Strand only. Makes room for a connection just accepted (docs/metrics.md,
@@ -212,7 +226,10 @@ struct health_server::impl {
       if (self->stop_requested.load()) co_return;  // `sock` closes as it goes
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
-        // Out of descriptors or similar: pause instead of spinning.
+        // Out of descriptors: a probe waiting in the backlog comes before an
+        // idle health connection, so give one up and accept again at once.
+        if (is_out_of_descriptors(ec) && self->evict_idlest()) continue;
+        // Otherwise pause instead of spinning.
         spdlog::warn("health server: accept on {}: {}", self->listen.to_string(), ec.message());
         asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
         co_await pause.async_wait(use_tuple);

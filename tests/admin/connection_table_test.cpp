@@ -47,6 +47,17 @@ TEST(connection_table, when_every_connection_is_busy_the_newcomer_is_refused) {
   EXPECT_EQ(t.size(), 2u);
 }
 
+// Out of descriptors, below the cap: the idlest one still goes for a probe.
+TEST(connection_table, evict_idlest_works_below_the_cap_and_skips_busy_ones) {
+  connection_table t(64);
+  auto a = t.add(tp(1s));
+  auto b = t.add(tp(2s));
+  t.set_waiting(a, false, tp(3s));
+  EXPECT_EQ(t.evict_idlest(), b);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_FALSE(t.evict_idlest());  // only a busy one left
+}
+
 TEST(connection_table, unknown_ids_are_ignored) {
   connection_table t(1);
   t.remove(42);
