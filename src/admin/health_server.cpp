@@ -173,8 +173,8 @@ struct health_server::impl {
       // The first, then every 1000th: a flood of connections costs a few lines.
       if (evicted++ % 1000 == 0) {
         spdlog::warn(
-            "health server: {} connections open (its cap, health_max_connections); closing "
-            "the one idle longest to answer a new one ({} so far)",
+            "health server: at its cap of {} connections (health_max_connections): idle ones "
+            "are closed to answer new ones ({} so far)",
             table.cap(), evicted);
       }
     }
