@@ -36,6 +36,7 @@
 #include "admin/health_server.hpp"
 #include "admin/prometheus_text.hpp"
 #include "common/clock.hpp"
+#include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
 
 namespace tpp::admin {
@@ -230,7 +231,8 @@ struct health_server::impl {
         // idle health connection, so give one up and accept again at once.
         if (is_out_of_descriptors(ec) && self->evict_idlest()) continue;
         // Otherwise pause instead of spinning.
-        spdlog::warn("health server: accept on {}: {}", self->listen.to_string(), ec.message());
+        warn_throttled("health server: accept on " + self->listen.to_string() + ": " +
+                       ec.message());
         asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
         co_await pause.async_wait(use_tuple);
         continue;

@@ -1,6 +1,5 @@
 #include "proxy/worker.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log_exception.hpp"
+#include "common/log_throttle.hpp"
 #include "proxy/session_entry.hpp"
 
 namespace tpp::proxy {
@@ -41,8 +41,8 @@ asio::awaitable<void> accept_loop(worker* w) {
     if (w->stopping_) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      // Out of descriptors and the like: say so, breathe, go on.
-      spdlog::warn("accept: {}", ec.message());
+      // Out of descriptors and the like: say so (once per 10 s), breathe, go on.
+      warn_throttled("accept: " + ec.message());
       asio::steady_timer pause(w->io(), 50ms);
       co_await pause.async_wait(use_tuple);
       continue;
