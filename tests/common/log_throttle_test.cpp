@@ -18,7 +18,7 @@ TEST(log_throttle, the_first_line_passes_and_repeats_are_counted_until_the_inter
   EXPECT_FALSE(t.admit("upstream: refused", clk.now()));
   clk.advance(1s);
   EXPECT_EQ(t.admit("upstream: refused", clk.now()), 38'001u);  // with the count
-  EXPECT_FALSE(t.admit("upstream: refused", clk.now()));         // a new interval
+  EXPECT_FALSE(t.admit("upstream: refused", clk.now()));        // a new interval
 }
 
 TEST(log_throttle, different_lines_are_throttled_apart) {
