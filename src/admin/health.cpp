@@ -1,5 +1,6 @@
 #include "admin/health.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,28 @@ std::size_t pool_size(const health_inputs& in) {
 // replace bad bytes instead of throwing.
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// "2 of 10 tokens past their ttl (oldest 4213 s, ttl 3600 s): refresh
+// failing" when ready tokens are kept because their refresh logins fail.
+std::optional<std::string> past_ttl_reason(const health_inputs& in) {
+  if (in.ttl.count() <= 0) return std::nullopt;
+  std::size_t n = 0;
+  tpp::clock::duration oldest{0};
+  for (const auto& s : in.slots) {
+    if (s.state != pool::slot_state::ready || in.now <= s.issued_at) continue;
+    const auto age = in.now - s.issued_at;
+    if (age <= in.ttl) continue;
+    ++n;
+    oldest = std::max(oldest, age);
+  }
+  if (n == 0) return std::nullopt;
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  return std::to_string(n) + " of " + std::to_string(pool_size(in)) +
+         (n == 1 ? " token" : " tokens") + " past their ttl (oldest " +
+         std::to_string(duration_cast<seconds>(oldest).count()) + " s, ttl " +
+         std::to_string(duration_cast<seconds>(in.ttl).count()) + " s): refresh failing";
 }
 
 }  // namespace
@@ -58,6 +81,7 @@ std::vector<std::string> degraded_reasons(const health_inputs& in) {
     r.push_back(std::to_string(empty) + of +
                 (empty == 1 ? " slots has no token" : " slots have no token"));
   }
+  if (auto past = past_ttl_reason(in)) r.push_back(std::move(*past));
   if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
   if (const auto w = in.counts.waiting; w != 0) {
     r.push_back(std::to_string(w) +

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@ struct health_inputs {
   std::size_t min_ready = 1;  // token.min_ready
   bool shutting_down = false;
   std::string login_error;  // non-empty while logins fail (the latest error)
+  // token.ttl_seconds; 0 = not known (no "past their ttl" reason).
+  std::chrono::milliseconds ttl{0};
   // For /metrics (tpp_oldest_waiter_age_seconds); nullopt = nobody waits.
   std::optional<tpp::clock::time_point> oldest_waiter_since;
 };
@@ -34,8 +37,9 @@ bool is_ready(const health_inputs& in);
 // Why is_ready() is false, one sentence each; empty when ready.
 std::vector<std::string> not_ready_reasons(const health_inputs& in);
 
-// Why the pool is degraded, one sentence each: stale or empty slots, a failing
-// login, clients waiting, shutting down. Empty = healthy.
+// Why the pool is degraded, one sentence each: stale or empty slots, tokens
+// kept past their ttl (refresh failing), a failing login, clients waiting,
+// shutting down. Empty = healthy.
 std::vector<std::string> degraded_reasons(const health_inputs& in);
 
 // The /health body: {"status":"healthy"|"degraded","pool":{"total","in_use",

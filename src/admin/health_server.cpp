@@ -4,6 +4,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +17,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -28,10 +30,13 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <unordered_set>
+#include <unordered_map>
 
+#include "admin/connection_table.hpp"
 #include "admin/health_server.hpp"
 #include "admin/prometheus_text.hpp"
+#include "common/clock.hpp"
+#include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
 
 namespace tpp::admin {
@@ -76,6 +81,24 @@ bool is_parse_error(const boost::system::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
+// True for `Expect: 100-continue` (case-insensitive, as RFC 9110 says).
+bool expects_continue(const http::request_parser<http::string_body>& p) {
+  const auto v = p.get()[http::field::expect];
+  return beast::iequals(v, "100-continue");
+}
+
+bool is_out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors ||
+         ec == boost::system::error_code(ENFILE, boost::system::system_category());
+}
+
+// The soft RLIMIT_NOFILE, 0 when unlimited or unknown.
+std::uint64_t descriptor_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  return static_cast<std::uint64_t>(rl.rlim_cur);
+}
+
 }  // namespace
 
 struct health_server::impl {
@@ -96,27 +119,67 @@ struct health_server::impl {
   health_server_options opts;
   tcp::endpoint bound;  // written once by start()
   std::atomic<bool> stop_requested{false};
-  // Strand only: the open connections, so that stop() can close them.
-  std::unordered_set<beast::tcp_stream*> sessions;
+  // Strand only: the open connections (so that stop() and the cap can close
+  // them) and what the cap knows of them.
+  std::unordered_map<connection_table::id, beast::tcp_stream*> sessions;
+  connection_table table{opts.max_connections};
+  std::uint64_t evicted = 0;  // connections closed to make room, for the log
 
-  // Keeps a session in `sessions` for the lifetime of its coroutine frame.
+  // Keeps a session in `sessions` and `table` for its coroutine frame's life.
   struct registration {
     impl& owner;
-    beast::tcp_stream* stream;
-    registration(impl& o, beast::tcp_stream* s) : owner(o), stream(s) { owner.sessions.insert(s); }
+    connection_table::id id;
+    registration(impl& o, connection_table::id i, beast::tcp_stream* s) : owner(o), id(i) {
+      owner.sessions.emplace(id, s);
+    }
     registration(const registration&) = delete;
     registration& operator=(const registration&) = delete;
-    ~registration() { owner.sessions.erase(stream); }
+    ~registration() {
+      owner.sessions.erase(id);
+      owner.table.remove(id);
+    }
   };
+
+  static void close_stream(beast::tcp_stream& s) {
+    boost::system::error_code ec;
+    s.socket().shutdown(tcp::socket::shutdown_both, ec);
+    s.close();
+  }
 
   // Strand only.
   void close_all() {
     boost::system::error_code ec;
     acceptor.close(ec);
-    for (auto* s : sessions) {
-      s->socket().shutdown(tcp::socket::shutdown_both, ec);
-      s->close();
+    for (auto& [id, s] : sessions) close_stream(*s);
+  }
+
+  // Strand only. Closes the connection waiting longest for a request; false
+  // when there is none.
+  bool evict_idlest() {
+    const auto victim = table.evict_idlest();
+    if (!victim) return false;
+    if (auto it = sessions.find(*victim); it != sessions.end()) close_stream(*it->second);
+    return true;
+  }
+
+  // Strand only. Makes room for a connection just accepted (docs/metrics.md,
+  // "Health listener limits"); false when it must be closed instead.
+  bool admit() {
+    const auto adm = table.admit();
+    if (adm.evict) {
+      // A session not started yet finds itself evicted when it starts.
+      if (auto it = sessions.find(*adm.evict); it != sessions.end()) close_stream(*it->second);
     }
+    if (adm.evict || !adm.accept) {
+      // The first, then every 1000th: a flood of connections costs a few lines.
+      if (evicted++ % 1000 == 0) {
+        spdlog::warn(
+            "health server: at its cap of {} connections (health_max_connections): idle ones "
+            "are closed to answer new ones ({} so far)",
+            table.cap(), evicted);
+      }
+    }
+    return adm.accept;
   }
 
   response handle(const http::request<http::string_body>& req) {
@@ -164,21 +227,28 @@ struct health_server::impl {
       if (self->stop_requested.load()) co_return;  // `sock` closes as it goes
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
-        // Out of descriptors or similar: pause instead of spinning.
-        spdlog::warn("health server: accept on {}: {}", self->listen.to_string(), ec.message());
+        // Out of descriptors: a probe waiting in the backlog comes before an
+        // idle health connection, so give one up and accept again at once.
+        if (is_out_of_descriptors(ec) && self->evict_idlest()) continue;
+        // Otherwise pause instead of spinning.
+        warn_throttled("health server: accept on " + self->listen.to_string() + ": " +
+                       ec.message());
         asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
         co_await pause.async_wait(use_tuple);
         continue;
       }
-      asio::co_spawn(self->strand, run_session(self, std::move(sock)),
+      if (!self->admit()) continue;  // every connection busy: `sock` closes as it goes
+      const auto id = self->table.add(steady_clock::instance().now());
+      asio::co_spawn(self->strand, run_session(self, id, std::move(sock)),
                      log_exception{"health server: session"});
     }
   }
 
-  static asio::awaitable<void> run_session(std::shared_ptr<impl> self, tcp::socket sock) {
+  static asio::awaitable<void> run_session(std::shared_ptr<impl> self, connection_table::id id,
+                                           tcp::socket sock) {
     beast::tcp_stream stream(std::move(sock));
-    registration reg(*self, &stream);
-    if (self->stop_requested.load()) co_return;
+    registration reg(*self, id, &stream);
+    if (self->stop_requested.load() || self->table.evicted(id)) co_return;
     const auto& o = self->opts;
     beast::flat_buffer buffer(o.max_header_bytes + o.max_body_bytes + 1024);
 
@@ -188,9 +258,18 @@ struct health_server::impl {
       parser.header_limit(static_cast<std::uint32_t>(
           std::min<std::size_t>(o.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
       parser.body_limit(o.max_body_bytes);
+      self->table.set_waiting(id, true, steady_clock::instance().now());
       stream.expires_after(o.read_timeout);
-      auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+      auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      // With `Expect: 100-continue` the client may wait for a 100 before it
+      // sends the body: answer at once instead of waiting for it.
+      const bool skip_body = !rec && !parser.is_done() && expects_continue(parser);
+      if (!rec && !parser.is_done() && !skip_body) {
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        rec = bec;
+      }
       if (self->stop_requested.load()) co_return;
+      self->table.set_waiting(id, false, steady_clock::instance().now());
 
       response res;
       if (rec) {
@@ -202,7 +281,7 @@ struct health_server::impl {
       } else {
         const auto& req = parser.get();
         res = self->handle(req);
-        res.keep_alive(req.keep_alive());
+        res.keep_alive(req.keep_alive() && !skip_body);  // an unread body ends the connection
         res.prepare_payload();
         if (req.method() == http::verb::head) res.body().clear();  // headers as for GET
       }
@@ -275,6 +354,13 @@ void health_server::start() {
     throw std::runtime_error(name + ": cannot listen: " + ec.message());
   }
   self.bound = self.acceptor.local_endpoint(ec);
+  // Before the accept loop runs, so no strand is needed yet.
+  const auto cap = health_connection_cap(self.opts.max_connections, descriptor_limit());
+  if (cap < self.opts.max_connections) {
+    spdlog::info("health server: at most {} connections (a sixteenth of the descriptor limit)",
+                 cap);
+  }
+  self.table = connection_table(cap);
   spdlog::info("health server listening on {}:{}", self.bound.address().to_string(),
                self.bound.port());
   asio::co_spawn(self.strand, impl::accept_loop(impl_),

@@ -14,11 +14,16 @@ namespace tpp::admin {
 
 struct health_server_options {
   // Whole-request deadline, from waiting for its first byte to its last; an
-  // idle keep-alive connection is closed when it passes.
-  std::chrono::milliseconds read_timeout{10000};
+  // idle keep-alive connection is closed when it passes
+  // (health_idle_timeout_seconds).
+  std::chrono::milliseconds read_timeout{5000};
   std::chrono::milliseconds write_timeout{10000};
   std::size_t max_header_bytes = 8 * 1024;  // over it: 431, connection closed
   std::size_t max_body_bytes = 4 * 1024;    // over it: 413, connection closed
+  // Open connections at most (health_max_connections), lowered to a
+  // sixteenth of the descriptor limit (health_connection_cap). At the cap a
+  // new connection closes the one waiting longest for a request.
+  std::size_t max_connections = 64;
 };
 
 // The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
@@ -30,7 +35,10 @@ struct health_server_options {
 //   GET|HEAD /metrics          -> 200 Prometheus text (metrics::registry::global())
 //   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
 // Malformed requests get 400 (431/413 over the limits) and the connection is
-// closed. Query strings are ignored.
+// closed. Query strings are ignored. A request with `Expect: 100-continue`
+// and a body gets its final answer at once, without the body (no endpoint
+// reads one), and the connection closes. Connection limits:
+// docs/metrics.md, "Health listener limits".
 //
 // Every socket operation runs on one strand of the given io_context, which
 // may be run by any number of threads. `inputs` is called on that strand,

@@ -32,6 +32,10 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// After the grace period, how long the event loops get to run out of work
+// before they are stopped outright (docs/proxy.md, "Shutdown").
+constexpr std::chrono::milliseconds shutdown_margin{1000};
+
 // The login client's verdict as tpp_logins_total counts it. A switch, so that
 // a new kind fails to compile (-Wswitch) instead of being miscounted.
 metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcept {
@@ -64,6 +68,8 @@ struct application {
   asio::signal_set signals{control, SIGINT, SIGTERM};
   int exit_code = 0;
   bool stopping = false;
+  // Set when shutdown begins: every event loop ends by then. Main thread only.
+  std::optional<std::chrono::steady_clock::time_point> hard_deadline;
 
   admin::health_inputs health_inputs() const {
     admin::health_inputs in;
@@ -73,6 +79,7 @@ struct application {
     in.oldest_waiter_since = snap.oldest_waiter_since;
     in.now = steady_clock::instance().now();
     in.min_ready = cfg.token.min_ready;
+    in.ttl = cfg.token.ttl;
     in.shutting_down = ctx.shutting_down.load();
     in.login_error = tokens ? tokens->last_error() : std::string();
     return in;
@@ -83,8 +90,10 @@ asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
                                                      net::upstream_target target, std::string user,
                                                      std::string password,
                                                      std::chrono::milliseconds timeout) {
-  co_return co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
-                                            std::move(password), timeout);
+  // Two statements, not `co_return co_await`, which GCC 12 miscompiles.
+  auto outcome = co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
+                                                 std::move(password), timeout);
+  co_return outcome;
 }
 
 // Stop accepting, report not-ready, let in-flight exchanges finish for up to
@@ -96,6 +105,7 @@ asio::awaitable<void> shut_down(application* app) {
   notify_stopping("draining");
   app->proxy->begin_shutdown();
   const auto deadline = steady_clock::instance().now() + app->cfg.shutdown_grace;
+  app->hard_deadline = deadline + shutdown_margin;
   asio::steady_timer tick(app->control);
   while (app->proxy->active_sessions() > 0 && steady_clock::instance().now() < deadline) {
     tick.expires_after(20ms);
@@ -141,6 +151,23 @@ asio::awaitable<void> wait_for_signal(application* app) {
   spdlog::info("received {}, shutting down (grace {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                app->cfg.shutdown_grace.count());
   co_await shut_down(app);
+}
+
+// Runs the control loop until it runs out of work, and once shutdown has
+// begun no later than its hard deadline: a login or a health connection that
+// ignores cancellation must not keep tpp alive (docs/proxy.md, "Shutdown").
+void run_control(application& app) {
+  while (!app.control.stopped()) {
+    if (!app.hard_deadline) {
+      app.control.run_for(std::chrono::milliseconds(250));
+      continue;
+    }
+    app.control.run_until(*app.hard_deadline);
+    if (!app.control.stopped()) {
+      spdlog::warn("shutdown: control loop still busy after the grace period; stopping it");
+      app.control.stop();
+    }
+  }
 }
 
 }  // namespace
@@ -204,7 +231,11 @@ int run(const config::config& cfg) {
   try {
     app.proxy->listen();
     if (cfg.health_listen) {
-      app.health.emplace(app.control, *cfg.health_listen, [&app] { return app.health_inputs(); });
+      admin::health_server_options hopts;
+      hopts.max_connections = cfg.health_max_connections;
+      hopts.read_timeout = cfg.health_idle_timeout;
+      app.health.emplace(
+          app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
       app.health->start();
     }
   } catch (const std::exception& e) {
@@ -212,19 +243,21 @@ int run(const config::config& cfg) {
     return 1;
   }
 
-  spdlog::info(
-      "tpp {} listening on {} ({} workers), health on {}, upstream {}://{}:{}, pool_size {}",
-      TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
-      cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
-      cfg.upstream.tls ? "https" : "http", cfg.upstream.host, cfg.upstream.port,
-      cfg.token.pool_size);
+  spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}",
+               TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
+               cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
+               cfg.upstream.url(), cfg.token.pool_size);
   app.proxy->start();
   notify_status("logging in to DolphinDB");
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
   asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});
-  app.control.run();
+  run_control(app);
   app.proxy->force_close();
-  app.proxy->join();
+  const auto hard_deadline =
+      app.hard_deadline.value_or(std::chrono::steady_clock::now() + shutdown_margin);
+  if (const auto n = app.proxy->join_until(hard_deadline); n > 0) {
+    spdlog::warn("shutdown: {} worker loop(s) still busy after the grace period; stopped them", n);
+  }
   if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
   spdlog::info("tpp stopped");
   return app.exit_code;

@@ -7,6 +7,10 @@ std::string address::to_string() const {
   return host + ":" + std::to_string(port);
 }
 
+std::string upstream_config::url() const {
+  return (tls ? "https://" : "http://") + address{host, port}.to_string();
+}
+
 std::string_view to_string(otlp_protocol p) {
   switch (p) {
     case otlp_protocol::grpc:

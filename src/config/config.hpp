@@ -37,6 +37,9 @@ struct upstream_config {
   // Idle pooled upstream connections are closed after this.
   std::chrono::milliseconds idle_timeout{30000};
   std::size_t max_idle_connections = 64;  // per worker thread
+
+  // "http://host:port" or "https://...", an IPv6 host in brackets: for logs.
+  std::string url() const;
 };
 
 struct credential_config {
@@ -103,6 +106,9 @@ struct telemetry_config {
 struct config {
   address listen{"0.0.0.0", 8080};
   std::optional<address> health_listen;
+  // Health listener limits (docs/metrics.md, "Health listener limits").
+  std::size_t health_max_connections = 64;
+  std::chrono::milliseconds health_idle_timeout{5000};
   upstream_config upstream;
   credential_config credential;
   token_config token;

@@ -160,6 +160,12 @@ const key_spec table[] = {
        c.health_listen = v.empty() ? std::nullopt : std::optional(parse_address(v, n));
      },
      [](const C& c) { return c.health_listen ? c.health_listen->to_string() : std::string(); }},
+    {"health_max_connections", "TPP_HEALTH_MAX_CONNECTIONS", false, false,
+     [](C& c, S v, S n) { c.health_max_connections = count(v, n, 1, 1'000'000); },
+     [](const C& c) { return std::to_string(c.health_max_connections); }},
+    {"health_idle_timeout_seconds", "TPP_HEALTH_IDLE_TIMEOUT_SECONDS", false, false,
+     [](C& c, S v, S n) { c.health_idle_timeout = positive_seconds(v, n); },
+     [](const C& c) { return format_seconds(c.health_idle_timeout); }},
     {"upstream.host", "TPP_UPSTREAM_HOST", true, false,
      [](C& c, S v, S) {
        // "[::1]" is accepted as well as "::1".

@@ -2,7 +2,9 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -55,9 +57,84 @@ asio::ssl::stream_base* upstream_stream::ssl_base() {
 
 namespace {
 
+// "host:port", an IPv6 host in brackets.
+std::string host_port(const upstream_target& t) {
+  return (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) + ":" + t.port;
+}
+
+std::string ip_text(const ASN1_OCTET_STRING* ip) {
+  const auto* d = ASN1_STRING_get0_data(ip);
+  const int n = ASN1_STRING_length(ip);
+  if (n == 4) {
+    asio::ip::address_v4::bytes_type b{};
+    std::copy(d, d + 4, b.begin());
+    return asio::ip::address_v4(b).to_string();
+  }
+  if (n == 16) {
+    asio::ip::address_v6::bytes_type b{};
+    std::copy(d, d + 16, b.begin());
+    return asio::ip::address_v6(b).to_string();
+  }
+  return "?";
+}
+
+// What a certificate is for: its subjectAltName entries ("DNS:a, IP:1.2.3.4"),
+// or its common name when it has none (as the checks then use it).
+std::string certificate_names(X509* cert) {
+  if (!cert) return {};
+  std::string out;
+  auto add = [&out](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
+    if (g->type == GEN_DNS) {
+      const auto* d = ASN1_STRING_get0_data(g->d.dNSName);
+      add("DNS:" + std::string(reinterpret_cast<const char*>(d),
+                               static_cast<std::size_t>(ASN1_STRING_length(g->d.dNSName))));
+    } else if (g->type == GEN_IPADD) {
+      add("IP:" + ip_text(g->d.iPAddress));
+    }
+  }
+  if (sans) GENERAL_NAMES_free(sans);
+  if (out.empty()) {
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+      add(std::string("CN=") + cn);
+  }
+  return out;
+}
+
+// Host name verification that remembers what a mismatched certificate holds:
+// OpenSSL only knows that the callback said no ("unspecified certificate
+// verification error"), so the names are kept here for the message.
+struct verify_host {
+  std::string host;
+  std::shared_ptr<std::string> mismatch;  // filled when the names do not match
+
+  bool operator()(bool preverified, asio::ssl::verify_context& ctx) const {
+    if (asio::ssl::host_name_verification(host)(preverified, ctx)) return true;
+    X509_STORE_CTX* store = ctx.native_handle();
+    // Only the leaf, once the chain itself verified, is a name mismatch.
+    if (preverified && X509_STORE_CTX_get_error_depth(store) == 0) {
+      *mismatch = certificate_names(X509_STORE_CTX_get_current_cert(store));
+      boost::system::error_code not_ip;
+      asio::ip::make_address(host, not_ip);
+      X509_STORE_CTX_set_error(
+          store, not_ip ? X509_V_ERR_HOSTNAME_MISMATCH : X509_V_ERR_IP_ADDRESS_MISMATCH);
+    }
+    return false;
+  }
+};
+
 std::string tls_failure_detail(beast::ssl_stream<beast::tcp_stream>& s,
-                               const boost::system::error_code& ec) {
+                               const boost::system::error_code& ec, const upstream_target& t,
+                               const std::string& mismatch) {
   long vr = SSL_get_verify_result(s.native_handle());
+  if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    return "certificate verification failed: expected host " + t.host +
+           ", the certificate is for " + (mismatch.empty() ? "no name" : mismatch);
+  }
   if (vr != X509_V_OK) {
     return std::string("certificate verification failed: ") + X509_verify_cert_error_string(vr);
   }
@@ -81,7 +158,7 @@ asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream
   if (cec) {
     r.ec = cec == beast::error::timeout ? make_error_code(errc::upstream_timeout)
                                         : make_error_code(errc::upstream_connect_failed);
-    r.detail = "connect to " + t.host + ":" + t.port + ": " + cec.message();
+    r.detail = "connect to " + host_port(t) + ": " + cec.message();
     tcp_stream.close();
     co_return r;
   }
@@ -99,13 +176,14 @@ asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream
       tcp_stream.close();
       co_return r;
     }
-    tls->set_verify_callback(asio::ssl::host_name_verification(t.host));
+    auto mismatch = std::make_shared<std::string>();
+    tls->set_verify_callback(verify_host{t.host, mismatch});
     auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (hec) {
       r.ec = hec == beast::error::timeout ? make_error_code(errc::upstream_timeout)
                                           : make_error_code(errc::tls_failed);
       r.detail =
-          "TLS handshake with " + t.host + ":" + t.port + ": " + tls_failure_detail(*tls, hec);
+          "TLS handshake with " + host_port(t) + ": " + tls_failure_detail(*tls, hec, t, *mismatch);
       tcp_stream.close();
       co_return r;
     }

@@ -6,7 +6,7 @@ target_link_libraries(tpp_refresh_schedule PUBLIC tpp_common PRIVATE tpp_warning
 add_library(tpp_token_manager STATIC ${CMAKE_CURRENT_LIST_DIR}/token_manager.cpp)
 target_link_libraries(tpp_token_manager
   PUBLIC tpp_pool tpp_refresh_schedule tpp_dolphindb tpp_config tpp_asio
-  PRIVATE tpp_warnings spdlog::spdlog)
+  PRIVATE tpp_common tpp_warnings spdlog::spdlog)
 if(TPP_SANITIZE MATCHES "thread")
   target_compile_options(tpp_token_manager PRIVATE -Wno-tsan)
 endif()

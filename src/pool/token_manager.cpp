@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log_throttle.hpp"
 #include "pool/refresh_schedule.hpp"
 #include "pool/token_manager.hpp"
 
@@ -50,6 +51,9 @@ using signal_channel = asio::experimental::concurrent_channel<void(boost::system
 void notify(const std::shared_ptr<signal_channel>& ch) {
   ch->try_send(boost::system::error_code{});
 }
+
+// How often the same failed-login line is logged; the rest are counted.
+constexpr std::chrono::seconds failed_login_log_interval{30};
 
 double seconds_between(clock::time_point a, clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -78,7 +82,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     bool in_flight = false;   // a login for this slot is under way
     unsigned failures = 0;    // consecutive failed logins (backoff exponent)
     clock::time_point retry_at{};
-    std::uint64_t generation = 0;  // mirrors the pool's; only we install
+    clock::time_point installed_at{};  // of the current token
+    std::uint64_t generation = 0;      // mirrors the pool's; only we install
   };
 
   impl(asio::any_io_executor ex, const config::token_config& cfg, std::shared_ptr<token_pool> pool,
@@ -151,6 +156,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   std::optional<startup_result> start_result_;
   std::shared_ptr<signal_channel> start_signal_;
   std::chrono::milliseconds rejected_retry_delay_ = default_rejected_retry_delay;
+  log_throttle failed_logins_{failed_login_log_interval};
 
   // --- helpers ------------------------------------------------------------------
 
@@ -342,6 +348,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         s.stale = false;
         s.needs_login = false;
         s.failures = 0;
+        s.installed_at = now;
         ++s.generation;
         schedule_.on_install(l.slot, now);
         if (rejected_) spdlog::info("token manager: DolphinDB accepts the credential again");
@@ -390,13 +397,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
                                  "(maxConnections; lower token.pool_size?): " +
                                      r.message
                                : "login failed: " + r.message;
-        if (text != last_error_) {
-          spdlog::warn("token manager: {} (slot {}, retrying with backoff)", text, l.slot);
-          state_changed = true;
-        } else {
-          spdlog::debug("token manager: slot {}: {} (attempt {}, retry in {} ms)", l.slot, text,
-                        s.failures, delay.count());
-        }
+        if (text != last_error_) state_changed = true;
+        log_failed_login(l, s, text, delay, now);
         last_error_ = std::move(text);
         defer_slot(s, l.slot, now + std::chrono::duration_cast<clock::duration>(delay));
       }
@@ -408,6 +410,28 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     call_login_hook(r.what, l.is_refresh, secs);
     if (state_changed) call_state_hook();
     wake();
+  }
+
+  // mu_ held, strand. One line per kind of failure per failed_login_log
+  // interval, with the count of those left out; a refresh says the old token
+  // is kept and how old it is (docs/tokens.md, "Failed logins").
+  void log_failed_login(const launch& l, const slot_rec& s, const std::string& text,
+                        std::chrono::milliseconds delay, clock::time_point now) {
+    const auto suppressed = failed_logins_.admit(text, now);
+    if (!suppressed) {
+      spdlog::debug("token manager: slot {}: {} (attempt {}, retry in {} ms)", l.slot, text,
+                    s.failures, delay.count());
+      return;
+    }
+    std::string kept;
+    if (s.has_token && !s.stale) {
+      const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - s.installed_at);
+      const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl);
+      kept = "; its token is kept, " + std::to_string(age.count()) + " s old (ttl " +
+             std::to_string(ttl.count()) + " s)";
+    }
+    spdlog::warn("token manager: {} (slot {}{}; retrying with backoff){}", text, l.slot, kept,
+                 suppressed_suffix(*suppressed));
   }
 
   // mu_ held, strand. The next login for a slot whose login did not install

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "common/error.hpp"
+#include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
 #include "proxy/acquire.hpp"
 #include "proxy/connection.hpp"
@@ -266,7 +267,7 @@ asio::awaitable<bool> exchange::connect_upstream() {
   }
   if (r.ec) {
     metrics::registry::global().on_upstream_connect_error();
-    spdlog::warn("upstream: {}", r.detail);
+    warn_throttled("upstream: " + r.detail);  // one line per outage, not per request
     co_await answer_upstream_error(r.ec == make_error_code(errc::upstream_timeout), r.detail);
     co_return false;
   }
@@ -332,7 +333,7 @@ asio::awaitable<exchange::step> exchange::response_read_failed(
   c_.drop_upstream();
   if (is_disconnect(ec) && may_resend()) co_return step::retry;
   if (!timed_out && !is_disconnect(ec)) {
-    spdlog::warn("upstream sent a malformed response: {}", ec.message());
+    warn_throttled("upstream sent a malformed response: " + ec.message());
   }
   co_await fail_upstream(is_disconnect(ec) ? "upstream closed the connection"
                                            : "upstream sent a malformed response");
@@ -435,7 +436,7 @@ asio::awaitable<void> exchange::send_response() {
       // Past the head nothing can be said to the client: close both sides.
       c_.drop_upstream();
       c_.keep_alive = false;
-      if (r.in_failed) spdlog::warn("upstream failed mid-response: {}", r.ec.message());
+      if (r.in_failed) warn_throttled("upstream failed mid-response: " + r.ec.message());
     }
   }
   // Bytes already read past a complete answer were not asked for: the

@@ -47,7 +47,12 @@ void server::listen() {
 void server::start() {
   for (auto& w : workers_) {
     w->start();
-    threads_.emplace_back([&io = w->io()] { io.run(); });
+    threads_.emplace_back([this, &io = w->io()] {
+      io.run();
+      std::lock_guard lock(ended_mu_);
+      ++ended_;
+      ended_cv_.notify_all();
+    });
   }
 }
 
@@ -64,6 +69,20 @@ void server::join() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+}
+
+std::size_t server::join_until(std::chrono::steady_clock::time_point deadline) {
+  std::size_t stopped = 0;
+  {
+    std::unique_lock lock(ended_mu_);
+    if (!ended_cv_.wait_until(lock, deadline, [this] { return ended_ >= threads_.size(); })) {
+      stopped = threads_.size() - ended_;
+      // Which ones are stuck is not tracked: stopping an ended loop is harmless.
+      for (auto& w : workers_) w->stop_loop();
+    }
+  }
+  join();
+  return stopped;
 }
 
 std::size_t server::active_sessions() const {

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -27,6 +30,10 @@ class server {
   void force_close();
   // Waits for the worker threads to end (after force_close or when idle).
   void join();
+  // join(), but a worker whose thread has not ended by `deadline` has its
+  // event loop stopped (worker::stop_loop) so that the wait always ends.
+  // Returns how many loops had to be stopped.
+  std::size_t join_until(std::chrono::steady_clock::time_point deadline);
   std::size_t active_sessions() const;
   std::size_t worker_count() const noexcept { return workers_.size(); }
 
@@ -34,6 +41,9 @@ class server {
   proxy_context& ctx_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;
+  std::mutex ended_mu_;
+  std::condition_variable ended_cv_;
+  std::size_t ended_ = 0;  // worker threads whose run() returned
 };
 
 }  // namespace tpp::proxy

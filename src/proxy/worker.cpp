@@ -1,6 +1,5 @@
 #include "proxy/worker.hpp"
 
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log_exception.hpp"
+#include "common/log_throttle.hpp"
 #include "proxy/session_entry.hpp"
 
 namespace tpp::proxy {
@@ -41,8 +41,8 @@ asio::awaitable<void> accept_loop(worker* w) {
     if (w->stopping_) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      // Out of descriptors and the like: say so, breathe, go on.
-      spdlog::warn("accept: {}", ec.message());
+      // Out of descriptors and the like: say so (once per 10 s), breathe, go on.
+      warn_throttled("accept: " + ec.message());
       asio::steady_timer pause(w->io(), 50ms);
       co_await pause.async_wait(use_tuple);
       continue;
@@ -57,7 +57,10 @@ asio::awaitable<void> sweep_loop(worker* w) {
   for (;;) {
     w->sweep_timer_->expires_after(interval);
     auto [ec] = co_await w->sweep_timer_->async_wait(use_tuple);
-    if (ec || w->io_->stopped()) co_return;
+    // force_close() cancels the timer, but a wait that already completed and
+    // sits in the queue sees no error: the flag ends the loop whatever the
+    // timing (docs/proxy.md, "Shutdown").
+    if (ec || w->closed_) co_return;
     const auto now = steady_clock::instance().now();
     // check_deadline only cancels socket operations; no session is destroyed
     // during the walk.
@@ -125,12 +128,17 @@ void worker::begin_shutdown() {
 void worker::force_close() {
   asio::post(*io_, [this] {
     stopping_ = true;
+    closed_ = true;
     boost::system::error_code ec;
     if (acceptor_) acceptor_->close(ec);
     for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close();
     sweep_timer_->cancel();
     upstreams_.clear();
   });
+}
+
+void worker::stop_loop() {
+  io_->stop();
 }
 
 void worker::add(session_link& s) {

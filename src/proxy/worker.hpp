@@ -59,8 +59,12 @@ class worker {
   // Shutdown, first step: stop accepting and close connections that sit idle
   // between requests; busy ones close after their exchange. Any thread.
   void begin_shutdown();
-  // Shutdown, last step: close every connection. Any thread.
+  // Shutdown, last step: close every connection and end the deadline sweep,
+  // so that the event loop runs out of work and run() returns. Any thread.
   void force_close();
+  // Last resort when force_close() did not let run() return in time: stops
+  // the event loop whatever is still pending. Any thread.
+  void stop_loop();
   // Number of live client connections (read on the worker thread or racy).
   std::size_t session_count() const noexcept { return session_count_.load(); }
 
@@ -86,7 +90,8 @@ class worker {
   std::atomic<std::size_t> session_count_{0};
   relay_buffers buffers_;
   std::optional<boost::asio::steady_timer> sweep_timer_;
-  bool stopping_ = false;
+  bool stopping_ = false;  // begin_shutdown(): no more accepts
+  bool closed_ = false;    // force_close(): no more sweeps either
 };
 
 }  // namespace tpp::proxy

@@ -4,7 +4,12 @@
 
 #include "admin/health_server.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +19,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -398,6 +404,112 @@ TEST_F(health_server_test, silent_client_is_closed_after_read_timeout) {
   start({.read_timeout = 200ms});
   auto c = connect();
   EXPECT_TRUE(c.closed_by_server());
+}
+
+// The fix for idle connections starving the process (docs/metrics.md,
+// "Health listener limits"): at the cap a newcomer is answered and the
+// connection waiting longest for a request is closed.
+TEST_F(health_server_test, at_the_cap_a_new_connection_closes_the_idlest_and_is_answered) {
+  start({.read_timeout = 30s, .max_connections = 2});  // only the cap closes anything
+  auto oldest = connect();
+  EXPECT_EQ(oldest.get("/livez").result(), http::status::ok);
+  auto newer = connect();
+  EXPECT_EQ(newer.get("/livez").result(), http::status::ok);
+  auto probe = connect();
+  EXPECT_EQ(probe.get("/livez").result(), http::status::ok);
+  EXPECT_TRUE(oldest.closed_by_server());
+  EXPECT_EQ(newer.get("/readyz").result(), http::status::ok);  // still open
+}
+
+// A raw loopback connection (one descriptor, no io_context); -1 on failure.
+int raw_connect(const tcp::endpoint& ep) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(ep.port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Polls `pred` until it holds (true) or 5 s pass (false).
+template <class Pred>
+bool eventually(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Out of descriptors below the cap (the proxy took them): the health
+// listener gives up an idle connection so that a probe is answered.
+TEST_F(health_server_test, out_of_descriptors_an_idle_connection_makes_way_for_a_probe) {
+  auto& srv = start({.read_timeout = 30s});
+  const auto ep = srv.local_endpoint();
+  const auto before = open_fds();
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(raw_connect(ep));
+  // Both ends live in this process: wait until the server holds its four.
+  ASSERT_TRUE(eventually([&] { return open_fds() >= before + 8; }));
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(before + 64);
+  ::setrlimit(RLIMIT_NOFILE, &low);
+  // Take every descriptor left, then free exactly one: for the probe.
+  std::vector<int> filler;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) filler.push_back(fd);
+  ::close(filler.back());
+  filler.pop_back();
+  const int probe = raw_connect(ep);
+  std::string answer;
+  if (probe >= 0) {
+    const std::string req = "GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    EXPECT_EQ(::send(probe, req.data(), req.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(req.size()));
+    timeval tv{.tv_sec = 3, .tv_usec = 0};
+    ::setsockopt(probe, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    const auto n = ::recv(probe, buf, sizeof buf, 0);
+    if (n > 0) answer.assign(buf, static_cast<std::size_t>(n));
+    ::close(probe);
+  }
+  for (int fd : filler) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  for (int fd : idle) ::close(fd);
+  ASSERT_GE(probe, 0);
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+}
+
+// A client that waits for `100 Continue` before sending its body still gets
+// an answer: the final one, at once, and the connection closes.
+TEST_F(health_server_test, expect_100_continue_gets_the_final_answer_without_the_body) {
+  start();
+  auto c = connect();
+  c.write_raw(
+      "POST /livez HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+  auto r = c.read();
+  ASSERT_TRUE(r) << c.last_error().message();
+  EXPECT_EQ(r->result(), http::status::method_not_allowed);
+  EXPECT_TRUE(c.closed_by_server());
+  auto g = connect();
+  g.write_raw(
+      "GET /health HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  r = g.read();
+  ASSERT_TRUE(r) << g.last_error().message();
+  EXPECT_EQ(r->result(), http::status::ok);
 }
 
 TEST_F(health_server_test, stop_closes_listener_and_connections) {

@@ -54,6 +54,23 @@ TEST(health, healthy_pool_reports_old_fields) {
   EXPECT_DOUBLE_EQ(j.at("slots")[0].at("age_seconds").get<double>(), 60.0);
 }
 
+// Tokens kept past their ttl because refresh logins fail (slow or down
+// upstream) used to leave /health "healthy" with no reason.
+TEST(health, tokens_past_their_ttl_degrade_with_the_oldest_age) {
+  auto in = healthy_pool(4);  // issued at 100 s, seen at 160 s
+  in.ttl = 60s;
+  EXPECT_TRUE(degraded_reasons(in).empty());  // exactly the ttl: not past it
+  in.slots[1].issued_at = tpp::clock::time_point(40s);
+  in.slots[2].issued_at = tpp::clock::time_point(90s);
+  const json j = parse(render_health_json(in));
+  EXPECT_EQ(j.at("status"), "degraded");
+  ASSERT_EQ(j.at("reasons").size(), 1u);
+  EXPECT_EQ(j.at("reasons")[0],
+            "2 of 4 tokens past their ttl (oldest 120 s, ttl 60 s): refresh failing");
+  in.ttl = 0ms;  // unknown: no such reason
+  EXPECT_TRUE(degraded_reasons(in).empty());
+}
+
 TEST(health, stale_tokens_degrade) {
   auto in = healthy_pool(10);
   in.slots[2].state = slot_state::stale;

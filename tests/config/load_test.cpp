@@ -127,6 +127,8 @@ struct sample {
 const std::vector<sample> samples = {
     {"listen", "0.0.0.0:8080", "127.0.0.1:18080", "127.0.0.1:18080"},
     {"health_listen", "0.0.0.0:9090", "[::1]:19090", "[::1]:19090"},
+    {"health_max_connections", "16", "200", "200"},
+    {"health_idle_timeout_seconds", "2", "0.5", "0.5"},
     {"upstream.host", "ddb", "ddb2", "ddb2"},
     {"upstream.port", "8848", "18848", "18848"},
     {"upstream.tls", "false", "TRUE", "true"},

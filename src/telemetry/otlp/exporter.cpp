@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "telemetry/otlp/encode.hpp"
+#include "telemetry/otlp/retry_after.hpp"
 #include "telemetry/otlp/sender.hpp"
 #include "telemetry/otlp/settings.hpp"
 #include "telemetry/otlp/span_queue.hpp"
@@ -38,14 +39,19 @@ struct health {
   std::chrono::milliseconds backoff{0};
   steady::time_point retry_at{};
 
-  void failed(const std::string& why, std::size_t lost) {
-    if (backoff.count() == 0)
-      spdlog::warn("otlp: {} export failed ({}); dropping {} item(s), backing off", what, why,
-                   lost);
-    else
-      spdlog::debug("otlp: {} export failed again ({})", what, why);
+  // A collector's Retry-After (429/503) is honoured when longer than our own
+  // back-off, up to detail::max_retry_after.
+  void failed(const detail::send_result& r, std::size_t lost) {
+    const bool first = backoff.count() == 0;
     backoff = std::clamp(backoff * 2, std::chrono::milliseconds(1000), max_backoff);
-    retry_at = steady::now() + backoff;
+    const auto wait = detail::retry_delay(backoff, r.retry_after);
+    if (first)
+      spdlog::warn("otlp: {} export failed ({}); dropping {} item(s), next try in {} ms", what,
+                   r.error, lost, wait.count());
+    else
+      spdlog::debug("otlp: {} export failed again ({}); next try in {} ms", what, r.error,
+                    wait.count());
+    retry_at = steady::now() + wait;
   }
   void succeeded() {
     if (backoff.count() != 0) spdlog::info("otlp: {} export works again", what);
@@ -104,7 +110,7 @@ struct exporter::impl {
     } else {
       spans_dropped += batch.size();
       ++span_exports_failed;
-      h.failed(r.error, batch.size());
+      h.failed(r, batch.size());
     }
     batch.clear();
     return r.ok;
@@ -127,7 +133,7 @@ struct exporter::impl {
       h.succeeded();
     } else {
       ++metric_exports_failed;
-      h.failed(r.error, 1);
+      h.failed(r, 1);
     }
   }
 

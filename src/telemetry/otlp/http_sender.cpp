@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "telemetry/otlp/encode.hpp"
+#include "telemetry/otlp/retry_after.hpp"
 #include "telemetry/otlp/sender.hpp"
 
 namespace tpp::telemetry::otlp::detail {
@@ -98,7 +99,14 @@ class http_sender final : public sender {
     if (!b.empty() && b.size() < 300 &&
         parser.get()[http::field::content_type].find("json") != beast::string_view::npos)
       why += ": " + b;
-    co_return send_result{false, why};
+    send_result r{false, why};
+    // OTLP/HTTP: on 429 and 503 the collector may say when to come back.
+    if (status == 429 || status == 503) {
+      const auto v = parser.get()[http::field::retry_after];
+      r.retry_after =
+          parse_retry_after(std::string_view(v.data(), v.size()), std::chrono::system_clock::now());
+    }
+    co_return r;
   }
 
   // A named coroutine taking its arguments by value (docs/conventions.md habit 9).
@@ -141,7 +149,9 @@ class http_sender final : public sender {
     co_await lowest.async_connect(endpoints, asio::use_awaitable);
     lowest.expires_at(deadline);
     co_await self->tls_->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
-    co_return co_await exchange(*self->tls_, lowest, std::move(req), deadline);
+    // Two statements, not `co_return co_await`, which GCC 12 miscompiles.
+    auto r = co_await exchange(*self->tls_, lowest, std::move(req), deadline);
+    co_return r;
   }
 
   signal_settings settings_;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "telemetry/otlp/settings.hpp"
@@ -17,6 +18,8 @@ enum class signal { traces, metrics };
 struct send_result {
   bool ok = false;
   std::string error;  // why it failed, for the log
+  // The collector's Retry-After on 429/503 (OTLP/HTTP), when it sent one.
+  std::optional<std::chrono::milliseconds> retry_after{};
 };
 
 // Sends one OTLP export request to the collector of one signal. Used from one

@@ -1,5 +1,6 @@
 #include "telemetry/otlp/settings.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -109,6 +110,11 @@ signal_settings resolve_signal(const config::telemetry_config& cfg,
 }  // namespace
 
 std::optional<parsed_url> parse_url(std::string_view url) {
+  // A URL holds no blanks or control characters anywhere (RFC 3986): one in
+  // the path would otherwise reach the request line of every export.
+  if (std::any_of(url.begin(), url.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+    return std::nullopt;
   parsed_url u;
   auto scheme_end = url.find("://");
   if (scheme_end != std::string_view::npos) {

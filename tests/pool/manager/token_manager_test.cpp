@@ -6,6 +6,8 @@
 #include "pool/token_manager.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +22,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -311,6 +314,50 @@ TEST(token_manager, failed_refresh_keeps_old_token) {
   EXPECT_EQ(h.pool->counts().ready, 1u);
   h.ddb->set_script(ok_outcome);
   EXPECT_TRUE(eventually([&] { return *lease->token() != token; }, 3s));
+}
+
+// Sends every log line to a string for the test's lifetime.
+class captured_log {
+ public:
+  captured_log() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    auto logger = std::make_shared<spdlog::logger>("test", sink);
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  }
+  ~captured_log() { spdlog::set_default_logger(previous_); }
+  // Lines containing `what`. Only once no other thread logs.
+  std::size_t count(const std::string& what) const {
+    const auto text = out_.str();
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+// Before: a success in another slot cleared the last error, so every failed
+// refresh after one logged a warning again; and no line said the token was
+// kept past its refresh. Now one line per kind per 30 s, saying so.
+TEST(token_manager, failed_refreshes_are_logged_once_per_interval_saying_the_token_is_kept) {
+  captured_log log;
+  {
+    harness h(2, 4, 2, 1s);
+    h.ddb->set_delay([](int) { return 5ms; });
+    ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+    ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+    // From now on the logins alternate: one fails, the next succeeds.
+    h.ddb->set_script([](int call) {
+      return call % 2 == 0 ? ok_outcome(call) : outcome(kind::failed, "read timeout");
+    });
+    const int base = h.ddb->calls;
+    ASSERT_TRUE(eventually([&] { return h.ddb->calls >= base + 8; }, 10s));
+  }  // the manager's thread has ended: the log is complete
+  EXPECT_EQ(log.count("login failed: read timeout"), 1u);
+  EXPECT_EQ(log.count("its token is kept"), 1u);
 }
 
 TEST(token_manager, concurrent_auth_failures_cause_one_login) {

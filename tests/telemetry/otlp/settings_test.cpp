@@ -162,6 +162,12 @@ TEST(Settings, BadValuesNameTheirSource) {
   expect_throw("ftp://c:4318", {}, "telemetry.otlp_endpoint");
   expect_throw("http://:4318", {}, "telemetry.otlp_endpoint");
   expect_throw("http://c:99999", {}, "telemetry.otlp_endpoint");
+  // A blank or control character anywhere in the URL, not only in the host.
+  expect_throw("http://c:4318/v1 x", {}, "telemetry.otlp_endpoint");
+  expect_throw("http://c:4318/a\tb", {}, "telemetry.otlp_endpoint");
+  expect_throw("http://c :4318", {}, "telemetry.otlp_endpoint");
+  expect_throw("", {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/ x"}},
+               "OTEL_EXPORTER_OTLP_ENDPOINT");
   expect_throw("http://c:4318", {{"OTEL_EXPORTER_OTLP_PROTOCOL", "thrift"}},
                "OTEL_EXPORTER_OTLP_PROTOCOL");
   expect_throw("http://c:4318", {{"OTEL_EXPORTER_OTLP_TIMEOUT", "soon"}},
