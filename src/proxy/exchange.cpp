@@ -256,7 +256,11 @@ asio::awaitable<bool> exchange::connect_upstream() {
   if (r.ec) {
     metrics::registry::global().on_upstream_connect_error();
     spdlog::warn("upstream: {}", r.detail);
-    co_await answer_upstream_error(r.ec == make_error_code(errc::upstream_timeout), r.detail);
+    // The detail names the upstream's address and what refused it: for the
+    // operator's log only, clients get a generic reason (docs/security.md).
+    const bool timed_out = r.ec == make_error_code(errc::upstream_timeout);
+    co_await answer_upstream_error(
+        timed_out, timed_out ? "upstream connect timed out" : "upstream unreachable");
     co_return false;
   }
   c_.upstream = std::move(conn);
