@@ -49,7 +49,11 @@ metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcep
 
 // Everything tpp runs, wired together; lives for the whole process.
 struct application {
-  explicit application(const config::config& c) : cfg(c) {}
+  explicit application(const config::config& c) : cfg(c) {
+    // SIGHUP and SIGUSR1/2 end a process by default: caught here so that a
+    // reload habit (or a stray kill -HUP) does not drop in-flight requests.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signals.add(sig);
+  }
 
   const config::config& cfg;
   asio::io_context control{1};  // token manager, health server, signals
@@ -59,7 +63,7 @@ struct application {
   std::unique_ptr<pool::token_manager> tokens;
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
-  asio::signal_set signals{control, SIGINT, SIGTERM};
+  asio::signal_set signals{control};
   int exit_code = 0;
   bool stopping = false;
 
@@ -128,11 +132,37 @@ asio::awaitable<void> start_tokens(application* app) {
                app->cfg.token.pool_size, ms);
 }
 
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return "a signal";
+  }
+}
+
+// SIGINT and SIGTERM stop tpp; the others it catches are logged and ignored
+// until reload exists (docs/security.md, "Secrets and signals").
 asio::awaitable<void> wait_for_signal(application* app) {
-  auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
-  if (ec) co_return;
-  spdlog::info("received {}, shutting down (grace {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               app->cfg.shutdown_grace.count());
+  for (;;) {
+    auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
+    if (ec) co_return;
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("received {}, shutting down (grace {} ms)", signal_name(sig),
+                   app->cfg.shutdown_grace.count());
+      break;
+    }
+    spdlog::warn("received {}: ignored (tpp cannot reload its configuration yet)",
+                 signal_name(sig));
+  }
   co_await shut_down(app);
 }
 
