@@ -10,9 +10,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <optional>
+#include <system_error>
 
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
+#include "common/fd_limit.hpp"
 #include "common/log_exception.hpp"
 #include "dolphindb/login_client.hpp"
 #include "metrics/registry.hpp"
@@ -166,6 +168,22 @@ asio::awaitable<void> wait_for_signal(application* app) {
   co_await shut_down(app);
 }
 
+// The soft descriptor limit raised to the hard one, and the client
+// connection budget that keeps descriptors for /health (docs/security.md,
+// "Descriptors").
+std::size_t descriptor_budget() {
+  const auto fds = raise_fd_limit();
+  if (fds.error != 0) {
+    spdlog::warn("open files limit: cannot raise it from {}: {}", fds.soft,
+                 std::generic_category().message(fds.error));
+  } else if (fds.soft != fds.soft_before) {
+    spdlog::info("open files limit raised from {} to {}", fds.soft_before, fds.soft);
+  }
+  const auto budget = client_connection_budget(fds.soft);
+  spdlog::debug("open files limit {}: at most {} client connections at once", fds.soft, budget);
+  return budget;
+}
+
 }  // namespace
 
 int run(const config::config& cfg) {
@@ -173,6 +191,7 @@ int run(const config::config& cfg) {
   application app(cfg);
   auto& ctx = app.ctx;
   ctx.cfg = cfg;
+  ctx.max_client_connections = descriptor_budget();
   try {
     if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
   } catch (const std::exception& e) {
