@@ -345,13 +345,16 @@ void health_server::start() {
     throw std::runtime_error(name + ": cannot open socket: " + ec.message());
   }
   self.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  // The message is taken before close(), which resets `ec` ("cannot bind: Success").
   if (self.acceptor.bind(ep, ec); ec) {
+    const std::string why = ec.message();
     self.acceptor.close(ec);
-    throw std::runtime_error(name + ": cannot bind: " + ec.message());
+    throw std::runtime_error(name + ": cannot bind: " + why);
   }
   if (self.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    const std::string why = ec.message();
     self.acceptor.close(ec);
-    throw std::runtime_error(name + ": cannot listen: " + ec.message());
+    throw std::runtime_error(name + ": cannot listen: " + why);
   }
   self.bound = self.acceptor.local_endpoint(ec);
   // Before the accept loop runs, so no strand is needed yet.

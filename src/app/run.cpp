@@ -11,10 +11,12 @@
 #include <csignal>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
+#include "common/fd_limit.hpp"
 #include "common/log_exception.hpp"
 #include "dolphindb/login_client.hpp"
 #include "metrics/registry.hpp"
@@ -55,7 +57,11 @@ metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcep
 
 // Everything tpp runs, wired together; lives for the whole process.
 struct application {
-  explicit application(const config::config& c) : cfg(c) {}
+  explicit application(const config::config& c) : cfg(c) {
+    // SIGHUP and SIGUSR1/2 end a process by default: caught here so that a
+    // reload habit (or a stray kill -HUP) does not drop in-flight requests.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signals.add(sig);
+  }
 
   const config::config& cfg;
   asio::io_context control{1};  // token manager, health server, signals
@@ -65,7 +71,7 @@ struct application {
   std::unique_ptr<pool::token_manager> tokens;
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
-  asio::signal_set signals{control, SIGINT, SIGTERM};
+  asio::signal_set signals{control};
   int exit_code = 0;
   bool stopping = false;
   // Set when shutdown begins: every event loop ends by then. Main thread only.
@@ -145,11 +151,37 @@ asio::awaitable<void> start_tokens(application* app) {
                std::to_string(app->cfg.token.pool_size) + " tokens at start");
 }
 
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return "a signal";
+  }
+}
+
+// SIGINT and SIGTERM stop tpp; the others it catches are logged and ignored
+// until reload exists (docs/security.md, "Secrets and signals").
 asio::awaitable<void> wait_for_signal(application* app) {
-  auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
-  if (ec) co_return;
-  spdlog::info("received {}, shutting down (grace {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               app->cfg.shutdown_grace.count());
+  for (;;) {
+    auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
+    if (ec) co_return;
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("received {}, shutting down (grace {} ms)", signal_name(sig),
+                   app->cfg.shutdown_grace.count());
+      break;
+    }
+    spdlog::warn("received {}: ignored (tpp cannot reload its configuration yet)",
+                 signal_name(sig));
+  }
   co_await shut_down(app);
 }
 
@@ -170,6 +202,22 @@ void run_control(application& app) {
   }
 }
 
+// The soft descriptor limit raised to the hard one, and the client
+// connection budget that keeps descriptors for /health (docs/security.md,
+// "Descriptors").
+std::size_t descriptor_budget() {
+  const auto fds = raise_fd_limit();
+  if (fds.error != 0) {
+    spdlog::warn("open files limit: cannot raise it from {}: {}", fds.soft,
+                 std::generic_category().message(fds.error));
+  } else if (fds.soft != fds.soft_before) {
+    spdlog::info("open files limit raised from {} to {}", fds.soft_before, fds.soft);
+  }
+  const auto budget = client_connection_budget(fds.soft);
+  spdlog::debug("open files limit {}: at most {} client connections at once", fds.soft, budget);
+  return budget;
+}
+
 }  // namespace
 
 int run(const config::config& cfg) {
@@ -177,6 +225,7 @@ int run(const config::config& cfg) {
   application app(cfg);
   auto& ctx = app.ctx;
   ctx.cfg = cfg;
+  ctx.max_client_connections = descriptor_budget();
   try {
     if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
   } catch (const std::exception& e) {

@@ -107,12 +107,13 @@ const otlp_exporter_env& in(const C& c) {
 
 template <scope Of>
 constexpr key_spec otlp_endpoint(std::string_view env) {
-  return {"",
-          env,
-          false,
-          false,
-          [](C& c, S v, S) { in<Of>(c).endpoint = std::string(trim_blanks(v)); },
-          [](const C& c) { return in<Of>(c).endpoint; }};
+  return {
+      "",
+      env,
+      false,
+      false,
+      [](C& c, S v, S n) { in<Of>(c).endpoint = endpoint_without_user_info(trim_blanks(v), n); },
+      [](const C& c) { return in<Of>(c).endpoint; }};
 }
 
 template <scope Of>
@@ -249,7 +250,7 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.token.retry_buffer_bytes); }},
 
     {"telemetry.otlp_endpoint", "TPP_TELEMETRY_OTLP_ENDPOINT", true, false,
-     [](C& c, S v, S) { c.telemetry.otlp_endpoint = v; },
+     [](C& c, S v, S n) { c.telemetry.otlp_endpoint = endpoint_without_user_info(v, n); },
      [](const C& c) { return c.telemetry.otlp_endpoint; }},
     {"telemetry.log_filter", "TPP_TELEMETRY_LOG_FILTER", true, false,
      [](C& c, S v, S) { c.telemetry.log_filter = v; },

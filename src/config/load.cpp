@@ -1,10 +1,13 @@
 #include "config/load.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
+#include "config/listen_check.hpp"
 #include "config/parse.hpp"
 #include "config/source.hpp"
+#include "config/suggest.hpp"
 
 namespace tpp::config {
 namespace {
@@ -85,11 +88,21 @@ void resolve_password(draft& d) {
   cred.password = std::move(text);
 }
 
+// Host names are accepted where users write them ("localhost:8080"); one that
+// does not resolve fails here, for --check-config as for the run.
+void check_listen_host(const draft& d, std::string_view path, const address& a) {
+  if (auto error = listen_host_error(a.host)) {
+    fail(d.name_of(path), "cannot resolve host " + quote_value(a.host) + ": " + *error);
+  }
+}
+
 void validate(const draft& d, bool file_mode) {
   const config& c = d.cfg;
   if (file_mode && !d.has("listen")) {
     fail("listen", "is required (set it in the config file or TPP_LISTEN)");
   }
+  check_listen_host(d, "listen", c.listen);
+  if (c.health_listen) check_listen_host(d, "health_listen", *c.health_listen);
   require_non_empty(d, "upstream.host", c.upstream.host);
   if (c.upstream.host.find('/') != std::string::npos) {
     fail(d.name_of("upstream.host"),
@@ -118,6 +131,19 @@ std::vector<std::string> risk_warnings(const config& c) {
   return out;
 }
 
+// A TPP_* variable tpp does not read is a typo as surely as an unknown key
+// in the file (docs/configuration.md, "Errors and warnings").
+void warn_unknown_variables(const env_lookup& env, std::vector<std::string>& warnings) {
+  if (!env.names) return;
+  auto names = env.names();
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (name.starts_with("TPP_") && find_env_key(name) == nullptr) {
+      warnings.push_back(unknown_variable_warning(name));
+    }
+  }
+}
+
 }  // namespace
 
 load_result load(const std::optional<std::string>& path, const env_lookup& env) {
@@ -128,6 +154,7 @@ load_result load(const std::optional<std::string>& path, const env_lookup& env) 
     apply(d, file);
     warnings = std::move(file.warnings);
   }
+  warn_unknown_variables(env, warnings);
   apply(d, env_source(env));
   validate(d, path.has_value());
   resolve_password(d);

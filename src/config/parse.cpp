@@ -177,6 +177,18 @@ address parse_address(std::string_view text, const std::string& name) {
   return address{std::string(host), static_cast<std::uint16_t>(*value)};
 }
 
+std::string endpoint_without_user_info(std::string_view url, const std::string& name) {
+  auto scheme = url.find("://");
+  std::string_view rest = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) {
+    fail(name,
+         "must not hold a user name or password (user:password@host); send credentials in "
+         "OTEL_EXPORTER_OTLP_HEADERS");
+  }
+  return std::string(url);
+}
+
 std::string format_seconds(std::chrono::milliseconds ms) {
   auto count = ms.count();
   std::string out = std::to_string(count / 1000);

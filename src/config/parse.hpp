@@ -37,6 +37,12 @@ std::chrono::milliseconds parse_seconds(std::string_view text, const std::string
 // "host:port", "[v6]:port"; the brackets are removed from the host.
 address parse_address(std::string_view text, const std::string& name);
 
+// An OTLP endpoint URL as given, unless it holds user info ("user:pass@"
+// before the host), which fails without quoting the value: it is a secret,
+// and the exporter would print it. Authentication goes in
+// OTEL_EXPORTER_OTLP_HEADERS.
+std::string endpoint_without_user_info(std::string_view url, const std::string& name);
+
 // Milliseconds as decimal seconds without trailing zeros: 250ms -> "0.25".
 std::string format_seconds(std::chrono::milliseconds ms);
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "config/error.hpp"
@@ -31,11 +32,25 @@ const char* shape(const YAML::Node& node) {
   }
 }
 
+// yaml-cpp keeps both entries of a key written twice in one map, and the
+// later would silently win: an error instead, naming both lines.
+void reject_duplicate(std::map<std::string, int>& seen, const std::string& path,
+                      const YAML::Node& key) {
+  const int line = key.Mark().line + 1;
+  auto [it, inserted] = seen.emplace(path, line);
+  if (!inserted) {
+    fail(path, "duplicate key at line " + std::to_string(line) + " (first at line " +
+                   std::to_string(it->second) + ")");
+  }
+}
+
 void walk(const YAML::Node& map, const std::string& prefix, source& out) {
+  std::map<std::string, int> seen;
   for (const auto& entry : map) {
     if (!entry.first.IsScalar())
       fail(prefix.empty() ? "config" : prefix, "keys must be plain names");
     const std::string path = join(prefix, entry.first.Scalar());
+    reject_duplicate(seen, path, entry.first);
     const YAML::Node& value = entry.second;
     if (const key_spec* key = find_key(path)) {
       if (value.IsMap() || value.IsSequence()) {

@@ -67,4 +67,26 @@ std::string unknown_key_warning(std::string_view unknown) {
   return out;
 }
 
+std::optional<std::string> suggest_variable(std::string_view unknown) {
+  constexpr std::size_t max_edits = 2;
+  std::optional<std::string_view> best;
+  std::size_t best_distance = max_edits + 1;
+  for (const auto& k : all_keys()) {
+    if (!k.env.starts_with("TPP_")) continue;
+    auto d = edit_distance(unknown, k.env);
+    if (d < best_distance) {
+      best = k.env;
+      best_distance = d;
+    }
+  }
+  if (best) return std::string(*best);
+  return std::nullopt;
+}
+
+std::string unknown_variable_warning(std::string_view unknown) {
+  std::string out = "unknown variable '" + std::string(unknown) + "'";
+  if (auto s = suggest_variable(unknown)) out += " (did you mean '" + *s + "'?)";
+  return out;
+}
+
 }  // namespace tpp::config

@@ -45,18 +45,6 @@ std::string describe(const boost::system::error_code& ec, std::chrono::milliseco
   return ec.message();
 }
 
-// Belt and braces: parse_login_response already redacts DolphinDB's
-// `login(...)` echo; this also hides the password if a server quotes it in
-// another form. Short passwords are left alone to keep messages readable
-// (they are covered by the login(...) redaction).
-void scrub(std::string& message, const std::string& password) {
-  if (password.size() < 4) return;
-  for (std::size_t at = 0; (at = message.find(password, at)) != std::string::npos;) {
-    message.replace(at, password.size(), "***");
-    at += 3;
-  }
-}
-
 }  // namespace
 
 // GCC 12 inlines Asio's coroutine frame allocator into this ramp and then
@@ -106,7 +94,7 @@ asio::awaitable<login_outcome> async_login(asio::any_io_executor ex, net::upstre
         if (rec) {
           r = failure("login to " + where + ": reading the answer: " + describe(rec, timeout));
         } else {
-          r = parse_login_response(parser.get().result_int(), parser.get().body());
+          r = parse_login_response(parser.get().result_int(), parser.get().body(), password);
         }
       }
       stream.tcp().close();
@@ -114,8 +102,8 @@ asio::awaitable<login_outcome> async_login(asio::any_io_executor ex, net::upstre
   } catch (const std::exception& e) {
     r = failure("login to " + where + ": " + e.what());
   }
-  r.message = redact_login_call(std::move(r.message));
-  scrub(r.message, password);
+  // Belt and braces: only DolphinDB's refusal is known to quote the password.
+  r.message = redact_password(std::move(r.message), password);
   co_return r;
 }
 #if defined(__GNUC__) && !defined(__clang__)

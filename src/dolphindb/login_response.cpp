@@ -90,7 +90,18 @@ std::string redact_login_call(std::string message) {
   return message;
 }
 
-login_outcome parse_login_response(unsigned http_status, std::string_view body) {
+std::string redact_password(std::string message, std::string_view password) {
+  if (!password.empty()) {
+    for (std::size_t at = 0; (at = message.find(password, at)) != std::string::npos;) {
+      message.replace(at, password.size(), "***");
+      at += 3;
+    }
+  }
+  return redact_login_call(std::move(message));
+}
+
+login_outcome parse_login_response(unsigned http_status, std::string_view body,
+                                   std::string_view password) {
   bool ok_status = http_status >= 200 && http_status < 300;
   json envelope = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (envelope.is_discarded()) return failed(http_status, "login answer is not JSON");
@@ -105,7 +116,7 @@ login_outcome parse_login_response(unsigned http_status, std::string_view body) 
     // limit is worth retrying; everything else may be a wrong password, and
     // repeating it can lock the account.
     login_outcome r;
-    r.message = redact_login_call(message_of(envelope));
+    r.message = redact_password(message_of(envelope), password);
     if (r.message.find(max_connections_text) != std::string::npos) {
       r.what = login_outcome::kind::max_connections;
     } else {

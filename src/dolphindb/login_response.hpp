@@ -33,12 +33,19 @@ const char* to_string(login_outcome::kind k) noexcept;
 // - a body that is not JSON / not an object / lacks `code`, or a non-2xx status
 //   with a success envelope, is `failed` with a message such as "HTTP 503" or
 //   "login answer is not JSON".
-// DolphinDB echoes the password in its refusal (`login("u", "p") => ...`); the
-// arguments of such a login(...) call are redacted from `message`.
-login_outcome parse_login_response(unsigned http_status, std::string_view body);
+// DolphinDB echoes the password in its refusal (`login("u", "p") => ...`);
+// `message` is passed through redact_password(.., password).
+login_outcome parse_login_response(unsigned http_status, std::string_view body,
+                                   std::string_view password = {});
 
 // Replaces the arguments after the first one in a `login(...)` call inside a
 // DolphinDB message with "***", so the message can be logged. Exposed for tests.
 std::string redact_login_call(std::string message);
+
+// `message` fit to print: every occurrence of `password` (any length, found
+// by value, not by parsing, since a password may itself hold `") =>`)
+// replaced with "***", then redact_login_call() for what a server may have
+// quoted differently (docs/security.md, "Secrets and signals").
+std::string redact_password(std::string message, std::string_view password);
 
 }  // namespace tpp::dolphindb

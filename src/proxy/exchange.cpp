@@ -267,8 +267,13 @@ asio::awaitable<bool> exchange::connect_upstream() {
   }
   if (r.ec) {
     metrics::registry::global().on_upstream_connect_error();
-    warn_throttled("upstream: " + r.detail);  // one line per outage, not per request
-    co_await answer_upstream_error(r.ec == make_error_code(errc::upstream_timeout), r.detail);
+    // The detail names the upstream's address and what refused it: for the
+    // operator's log only (one line per outage, not per request); clients get
+    // a generic reason (docs/security.md).
+    warn_throttled("upstream: " + r.detail);
+    const bool timed_out = r.ec == make_error_code(errc::upstream_timeout);
+    co_await answer_upstream_error(
+        timed_out, timed_out ? "upstream connect timed out" : "upstream unreachable");
     co_return false;
   }
   c_.upstream = std::move(conn);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -45,6 +46,12 @@ struct proxy_context {
   telemetry::otlp::exporter* tracer = nullptr;
   upstream_connector connect_upstream;
   std::atomic<bool> shutting_down{false};
+  // Client connections open on every worker, and how many may be
+  // (client_connection_budget() of the descriptor limit): at the budget the
+  // workers stop accepting, so that /health keeps descriptors to answer with
+  // (docs/security.md, "Descriptors").
+  std::atomic<std::size_t> client_connections{0};
+  std::size_t max_client_connections = std::numeric_limits<std::size_t>::max();
 };
 
 }  // namespace tpp::proxy

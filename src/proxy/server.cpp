@@ -2,13 +2,35 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <stdexcept>
 
 namespace tpp::proxy {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+// An IP address as it is; a host name ("localhost") resolved once, as the
+// health listener does, to its first address (docs/configuration.md, "Keys").
+tcp::endpoint resolve(const config::address& a, const std::string& where) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(a.host, ec);
+  if (!ec) return {address, a.port};
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  const auto results = resolver.resolve(a.host, std::to_string(a.port), tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error(
+        where + ": cannot resolve host: " + (ec ? ec.message() : std::string("no address")));
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
 
 server::server(proxy_context& ctx) : ctx_(ctx) {
   std::size_t n = ctx.cfg.workers;
@@ -24,10 +46,8 @@ server::~server() {
 void server::listen() {
   const auto& a = ctx_.cfg.listen;
   const std::string where = "listen " + a.to_string();
+  const tcp::endpoint ep = resolve(a, where);
   boost::system::error_code ec;
-  auto address = asio::ip::make_address(a.host, ec);
-  if (ec) throw std::runtime_error(where + ": not an IP address: " + a.host);
-  const tcp::endpoint ep(address, a.port);
   // SO_REUSEPORT would let us share the port with another process that also
   // set it; a plain bind first makes "address in use" an error as users expect.
   {

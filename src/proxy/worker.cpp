@@ -8,9 +8,10 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <system_error>
 
 #include "common/log_exception.hpp"
-#include "common/log_throttle.hpp"
+#include "proxy/accept_backoff.hpp"
 #include "proxy/session_entry.hpp"
 
 namespace tpp::proxy {
@@ -31,24 +32,60 @@ std::chrono::milliseconds sweep_interval(const config::config& c) {
   return std::clamp<std::chrono::milliseconds>(shortest / 4, 10ms, 1000ms);
 }
 
+// Out of descriptors, for the process or the whole system: worth a pause, not
+// a retry at once (docs/security.md, "Descriptors").
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == std::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+bool at_budget(const proxy_context& ctx) {
+  return ctx.client_connections.load(std::memory_order_relaxed) >= ctx.max_client_connections;
+}
+
 }  // namespace
 
+// Accepts until stopped. At the connection budget, or out of descriptors, it
+// pauses with a growing delay (connections wait in the listen queue) and logs
+// once per episode instead of once per attempt.
 asio::awaitable<void> accept_loop(worker* w) {
+  accept_backoff backoff;
   for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket(w->io());
     // The peer's address comes with accept(): no getpeername per connection.
     tcp::endpoint peer;
-    auto [ec, socket] = co_await w->acceptor_->async_accept(peer, use_tuple);
+    if (at_budget(w->ctx_)) {
+      ec = asio::error::no_descriptors;
+    } else {
+      auto [aec, accepted] = co_await w->acceptor_->async_accept(peer, use_tuple);
+      ec = aec;
+      socket = std::move(accepted);
+    }
     if (w->stopping_) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      // Out of descriptors and the like: say so (once per 10 s), breathe, go on.
-      warn_throttled("accept: " + ec.message());
-      asio::steady_timer pause(w->io(), 50ms);
-      co_await pause.async_wait(use_tuple);
+    if (!ec) {
+      if (const auto pauses = backoff.recovered(); pauses != 0) {
+        spdlog::info("accept: accepting again after {} pause(s)", pauses);
+      }
+      asio::co_spawn(w->io(), run_session(w, std::move(socket), peer),
+                     log_exception{"proxy session"});
       continue;
     }
-    asio::co_spawn(w->io(), run_session(w, std::move(socket), peer),
-                   log_exception{"proxy session"});
+    if (ec == asio::error::operation_aborted) co_return;
+    const auto pause = backoff.next();
+    if (!pause.starts) {
+      // Already said; the episode's end is logged.
+    } else if (at_budget(w->ctx_)) {
+      spdlog::warn(
+          "accept: {} client connections, the most the descriptor limit allows; new "
+          "ones wait until some close",
+          w->ctx_.max_client_connections);
+    } else {
+      spdlog::warn("accept: {}{}", ec.message(),
+                   out_of_descriptors(ec) ? "; pausing until descriptors are freed" : "");
+    }
+    asio::steady_timer timer(w->io(), pause.delay);
+    co_await timer.async_wait(use_tuple);
   }
 }
 
@@ -144,11 +181,13 @@ void worker::stop_loop() {
 void worker::add(session_link& s) {
   sessions_.push_back(s);
   session_count_.fetch_add(1, std::memory_order_relaxed);
+  ctx_.client_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 void worker::remove(session_link& s) {
   s.unlink();
   session_count_.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.client_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace tpp::proxy

@@ -537,6 +537,22 @@ TEST_F(health_server_test, port_in_use_throws_naming_the_address) {
   }
 }
 
+// close() resets the error code: the reason must be taken before it.
+TEST_F(health_server_test, port_in_use_says_why) {
+  asio::io_context other;
+  tcp::acceptor taken(other, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = taken.local_endpoint().port();
+  health_server srv(ioc_, config::address{"127.0.0.1", port}, [] { return health_inputs{}; });
+  try {
+    srv.start();
+    FAIL() << "start() should have thrown";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot bind: Address already in use"), std::string::npos) << what;
+    EXPECT_EQ(what.find("Success"), std::string::npos) << what;
+  }
+}
+
 TEST_F(health_server_test, unresolvable_host_throws) {
   health_server srv(ioc_, config::address{"no-such-host.invalid", 0},
                     [] { return health_inputs{}; });

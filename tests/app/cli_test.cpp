@@ -124,6 +124,28 @@ TEST(cli, warnings_go_to_err_and_do_not_stop_the_start) {
   EXPECT_TRUE(i.ran_with.has_value());
 }
 
+// --check-config refuses what the run would refuse, and never prints the
+// secret it refuses.
+TEST(cli, check_config_refuses_an_otlp_endpoint_with_user_info) {
+  test::temp_file file(good_yaml);
+  invocation i({"--check-config", "--config", file.path()},
+               {{"TPP_TELEMETRY_OTLP_ENDPOINT", "http://user:s3cret@collector:4318"}});
+  EXPECT_EQ(i.exit_code, 1);
+  EXPECT_EQ(i.out.str(), "");
+  EXPECT_NE(i.err.str().find("TPP_TELEMETRY_OTLP_ENDPOINT: must not hold"), std::string::npos)
+      << i.err.str();
+  EXPECT_EQ(i.err.str().find("s3cret"), std::string::npos) << i.err.str();
+}
+
+TEST(cli, a_misspelt_tpp_variable_is_warned_about) {
+  test::temp_file file(good_yaml);
+  invocation i({"-c", file.path()}, {{"TPP_TOKEN_POOL_SISE", "5"}});
+  EXPECT_EQ(i.exit_code, 0);
+  EXPECT_EQ(i.err.str(),
+            "tpp: warning: unknown variable 'TPP_TOKEN_POOL_SISE' (did you mean "
+            "'TPP_TOKEN_POOL_SIZE'?)\n");
+}
+
 TEST(cli, check_config_prints_the_effective_config_without_the_password) {
   test::temp_file file(std::string(good_yaml) + "extra: 1\n");
   invocation i({"--check-config", "--config", file.path()});

@@ -528,6 +528,59 @@ TEST(load_warnings, tls_without_verification_is_warned_about) {
             "upstream.tls_verify is false: the upstream's certificate is not checked");
 }
 
+TEST(load_errors, a_key_written_twice_names_the_key_and_both_lines) {
+  EXPECT_EQ(error_of([] {
+              load_text(test::yaml_of(minimal) + "token:\n  pool_size: 5\n  pool_size: 50\n");
+            }),
+            "token.pool_size: duplicate key at line 9 (first at line 8)");
+  EXPECT_EQ(error_of([] { load_text("listen: 0.0.0.0:1\n" + test::yaml_of(minimal)); }),
+            "listen: duplicate key at line 2 (first at line 1)");
+}
+
+TEST(load_warnings, an_unknown_tpp_variable_is_named_with_a_suggestion) {
+  auto r = load_keys(minimal, {{"TPP_TOKEN_POOL_SISE", "5"}, {"TPP_NOT_A_SETTING", "s3cret"}});
+  ASSERT_EQ(r.warnings.size(), 2u);
+  EXPECT_EQ(r.warnings[0], "unknown variable 'TPP_NOT_A_SETTING'");
+  EXPECT_EQ(r.warnings[1],
+            "unknown variable 'TPP_TOKEN_POOL_SISE' (did you mean 'TPP_TOKEN_POOL_SIZE'?)");
+  EXPECT_EQ(r.cfg.token.pool_size, 10u);
+}
+
+TEST(load_warnings, other_variables_are_not_tpps_business) {
+  auto r = load_keys(minimal, {{"OTEL_EXPORTER_OTLP_INSECURE", "true"}, {"HOME", "/root"}});
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(load_listen, host_names_are_accepted_where_users_write_them) {
+  auto r =
+      load_keys(with(minimal, {{"listen", "localhost:8080"}, {"health_listen", "localhost:9090"}}));
+  EXPECT_EQ(r.cfg.listen.to_string(), "localhost:8080");
+  EXPECT_EQ(r.cfg.health_listen->to_string(), "localhost:9090");
+}
+
+TEST(load_listen, a_host_that_does_not_resolve_is_an_error_naming_the_setting) {
+  EXPECT_TRUE(error_of([] {
+                load_keys(minimal, {{"TPP_HEALTH_LISTEN", "no-such-host.invalid:9090"}});
+              }).starts_with("TPP_HEALTH_LISTEN: cannot resolve host \"no-such-host.invalid\": "));
+}
+
+TEST(load_otlp, an_endpoint_with_user_info_is_refused_without_showing_it) {
+  const std::string expected =
+      ": must not hold a user name or password (user:password@host); send credentials in "
+      "OTEL_EXPORTER_OTLP_HEADERS";
+  EXPECT_EQ(error_of([] {
+              load_keys(with(minimal, {{"telemetry.otlp_endpoint", "http://u:s3cret@c:4318"}}));
+            }),
+            "telemetry.otlp_endpoint" + expected);
+  EXPECT_EQ(error_of([] {
+              load_keys(minimal, {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "u:s3cret@c:4318/v1"}});
+            }),
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" + expected);
+  // An '@' after the host is a path, not user info.
+  auto r = load_keys(with(minimal, {{"telemetry.otlp_endpoint", "http://c:4318/a@b"}}));
+  EXPECT_EQ(r.cfg.telemetry.otlp_endpoint, "http://c:4318/a@b");
+}
+
 // ------------------------------------------ the standard OTEL_* variables
 
 // For each variable: a value as an operator might write it, and how it is

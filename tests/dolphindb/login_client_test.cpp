@@ -137,6 +137,27 @@ TEST_F(login_client, rejected_message_never_holds_password) {
   EXPECT_EQ(r.message.find("pw-secret"), std::string::npos) << r.message;
 }
 
+// A parser of DolphinDB's echo stops at the first `") =>`, inside this
+// password; removing the password by value leaves nothing of it.
+TEST_F(login_client, rejected_message_never_holds_part_of_a_password_with_the_echo_marker) {
+  script->answer = http_answer(
+      200,
+      R"({"code":"1","message":"login(\"alice\", \"pw\") => leak-tail\") => The user name or password is incorrect.","result":[]})");
+  auto r = run(target(), R"(pw") => leak-tail)");
+  EXPECT_EQ(r.what, login_outcome::kind::rejected);
+  EXPECT_NE(r.message.find("incorrect"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("leak-tail"), std::string::npos) << r.message;
+}
+
+// A password too short to matter to a parser is still removed by value.
+TEST_F(login_client, a_short_password_is_removed_by_value_too) {
+  script->answer = http_answer(
+      200, R"({"code":"1","message":"user alice: password \"q7\" is incorrect","result":[]})");
+  auto r = run(target(), "q7");
+  EXPECT_EQ(r.what, login_outcome::kind::rejected);
+  EXPECT_EQ(r.message.find("q7"), std::string::npos) << r.message;
+}
+
 TEST_F(login_client, http_error_is_failed) {
   script->answer = http_answer(503, "busy");
   auto r = run(target());

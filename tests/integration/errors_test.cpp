@@ -66,6 +66,10 @@ TEST_F(errors, upstream_down_gives_502_quickly_and_tpp_stays_up) {
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(r.status, 502u);
   EXPECT_EQ(json::parse(r.body)["code"], "1");
+  // The upstream's address is for the log, never for the client.
+  const std::string where = "127.0.0.1:" + std::to_string(emu().port());
+  EXPECT_EQ(r.body.find(where), std::string::npos) << r.body;
+  EXPECT_TRUE(wait_log(where)) << tpp_log();
   EXPECT_LT(took, 1s);
   EXPECT_TRUE(tpp().process().running());
   EXPECT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 0; }));

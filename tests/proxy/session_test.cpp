@@ -152,6 +152,30 @@ TEST(session, refused_connect_gives_502_and_is_not_a_timeout) {
   EXPECT_EQ(counter("tpp_upstream_timeouts_total"), before);
 }
 
+// The connect error's detail names the upstream (its address, what refused
+// it): the operator's log gets it, the client a generic reason.
+TEST(session, failed_connect_tells_the_client_nothing_about_the_upstream) {
+  session_harness h;
+  h.connect_error = make_error_code(errc::upstream_connect_failed);
+  auto r = h.run(get);
+  const auto parsed = parse_responses(r.client_received);
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  const auto& body = parsed.responses[0].message.body();
+  EXPECT_EQ(body, R"({"code":"1","message":"tpp: upstream unreachable"})");
+  EXPECT_EQ(body.find("stand-in"), std::string::npos) << body;
+}
+
+TEST(session, connect_timeout_tells_the_client_nothing_about_the_upstream) {
+  session_harness h;
+  h.connect_error = make_error_code(errc::upstream_timeout);
+  auto r = h.run(get);
+  const auto parsed = parse_responses(r.client_received);
+  ASSERT_EQ(parsed.responses.size(), 1u);
+  EXPECT_EQ(parsed.responses[0].status, 504u);
+  const auto& body = parsed.responses[0].message.body();
+  EXPECT_EQ(body, R"({"code":"1","message":"tpp: upstream connect timed out"})");
+}
+
 // The first token is refused (with a body longer than the next answer's);
 // any other gets its request body echoed.
 upstream_reply refuse_first_token(const upstream_request& req) {
