@@ -218,21 +218,9 @@ std::size_t descriptor_budget() {
   return budget;
 }
 
-}  // namespace
-
-int run(const config::config& cfg) {
-  std::signal(SIGPIPE, SIG_IGN);
-  application app(cfg);
-  auto& ctx = app.ctx;
-  ctx.cfg = cfg;
-  ctx.max_client_connections = descriptor_budget();
-  try {
-    if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-  ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
+// OTLP export, when configured. False: the settings are unusable (logged).
+bool start_exporter(application& app) {
+  const auto& cfg = app.cfg;
   try {
     telemetry::otlp::options opts;
     opts.service_version = TPP_VERSION;
@@ -245,38 +233,42 @@ int run(const config::config& cfg) {
           return metrics::registry::global().collect(admin::to_scrape_inputs(app.health_inputs()));
         },
         opts);
-    ctx.tracer = app.tracer.get();
+    app.ctx.tracer = app.tracer.get();
+    return true;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
-    return 1;
+    return false;
   }
-  ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), app.tls.get(),
-                  cfg.upstream.connect_timeout};
-  if (!cfg.token.invalid_body_pattern.empty()) {
-    ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
-  }
+}
 
+// The token manager, and the data path's hooks into it.
+void start_token_manager(application& app) {
+  const auto& cfg = app.cfg;
   const auto login_timeout = cfg.upstream.connect_timeout + cfg.upstream.read_timeout;
   pool::token_manager::hooks hooks;
   hooks.on_login = [](dolphindb::login_outcome::kind k, bool is_refresh, double seconds) {
     metrics::registry::global().on_login(metrics_outcome(k), is_refresh, seconds);
   };
   app.tokens = std::make_unique<pool::token_manager>(
-      app.control.get_executor(), cfg.token, ctx.pool,
+      app.control.get_executor(), cfg.token, app.ctx.pool,
       [&app, login_timeout]() {
         return login_once(app.control.get_executor(), app.ctx.upstream, app.cfg.credential.username,
                           app.cfg.credential.password, login_timeout);
       },
       steady_clock::instance(), hooks);
-  ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
+  app.ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
     app.tokens->report_auth_failure(slot, generation);
   };
-  ctx.hooks.wait_for_install = [&app](std::size_t slot, std::uint64_t generation,
-                                      std::chrono::milliseconds timeout) {
+  app.ctx.hooks.wait_for_install = [&app](std::size_t slot, std::uint64_t generation,
+                                          std::chrono::milliseconds timeout) {
     return app.tokens->wait_for_install(slot, generation, timeout);
   };
+}
 
-  app.proxy = std::make_unique<proxy::server>(ctx);
+// The proxy and health listeners. False: one cannot be opened (logged).
+bool open_listeners(application& app) {
+  const auto& cfg = app.cfg;
+  app.proxy = std::make_unique<proxy::server>(app.ctx);
   try {
     app.proxy->listen();
     if (cfg.health_listen) {
@@ -287,11 +279,16 @@ int run(const config::config& cfg) {
           app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
       app.health->start();
     }
+    return true;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
-    return 1;
+    return false;
   }
+}
 
+// Serves until a signal ends it, then drains within the grace period.
+void serve(application& app) {
+  const auto& cfg = app.cfg;
   spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}",
                TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
                cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
@@ -308,6 +305,32 @@ int run(const config::config& cfg) {
     spdlog::warn("shutdown: {} worker loop(s) still busy after the grace period; stopped them", n);
   }
   if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
+}
+
+}  // namespace
+
+int run(const config::config& cfg) {
+  std::signal(SIGPIPE, SIG_IGN);
+  application app(cfg);
+  auto& ctx = app.ctx;
+  ctx.cfg = cfg;
+  ctx.max_client_connections = descriptor_budget();
+  try {
+    if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
+  if (!start_exporter(app)) return 1;
+  ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), app.tls.get(),
+                  cfg.upstream.connect_timeout};
+  if (!cfg.token.invalid_body_pattern.empty()) {
+    ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
+  }
+  start_token_manager(app);
+  if (!open_listeners(app)) return 1;
+  serve(app);
   spdlog::info("tpp stopped");
   return app.exit_code;
 }

@@ -307,33 +307,19 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     self->complete(l, std::move(r), seconds_between(t0, self->clock_.now()));
   }
 
-  // Strand only. Applies one login's outcome.
-  void complete(const launch& l, login_outcome r, double secs) {
-    if (l.ahead) refresh_in_flight_.erase(l.slot);
-    bool halted = false;
-    {
-      std::lock_guard lock(mu_);
-      halted = halted_;
-    }
-    bool installed = false;
-    if (r.what == login_outcome::kind::ok && !halted) {
-      std::lock_guard gate(pool_gate_);
-      if (!stopped_) {
-        try {
-          pool_->install(l.slot, std::move(r.token));
-          installed = true;
-        } catch (const std::exception& e) {
-          r.what = login_outcome::kind::failed;
-          r.message = std::string("installing the token failed: ") + e.what();
-        }
-      }
-    }
-    r.token.clear();
-
-    auto now = clock_.now();
+  // What applying one outcome leaves to do once mu_ is released.
+  struct after_login {
     std::vector<std::shared_ptr<signal_channel>> wake_waiters;
     std::shared_ptr<signal_channel> start_signal;
     bool state_changed = false;
+  };
+
+  // Strand only. Applies one login's outcome.
+  void complete(const launch& l, login_outcome r, double secs) {
+    if (l.ahead) refresh_in_flight_.erase(l.slot);
+    const bool installed = install_token(l, r);
+    r.token.clear();
+    after_login next;
     {
       std::lock_guard lock(mu_);
       auto& s = slots_[l.slot];
@@ -342,74 +328,112 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       if (stopped_ || halted_) {
         // Abandoned: nothing more to do for this slot.
       } else if (installed) {
-        credential_ok_ = true;
-        if (!s.has_token) ++installed_;
-        s.has_token = true;
-        s.stale = false;
-        s.needs_login = false;
-        s.failures = 0;
-        s.installed_at = now;
-        ++s.generation;
-        schedule_.on_install(l.slot, now);
-        if (rejected_) spdlog::info("token manager: DolphinDB accepts the credential again");
-        rejected_ = false;
-        hold_until_.reset();
-        last_error_.clear();
-        wake_waiters = std::move(install_waiters_[l.slot]);
-        install_waiters_[l.slot].clear();
-        state_changed = true;
-        if (!min_ready_reached_ && installed_ >= min_ready_) {
-          min_ready_reached_ = true;
-          spdlog::info("token manager: {} of {} tokens ready", installed_, n_);
-          if (!start_result_) {
-            start_result_ = startup_result{startup_result::kind::ready, {}};
-            start_signal = start_signal_;
-          }
-        }
-        if (installed_ == n_ && !l.is_refresh) {
-          spdlog::info("token manager: pool full ({} tokens)", n_);
-        }
+        on_installed(l, s, next);
       } else if (r.what == login_outcome::kind::rejected) {
-        rejected_ = true;
-        credential_ok_ = false;
-        state_changed = true;
-        last_error_ = "DolphinDB rejected the login: " + r.message;
-        if (!min_ready_reached_ && !start_result_ && started_) {
-          // Start-up: stop everything. One attempt per credential, never a
-          // retry: a wrong password repeated can lock the account.
-          halted_ = true;
-          start_result_ = startup_result{startup_result::kind::rejected, r.message};
-          start_signal = start_signal_;
-          spdlog::error("token manager: {}; no further login will be attempted", last_error_);
-        } else {
-          hold_until_ = now + std::chrono::duration_cast<clock::duration>(rejected_retry_delay_);
-          spdlog::error(
-              "token manager: {}; next login attempt in {} s (tokens held are kept)", last_error_,
-              std::chrono::duration_cast<std::chrono::seconds>(rejected_retry_delay_).count());
-          defer_slot(s, l.slot, *hold_until_);
-        }
+        on_rejected(l, s, r.message, next);
       } else {
-        // failed or max_connections: retry this slot later, with backoff.
-        ++s.failures;
-        auto delay = backoff(s.failures - 1, rng_);
-        std::string text = r.what == login_outcome::kind::max_connections
-                               ? "DolphinDB refused the login: too many sessions "
-                                 "(maxConnections; lower token.pool_size?): " +
-                                     r.message
-                               : "login failed: " + r.message;
-        if (text != last_error_) state_changed = true;
-        log_failed_login(l, s, text, delay, now);
-        last_error_ = std::move(text);
-        defer_slot(s, l.slot, now + std::chrono::duration_cast<clock::duration>(delay));
+        on_failed(l, s, r, next);
       }
     }
-    if (start_signal) notify(start_signal);
-    for (auto& w : wake_waiters) notify(w);
+    if (next.start_signal) notify(next.start_signal);
+    for (auto& w : next.wake_waiters) notify(w);
     // After stop() the owner may be tearing down what the hooks touch.
     if (stopped_) return;
     call_login_hook(r.what, l.is_refresh, secs);
-    if (state_changed) call_state_hook();
+    if (next.state_changed) call_state_hook();
     wake();
+  }
+
+  // Strand only. Puts a successful login's token in the pool; a token the
+  // pool refuses turns the outcome into a failure.
+  bool install_token(const launch& l, login_outcome& r) {
+    bool halted = false;
+    {
+      std::lock_guard lock(mu_);
+      halted = halted_;
+    }
+    if (r.what != login_outcome::kind::ok || halted) return false;
+    std::lock_guard gate(pool_gate_);
+    if (stopped_) return false;
+    try {
+      pool_->install(l.slot, std::move(r.token));
+      return true;
+    } catch (const std::exception& e) {
+      r.what = login_outcome::kind::failed;
+      r.message = std::string("installing the token failed: ") + e.what();
+      return false;
+    }
+  }
+
+  // mu_ held, strand.
+  void on_installed(const launch& l, slot_rec& s, after_login& next) {
+    const auto now = clock_.now();
+    credential_ok_ = true;
+    if (!s.has_token) ++installed_;
+    s.has_token = true;
+    s.stale = false;
+    s.needs_login = false;
+    s.failures = 0;
+    s.installed_at = now;
+    ++s.generation;
+    schedule_.on_install(l.slot, now);
+    if (rejected_) spdlog::info("token manager: DolphinDB accepts the credential again");
+    rejected_ = false;
+    hold_until_.reset();
+    last_error_.clear();
+    next.wake_waiters = std::move(install_waiters_[l.slot]);
+    install_waiters_[l.slot].clear();
+    next.state_changed = true;
+    if (!min_ready_reached_ && installed_ >= min_ready_) {
+      min_ready_reached_ = true;
+      spdlog::info("token manager: {} of {} tokens ready", installed_, n_);
+      if (!start_result_) {
+        start_result_ = startup_result{startup_result::kind::ready, {}};
+        next.start_signal = start_signal_;
+      }
+    }
+    if (installed_ == n_ && !l.is_refresh) {
+      spdlog::info("token manager: pool full ({} tokens)", n_);
+    }
+  }
+
+  // mu_ held, strand. DolphinDB refused the credential.
+  void on_rejected(const launch& l, slot_rec& s, const std::string& message, after_login& next) {
+    rejected_ = true;
+    credential_ok_ = false;
+    next.state_changed = true;
+    last_error_ = "DolphinDB rejected the login: " + message;
+    if (!min_ready_reached_ && !start_result_ && started_) {
+      // Start-up: stop everything. One attempt per credential, never a
+      // retry: a wrong password repeated can lock the account.
+      halted_ = true;
+      start_result_ = startup_result{startup_result::kind::rejected, message};
+      next.start_signal = start_signal_;
+      spdlog::error("token manager: {}; no further login will be attempted", last_error_);
+      return;
+    }
+    hold_until_ = clock_.now() + std::chrono::duration_cast<clock::duration>(rejected_retry_delay_);
+    spdlog::error("token manager: {}; next login attempt in {} s (tokens held are kept)",
+                  last_error_,
+                  std::chrono::duration_cast<std::chrono::seconds>(rejected_retry_delay_).count());
+    defer_slot(s, l.slot, *hold_until_);
+  }
+
+  // mu_ held, strand. Failed or max_connections: retry this slot later, with
+  // backoff.
+  void on_failed(const launch& l, slot_rec& s, const login_outcome& r, after_login& next) {
+    const auto now = clock_.now();
+    ++s.failures;
+    auto delay = backoff(s.failures - 1, rng_);
+    std::string text = r.what == login_outcome::kind::max_connections
+                           ? "DolphinDB refused the login: too many sessions "
+                             "(maxConnections; lower token.pool_size?): " +
+                                 r.message
+                           : "login failed: " + r.message;
+    if (text != last_error_) next.state_changed = true;
+    log_failed_login(l, s, text, delay, now);
+    last_error_ = std::move(text);
+    defer_slot(s, l.slot, now + std::chrono::duration_cast<clock::duration>(delay));
   }
 
   // mu_ held, strand. One line per kind of failure per failed_login_log

@@ -1,5 +1,6 @@
 #include "proxy/worker.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
