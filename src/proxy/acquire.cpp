@@ -7,29 +7,40 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <variant>
 
-#include "net/peek.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/proxy_context.hpp"
 
 namespace tpp::proxy {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Waits until the client hangs up, for a waiter whose connection sends
-// nothing more. Returns when the peer closed (or on error/cancellation).
-asio::awaitable<void> watch_client_gone(tcp::socket& s) {
-  auto [ec] = co_await s.async_wait(tcp::socket::wait_read, use_tuple);
-  if (ec) co_return;
-  const auto state = net::peek_read_state(s.native_handle());
-  if (state == net::read_state::closed || state == net::read_state::error) co_return;
-  // Pipelined bytes: the client is still there; nothing more to watch.
-  asio::steady_timer forever(s.get_executor(), asio::steady_timer::time_point::max());
-  co_await forever.async_wait(use_tuple);
+// What a waiter reads of its client's further bytes, at most.
+constexpr std::size_t max_watched_bytes = 64 * 1024;
+
+asio::awaitable<void> forever(tcp::socket& s) {
+  asio::steady_timer t(s.get_executor(), asio::steady_timer::time_point::max());
+  co_await t.async_wait(use_tuple);
+}
+
+// Returns when the client hangs up (or on error, or cancelled). What it
+// sends meanwhile (the rest of its request's body, a pipelined request) is
+// read into `buf`, where the exchange parses it once a token comes: a client
+// that sends a body and then leaves is seen leaving behind those bytes, and
+// its request is never forwarded. Past max_watched_bytes the waiter keeps
+// its place and stops looking: a client still sending that much is there.
+asio::awaitable<void> watch_client_gone(tcp::socket& s, beast::flat_buffer& buf) {
+  while (buf.size() < max_watched_bytes) {
+    auto [ec, n] = co_await s.async_read_some(buf.prepare(4096), use_tuple);
+    if (ec) co_return;  // gone (or the grant cancelled this read)
+    buf.commit(n);
+  }
+  co_await forever(s);
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
@@ -42,16 +53,17 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 // Whichever of grant, client gone and timeout comes first. Without a timeout
 // the race has two parts, so a waiter arms no timer.
 asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket& client,
-                                                pool::lease& out) {
+                                                beast::flat_buffer& client_buf, pool::lease& out) {
   using namespace asio::experimental::awaitable_operators;
   const auto timeout = ctx.cfg.token.acquire_timeout;
   auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, use_tuple);
   std::variant<std::tuple<boost::system::error_code, pool::lease>, std::monostate, std::monostate>
       got;
   if (timeout.count() > 0) {
-    got = co_await (std::move(acquire) || watch_client_gone(client) || sleep_for(timeout));
+    got = co_await (std::move(acquire) || watch_client_gone(client, client_buf) ||
+                    sleep_for(timeout));
   } else {
-    auto two = co_await (std::move(acquire) || watch_client_gone(client));
+    auto two = co_await (std::move(acquire) || watch_client_gone(client, client_buf));
     if (two.index() == 0) {
       got = std::move(std::get<0>(two));
     } else {

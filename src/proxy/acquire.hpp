@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 
 #include "pool/token_pool.hpp"
 
@@ -17,11 +18,13 @@ enum class acquire_outcome {
 };
 
 // Waits for a token when none was free (pool::token_pool::try_acquire): a
-// FIFO wait raced against the client hanging up (a readiness wait and a peek, so a waiter
-// whose client leaves is removed from the queue at once) and, when
-// token.acquire_timeout_seconds is set, a timer. Worker thread only.
+// FIFO wait raced against the client hanging up (what the client sends
+// meanwhile is read into `client_buf`, so a waiter whose client leaves is
+// removed from the queue at once, body or not, and never forwarded) and,
+// when token.acquire_timeout_seconds is set, a timer. Worker thread only.
 boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
                                                        boost::asio::ip::tcp::socket& client,
+                                                       boost::beast::flat_buffer& client_buf,
                                                        pool::lease& out);
 
 }  // namespace tpp::proxy

@@ -19,6 +19,10 @@ clock::time_point coarse_now() noexcept {
 
 }  // namespace
 
+clock::time_point io_deadline::now() noexcept {
+  return coarse_now();
+}
+
 void io_deadline::arm(io_phase p, std::chrono::milliseconds timeout) noexcept {
   phase_ = p;
   at_ = coarse_now() + timeout;

@@ -31,6 +31,14 @@ class io_deadline {
  public:
   // Marks the start of a wait that must end within `timeout`.
   void arm(io_phase p, std::chrono::milliseconds timeout) noexcept;
+  // The same with a deadline already computed: a step of several reads
+  // that must end by `at` as a whole (a request head).
+  void arm_at(io_phase p, clock::time_point at) noexcept {
+    phase_ = p;
+    at_ = at;
+  }
+  // The clock deadlines are kept on (coarse: a few ms behind at most).
+  static clock::time_point now() noexcept;
   void disarm() noexcept { phase_ = io_phase::none; }
 
   // The phase whose deadline passed (remembered as timed out and disarmed),
@@ -50,9 +58,12 @@ class io_deadline {
 };
 
 // One socket operation's phase and limit, as passed to the I/O steps.
+// `whole`: the timeout bounds the whole step (every read of a head), not
+// each read, so a client trickling a line at a time cannot hold it open.
 struct io_limit {
   io_phase phase;
   std::chrono::milliseconds timeout;
+  bool whole = false;
 };
 
 // Arms `d` for the lifetime of the scope around one socket operation.

@@ -121,7 +121,7 @@ asio::awaitable<bool> exchange::take_token() {
   if (auto quick = c_.ctx.pool->try_acquire()) {
     c_.lease = std::move(*quick);
   } else {
-    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.lease);
+    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease);
   }
   switch (outcome) {
     case acquire_outcome::granted:
@@ -371,6 +371,10 @@ asio::awaitable<exchange::step> exchange::response_filter() {
                                          std::regex_search(c_.resp_buf, *ctx.invalid_body_pattern));
   if (!refused) co_return step::next;
   metrics::registry::global().on_auth_failure();
+  // Refused again with the token that just replaced the first: the path
+  // itself answers 401, and one more login would not change that (it
+  // doubled the logins a client could cause). The 401 goes to the client.
+  if (replayed_) co_return step::next;
   if (ctx.hooks.report_auth_failure) ctx.hooks.report_auth_failure(c_.lease.slot(), generation_);
   if (replayed_ || !replayable_ || !kept_response_ || !ctx.hooks.wait_for_install) {
     co_return step::next;

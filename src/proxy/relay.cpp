@@ -140,6 +140,7 @@ asio::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf,
                                      http::parser<IsRequest, http::buffer_body>& p,
                                      head_guard& guard, io_deadline& d, io_limit limit) {
   head_read result;
+  const auto until = io_deadline::now() + limit.timeout;
   for (;;) {
     if (buf.size() > 0) {
       auto step = guard.put(p, {static_cast<const char*>(buf.data().data()), buf.size()});
@@ -147,7 +148,11 @@ asio::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf,
       result.verdict = step.verdict;
       if (!step.verdict.ok || step.done) co_return result;
     }
-    d.arm(limit.phase, limit.timeout);
+    if (limit.whole) {
+      d.arm_at(limit.phase, until);
+    } else {
+      d.arm(limit.phase, limit.timeout);
+    }
     auto [ec, n] =
         co_await s.async_read_some(buf.prepare(std::max<std::size_t>(4096, buf.size())), use_tuple);
     d.disarm();

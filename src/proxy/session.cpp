@@ -141,7 +141,7 @@ asio::awaitable<bool> session::read_request_head(request_parser& req, request_re
   const auto& ctx = c_.ctx;
   head_guard guard(ctx.cfg.max_header_bytes, ctx.cfg.max_header_fields);
   auto r = co_await read_head(c_.client, c_.in_buf, req, guard, c_.deadline,
-                              {io_phase::client_head, ctx.cfg.client_header_timeout});
+                              {io_phase::client_head, ctx.cfg.client_header_timeout, true});
   rec.started = steady_clock::instance().now();
   if (r.ec) {  // timed out, or the client went away
     c_.keep_alive = false;

@@ -181,5 +181,32 @@ TEST_F(lending, request_binding_returns_the_token_after_each_response) {
   ASSERT_EQ(a.request("GET", "/__emulator/echo").status, 200u);
 }
 
+// A waiter that sent its whole body and then hung up stayed queued, and its
+// request was forwarded to DolphinDB once a token came back. It now leaves
+// the queue at once and is never forwarded.
+TEST_F(lending, a_waiter_that_sent_a_body_and_left_leaves_the_queue_and_is_never_forwarded) {
+  start(1);
+  auto holder = client();
+  ASSERT_EQ(holder.request("GET", "/__emulator/echo").status, 200u);  // keeps the token
+  for (int i = 0; i < 5; ++i) {
+    auto gone = client();
+    // The body comes after the head was read and queued: it sits unread in
+    // the socket, in front of the client's FIN.
+    gone.send_raw("POST /__emulator/echo?gone=" + std::to_string(i) +
+                  " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n");
+    ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+    gone.send_raw(std::string(100, 'b'));
+    gone.close();
+    EXPECT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 0; })) << i;
+  }
+  holder.close();
+  ASSERT_TRUE(wait_all_free());
+  auto after = client();
+  ASSERT_EQ(after.request("GET", "/__emulator/echo").status, 200u);  // the queue moved on
+  for (const auto& r : emu().requests()) {
+    EXPECT_EQ(r["target"].get<std::string>().find("gone="), std::string::npos) << r["target"];
+  }
+}
+
 }  // namespace
 }  // namespace tpp::test

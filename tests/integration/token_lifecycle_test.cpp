@@ -76,6 +76,20 @@ TEST_F(token_lifecycle, revoked_token_is_replaced_and_the_request_replayed) {
   EXPECT_EQ(metric("tpp_replays_total"), 1);
 }
 
+// A path that refuses every token: each request caused two logins (one for
+// the 401, one more for the replay's 401). The replay's 401 now goes to the
+// client without another login.
+TEST_F(token_lifecycle, a_replay_refused_again_causes_no_second_login) {
+  start(1);
+  ASSERT_TRUE(wait_tokens(1));
+  auto c = client();
+  const auto logins = emu_stat("logins");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(c.request("POST", "/__emulator/unauthorized", {}, "x").status, 401u);
+  }
+  EXPECT_EQ(emu_stat("logins"), logins + 5);
+}
+
 TEST_F(token_lifecycle, many_failures_of_one_token_cause_one_login) {
   start(1, {{"token", {{"binding", "request"}}}});
   auto c = client();

@@ -366,6 +366,21 @@ TEST(session, stray_upstream_bytes_close_the_connection) {
   EXPECT_EQ(r.upstream_connections, 2u);
 }
 
+// Slowloris: one header line every 30 ms kept the head open for ever, since
+// each read re-armed client_header_timeout. The timeout is for the whole head.
+TEST(session, a_head_trickled_a_line_at_a_time_is_cut_at_the_header_timeout) {
+  session_harness h(1, [](config::config& c) { c.client_header_timeout = 150ms; });
+  std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
+  for (int i = 0; i < 30; ++i) head += "X-Slow-" + std::to_string(i) + ": v\r\n";
+  head += "\r\n";
+  // 30 pieces 30 ms apart: each read comes well within the timeout, the
+  // whole head takes about 0.9 s.
+  const auto r = h.run(head, head.size() / 30, false, 10s, 30ms);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.upstream_received.empty());
+  EXPECT_TRUE(r.client_received.empty());  // closed, nothing answered
+}
+
 // Every way out of a connection, one run each: afterwards the token is back.
 struct way_out {
   const char* name;

@@ -279,6 +279,14 @@ class connection {
       co_return false;
     }
     if (path == "/__emulator/close") co_return false;
+    if (path == "/__emulator/unauthorized") {
+      // A path that refuses every token, fresh or not.
+      const bool more = co_await send_text(
+          http::status::unauthorized,
+          envelope(sw, "0", auth.user, false, "invalid token", nlohmann::json::array()),
+          "application/json", keep_alive, {});
+      co_return more;
+    }
     if (path == "/__emulator/extra") {
       // A broken server: "ok", then in the same write a second answer nobody
       // asked for; the connection stays open.

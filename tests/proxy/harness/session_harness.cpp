@@ -104,7 +104,7 @@ asio::awaitable<bool> install_replacement(session_harness* h, std::size_t slot) 
 }
 
 asio::awaitable<void> client_writer(local::socket* c, std::string input, std::size_t step,
-                                    bool keep_open) {
+                                    bool keep_open, std::chrono::milliseconds pause) {
   std::size_t pos = 0;
   while (pos < input.size()) {
     const auto n = step == 0 ? input.size() - pos : std::min(step, input.size() - pos);
@@ -114,7 +114,7 @@ asio::awaitable<void> client_writer(local::socket* c, std::string input, std::si
     if (step != 0 && pos < input.size()) {
       // An expired timer completes after the reactor's socket events of the
       // same turn: the session reads this piece before the next is written.
-      asio::steady_timer turn(c->get_executor(), std::chrono::milliseconds(0));
+      asio::steady_timer turn(c->get_executor(), pause);
       co_await turn.async_wait(use_tuple);
     }
   }
@@ -172,7 +172,8 @@ session_harness::~session_harness() {
 }
 
 session_harness::result session_harness::run(std::string_view input, std::size_t step,
-                                             bool keep_open, std::chrono::milliseconds limit) {
+                                             bool keep_open, std::chrono::milliseconds limit,
+                                             std::chrono::milliseconds pause) {
   result r;
   current_ = &r;
   auto& io = worker_->io();
@@ -189,7 +190,7 @@ session_harness::result session_harness::run(std::string_view input, std::size_t
                    session_done = true;
                    if (e) log_exception{"harness session"}(e);
                  });
-  asio::co_spawn(io, client_writer(&client, std::string(input), step, keep_open),
+  asio::co_spawn(io, client_writer(&client, std::string(input), step, keep_open, pause),
                  log_exception{"harness client writer"});
   asio::co_spawn(io, client_reader(&client, &r.client_received, &reader_done),
                  log_exception{"harness client reader"});

@@ -74,8 +74,11 @@ class session_harness {
   // client's sending side unless `keep_open`, and runs until the session has
   // ended (bounded by `limit`). The upstream connections the worker kept are
   // closed afterwards, so every run starts fresh.
+  // `pause`: how long the client waits between pieces (a slow client);
+  // zero lets the session read each piece first, without a delay.
   result run(std::string_view input, std::size_t step = 0, bool keep_open = false,
-             std::chrono::milliseconds limit = std::chrono::seconds(10));
+             std::chrono::milliseconds limit = std::chrono::seconds(10),
+             std::chrono::milliseconds pause = std::chrono::milliseconds(0));
 
   // The stand-in's answer to each complete request (default: 200 "ok").
   std::function<upstream_reply(const upstream_request&)> answer;
