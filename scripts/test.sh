@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: installs dependencies, builds,
 # runs every test through CTest, the deployment checks (container image,
-# compose, Kubernetes), then the concurrency-heavy unit tests again under
+# compose, Kubernetes), every test again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then the concurrency-heavy unit tests under
 # ThreadSanitizer. Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,20 @@ ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
 # The benchmark against nginx, in its short mode: checks that it still runs
 # (every component starts, every tool succeeds), not its numbers.
 TPP_BENCH_BUILD_DIR="$build" TPP_BENCH_NO_BUILD=1 "$root/bench/run.sh" --short
+
+# Every test again, tpp and the emulator included, under AddressSanitizer and
+# UndefinedBehaviorSanitizer (the fuzzer's corpus replay among them): hostile
+# input that reads out of bounds fails here. Two framing cases are left out:
+# fed a byte at a time, a chunked body's last chunk trips a wrong debug
+# assertion in Boost 1.81's Beast (basic_parser.ipp "n >= 5", fixed upstream
+# in Beast PR 2861); release builds, tpp's included, do not have it.
+asan=${TPP_ASAN_BUILD_DIR:-$root/build-asan}
+cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTPP_SANITIZE=address,undefined \
+  -DTPP_ALLOCATOR=system >/dev/null
+cmake --build "$asan" -j "$(nproc)"
+ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+  ctest --test-dir "$asan" --output-on-failure -j "$(nproc)" --timeout 600 -LE deploy \
+  -E "byte_at_a_time/chunked_(mixed_case|with_ows)"
 
 # The token pool and the token manager are the structures shared between
 # threads: their tests run again under ThreadSanitizer.
