@@ -177,10 +177,11 @@ class connection {
       if (!co_await read_body(hp, sink)) co_return false;
       auto reply = handle_control(ctx_.state, method,
                                   std::string_view(path).substr(control_prefix.size()), sink.kept);
-      co_return co_await send_text(
+      const auto answered = co_await send_text(
           static_cast<http::status>(reply.status),
           reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
           "application/json", keep_alive, {});
+      co_return answered;
     }
 
     auth_result auth = ctx_.state.check(authorization);
@@ -199,22 +200,27 @@ class connection {
 
     const switches sw = ctx_.state.current();
     keep_alive = keep_alive && sw.keep_alive;
-    if (path == "/api/login") co_return co_await do_login(sw, sink.kept, keep_alive);
+    if (path == "/api/login") {
+      const auto answered = co_await do_login(sw, sink.kept, keep_alive);
+      co_return answered;
+    }
 
     co_await sleep_ms(sw.response_delay_ms);
     if (auth.present() && !auth.valid) {
       if (sw.invalid_token == invalid_token_mode::http_401) {
-        co_return co_await send_text(
+        const auto answered = co_await send_text(
             http::status::unauthorized,
             envelope(sw, "0", "", false, "invalid token", nlohmann::json::array()),
             "application/json", keep_alive, {});
+        co_return answered;
       }
       if (sw.invalid_token == invalid_token_mode::code1) {
-        co_return co_await send_text(
-            http::status::ok,
-            envelope(sw, "0", "", false, "The ticket is invalid or expired",
-                     nlohmann::json::array()),
-            "application/json", keep_alive, {});
+        const auto answered =
+            co_await send_text(http::status::ok,
+                               envelope(sw, "0", "", false, "The ticket is invalid or expired",
+                                        nlohmann::json::array()),
+                               "application/json", keep_alive, {});
+        co_return answered;
       }
       // guest mode: carry on as guest (auth.user is "guest")
     }
@@ -231,9 +237,10 @@ class connection {
       // else in the token's own session.
       std::string session = session_header;
       if (session.empty()) session = auth.session.empty() ? "0" : auth.session;
-      co_return co_await send_text(
+      const auto answered = co_await send_text(
           http::status::ok, envelope(sw, session, auth.user, true, "", script.substr(0, 256)),
           "application/json", keep_alive, {});
+      co_return answered;
     }
     if (is_echo) {
       header_list extra{
@@ -241,9 +248,10 @@ class connection {
           {"X-Emulator-Token-Valid", auth.valid ? "1" : "0"},
           {"X-Emulator-Authorization-Count", std::to_string(auth.authorization_count)},
           {"Content-Type", content_type.empty() ? "application/octet-stream" : content_type}};
-      co_return co_await send_streamed(
+      const auto answered = co_await send_streamed(
           std::move(extra), chunked_request, spool.size(), keep_alive,
           [&spool](char* out, std::size_t cap) { return spool.read(out, cap); });
+      co_return answered;
     }
     if (path == "/__emulator/bytes") {
       const std::uint64_t total = query_u64(query, "n");
@@ -251,20 +259,22 @@ class connection {
       auto chunked = query.find("chunked");
       header_list extra;
       extra.emplace_back("Content-Type", "application/octet-stream");
-      co_return co_await send_streamed(
-          std::move(extra), chunked != query.end() && chunked->second == "1", total, keep_alive,
-          [&offset, total](char* out, std::size_t cap) {
-            std::size_t piece = std::min<std::uint64_t>(cap, total - offset);
-            pattern_fill(out, piece, offset);
-            offset += piece;
-            return piece;
-          });
+      const auto answered =
+          co_await send_streamed(std::move(extra), chunked != query.end() && chunked->second == "1",
+                                 total, keep_alive, [&offset, total](char* out, std::size_t cap) {
+                                   std::size_t piece = std::min<std::uint64_t>(cap, total - offset);
+                                   pattern_fill(out, piece, offset);
+                                   offset += piece;
+                                   return piece;
+                                 });
+      co_return answered;
     }
     if (path == "/__emulator/slow") {
       const auto ms = query_u64(query, "ms");
       co_await sleep_ms(ms);
-      co_return co_await send_text(http::status::ok, "slept " + std::to_string(ms) + " ms\n",
-                                   "text/plain", keep_alive, {});
+      const auto answered = co_await send_text(
+          http::status::ok, "slept " + std::to_string(ms) + " ms\n", "text/plain", keep_alive, {});
+      co_return answered;
     }
     if (path == "/__emulator/drop") {
       // A head promising 2N bytes, N bytes, then the connection ends.
@@ -296,11 +306,12 @@ class connection {
       auto [wec, wn] = co_await asio::async_write(s_, asio::buffer(raw), use_tuple);
       co_return !wec && keep_alive;
     }
-    co_return co_await send_text(
-        http::status::not_found,
-        envelope(sw, "0", auth.user, false, "ddb-emulator: no such path " + path,
-                 nlohmann::json::array()),
-        "application/json", keep_alive, {});
+    const auto answered =
+        co_await send_text(http::status::not_found,
+                           envelope(sw, "0", auth.user, false, "ddb-emulator: no such path " + path,
+                                    nlohmann::json::array()),
+                           "application/json", keep_alive, {});
+    co_return answered;
   }
 
   asio::awaitable<bool> do_login(const switches& sw, const std::string& body, bool keep_alive) {
@@ -343,7 +354,9 @@ class connection {
         answer = "ddb-emulator: injected login failure\n";
         break;
     }
-    co_return co_await send_text(status, std::move(answer), content_type, keep_alive, {});
+    const auto answered =
+        co_await send_text(status, std::move(answer), content_type, keep_alive, {});
+    co_return answered;
   }
 
   // Reads the rest of the request into `sink` through a fixed buffer.

@@ -404,7 +404,8 @@ TEST(token_manager, upstream_restart_heals_all_slots_within_concurrency) {
 
 asio::awaitable<bool> wait_on(token_manager* mgr, std::size_t slot, std::uint64_t gen,
                               std::chrono::milliseconds timeout) {
-  co_return co_await mgr->wait_for_install(slot, gen, timeout);
+  const auto installed = co_await mgr->wait_for_install(slot, gen, timeout);
+  co_return installed;
 }
 
 std::future<bool> wait_from(asio::io_context& ioc, token_manager* mgr, std::size_t slot,
