@@ -26,6 +26,12 @@ class steady_clock final : public clock {
   }
 };
 
+// Seconds from `t` to now on the steady clock, for durations that metrics
+// and logs report (request, wait, lease times).
+inline double seconds_since(clock::time_point t) {
+  return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
+}
+
 // A clock that moves only when told to. Thread-safe.
 class fake_clock final : public clock {
  public:

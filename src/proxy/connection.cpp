@@ -28,8 +28,7 @@ void connection::drop_upstream() {
 
 void connection::release_lease() {
   if (!lease) return;
-  const auto held = steady_clock::instance().now() - lease_since;
-  metrics::registry::global().on_lease_released(std::chrono::duration<double>(held).count());
+  metrics::registry::global().on_lease_released(seconds_since(lease_since));
   lease.reset();
 }
 

@@ -66,10 +66,6 @@ bool idempotent(http::verb v) {
   }
 }
 
-double seconds_since(clock::time_point t) {
-  return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
-}
-
 }  // namespace
 
 exchange::exchange(connection& c, request_parser& req, request_record& rec)

@@ -140,7 +140,8 @@ asio::awaitable<head_read> read_head(Stream& s, beast::flat_buffer& buf,
                                      http::parser<IsRequest, http::buffer_body>& p,
                                      head_guard& guard, io_deadline& d, io_limit limit) {
   head_read result;
-  const auto until = io_deadline::now() + limit.timeout;
+  // A whole-step limit runs from the step's start.
+  const auto until = limit.whole ? io_deadline::now() + limit.timeout : clock::time_point{};
   for (;;) {
     if (buf.size() > 0) {
       auto step = guard.put(p, {static_cast<const char*>(buf.data().data()), buf.size()});

@@ -12,10 +12,6 @@ namespace otlp = telemetry::otlp;
 
 namespace {
 
-double seconds_since(clock::time_point t) {
-  return std::chrono::duration<double>(steady_clock::instance().now() - t).count();
-}
-
 std::int64_t slot_attribute(const request_record& r) {
   return r.slot ? static_cast<std::int64_t>(*r.slot) : std::int64_t{-1};
 }
