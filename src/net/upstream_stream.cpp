@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "net/resolve.hpp"
 
 namespace tpp::net {
 
@@ -145,16 +146,22 @@ std::string tls_failure_detail(beast::ssl_stream<beast::tcp_stream>& s,
 
 asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream_target& t) {
   connect_result r;
-  tcp::resolver resolver(s.get_executor());
-  auto [rec, endpoints] = co_await resolver.async_resolve(t.host, t.port, use_tuple);
-  if (rec) {
-    r.ec = errc::upstream_connect_failed;
-    r.detail = "cannot resolve " + t.host + ": " + rec.message();
+  // One deadline for the name lookup and the TCP connect: an operator's
+  // connect timeout is the time to reach the upstream, however it is spent.
+  const auto deadline = std::chrono::steady_clock::now() + t.connect_timeout;
+  auto found = co_await resolve_within(s.get_executor(), t.host, t.port, t.connect_timeout);
+  if (found.ec) {
+    const bool late = found.ec == asio::error::timed_out;
+    r.ec = late ? make_error_code(errc::upstream_timeout)
+                : make_error_code(errc::upstream_connect_failed);
+    r.detail = "cannot resolve " + t.host + ": " +
+               (late ? "no answer within " + std::to_string(t.connect_timeout.count()) + " ms"
+                     : found.ec.message());
     co_return r;
   }
   auto& tcp_stream = s.tcp();
-  tcp_stream.expires_after(t.connect_timeout);
-  auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, use_tuple);
+  tcp_stream.expires_at(deadline);
+  auto [cec, ep] = co_await tcp_stream.async_connect(found.endpoints, use_tuple);
   if (cec) {
     r.ec = cec == beast::error::timeout ? make_error_code(errc::upstream_timeout)
                                         : make_error_code(errc::upstream_connect_failed);

@@ -76,8 +76,10 @@ struct connect_result {
   std::string detail;  // human-readable cause, e.g. the certificate error
 };
 
-// Resolves, connects (within connect_timeout, TCP_NODELAY set) and, for TLS,
-// handshakes with SNI and hostname verification. On error the stream is closed.
+// Resolves, connects (TCP_NODELAY set) and, for TLS, handshakes with SNI and
+// hostname verification, all within connect_timeout: a name server that does
+// not answer is a timeout like a host that does not. On error the stream is
+// closed.
 asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream_target& t);
 
 }  // namespace tpp::net

@@ -49,10 +49,25 @@ d = [x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"] == "Deploymen
 print(d["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"])' "$play")
 
 ready_probe() { podman exec "$1" /usr/bin/tpp --config /etc/tpp/config.yaml probe --path "$readyz"; }
+# What a pod that never became ready saw: its name resolution, tpp's own
+# account (/health: the last login error), and a login by hand to tell tpp's
+# fault from the network's.
+diagnose() {
+  echo "--- $1: /etc/hosts"
+  podman exec "$1" cat /etc/hosts || true
+  echo "--- $1: /health"
+  podman exec "$1" /usr/bin/tpp --config /etc/tpp/config.yaml probe --path /health || true
+  echo "--- $1: a login by curl from the pod"
+  podman exec "$1" curl -sS -m 10 -o /dev/null -w '%{http_code} after %{time_total} s\n' \
+    -d '{"username":"admin","password":"?"}' http://dolphindb:8848/api/login || true
+}
 declare -A first
 for pod in "${pods[@]}"; do first[$pod]=$(ready_probe "$pod" 2>&1 || true); done
 for pod in "${pods[@]}"; do
-  wait_for 30 ready_probe "$pod" || fail "$pod never became ready: $(ready_probe "$pod" 2>&1)"
+  if ! wait_for 90 ready_probe "$pod"; then
+    diagnose "$pod" >&2
+    fail "$pod never became ready: $(ready_probe "$pod" 2>&1)"
+  fi
   say "$pod: readiness ${first[$pod]} -> $(ready_probe "$pod")"
   [[ ${first[$pod]} != 200* ]] || fail "$pod: ready before its login was answered"
   podman healthcheck run "$pod" >/dev/null || fail "$pod: the liveness healthcheck fails"
