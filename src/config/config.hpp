@@ -118,6 +118,9 @@ struct config {
   std::size_t workers = 0;  // 0 = one per core
   std::chrono::milliseconds client_idle_timeout{60000};
   std::chrono::milliseconds client_header_timeout{10000};
+  // A request body must average this many bytes/s over the time spent waiting
+  // for it, after one client_idle_timeout of grace (0 = no minimum).
+  std::uint32_t client_body_min_rate = 500;
   std::chrono::milliseconds shutdown_grace{30000};
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_header_fields = 100;  // fields in a request head (431 above)

@@ -293,6 +293,11 @@ const key_spec table[] = {
     {"max_header_fields", "TPP_MAX_HEADER_FIELDS", false, false,
      [](C& c, S v, S n) { c.max_header_fields = count(v, n, 1); },
      [](const C& c) { return std::to_string(c.max_header_fields); }},
+    {"client_body_min_bytes_per_second", "TPP_CLIENT_BODY_MIN_BYTES_PER_SECOND", false, false,
+     [](C& c, S v, S n) {
+       c.client_body_min_rate = static_cast<std::uint32_t>(count(v, n, 0, 1'000'000'000));
+     },
+     [](const C& c) { return std::to_string(c.client_body_min_rate); }},
     {"max_body_bytes", "TPP_MAX_BODY_BYTES", false, false,
      [](C& c, S v, S n) { c.max_body_bytes = count(v, n); },
      [](const C& c) { return std::to_string(c.max_body_bytes); }},

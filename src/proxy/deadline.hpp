@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 #include "common/clock.hpp"
 
@@ -60,10 +61,35 @@ class io_deadline {
 // One socket operation's phase and limit, as passed to the I/O steps.
 // `whole`: the timeout bounds the whole step (every read of a head), not
 // each read, so a client trickling a line at a time cannot hold it open.
+// `min_rate`: bytes per second a body must average (0 = no minimum); see
+// read_pace.
 struct io_limit {
   io_phase phase;
   std::chrono::milliseconds timeout;
   bool whole = false;
+  std::uint32_t min_rate = 0;
+};
+
+// How long the next body read may wait: its own timeout, and no longer than
+// keeps the body at `min_rate` bytes/s on average over the time spent
+// waiting for the peer, after one timeout's grace (Apache's mod_reqtimeout
+// MinRate, as a budget: each byte earns 1/min_rate s). Zero: already too slow.
+std::chrono::milliseconds read_allowance(const io_limit& l, std::uint64_t received,
+                                         clock::duration waited) noexcept;
+
+// Arms the reads of one body under its limit. Only the time spent waiting
+// for the peer counts against the rate: time spent writing what arrived to
+// the other side is that side's backpressure, not the peer being slow.
+class read_pace {
+ public:
+  explicit read_pace(const io_limit& l) noexcept : limit_(l) {}
+  void arm(io_deadline& d, std::uint64_t received) noexcept;
+  void disarm(io_deadline& d) noexcept;
+
+ private:
+  io_limit limit_;
+  clock::duration waited_{};
+  clock::time_point since_{};
 };
 
 // Arms `d` for the lifetime of the scope around one socket operation.

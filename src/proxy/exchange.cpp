@@ -195,13 +195,16 @@ bool exchange::keep_buffered_body() {
   return !buffered.ec && req_.is_done();
 }
 
+io_limit exchange::client_body_limit() const noexcept {
+  return {io_phase::client_body, cfg_.client_idle_timeout, false, cfg_.client_body_min_rate};
+}
+
 // The rest of a kept body, from the client.
 asio::awaitable<bool> exchange::keep_request_body() {
   auto ec = body_error_;
   if (!ec) {
     ec = co_await read_body(c_.client, c_.in_buf, req_, c_.body_buf.data(), c_.body_buf.size(),
-                            body_kept_, c_.deadline,
-                            {io_phase::client_body, cfg_.client_idle_timeout});
+                            body_kept_, c_.deadline, client_body_limit());
   }
   if (!ec && !req_.is_done()) ec = http::error::partial_message;
   if (!ec) co_return true;
@@ -278,8 +281,7 @@ asio::awaitable<bool> exchange::connect_upstream() {
 
 asio::awaitable<exchange::step> exchange::stream_request() {
   auto r = co_await relay(
-      relay_source<tcp::socket, true>{
-          c_.client, c_.in_buf, req_, {io_phase::client_body, cfg_.client_idle_timeout}},
+      relay_source<tcp::socket, true>{c_.client, c_.in_buf, req_, client_body_limit()},
       relay_sink<net::upstream_stream>{*c_.upstream,
                                        says_chunked(head_),
                                        {io_phase::upstream_write, cfg_.upstream.read_timeout}},

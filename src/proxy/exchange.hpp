@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/clock.hpp"
+#include "proxy/deadline.hpp"
 #include "proxy/framing.hpp"
 
 namespace tpp::config {
@@ -77,6 +78,10 @@ class exchange {
   boost::asio::awaitable<void> answer_upstream_error(bool timed_out, std::string_view message);
   // The same for a failed upstream read or write, judged by the deadline.
   boost::asio::awaitable<void> fail_upstream(std::string_view closed_message);
+
+  // Reading the request body: each read within client_idle_timeout, the
+  // whole at the configured minimum rate.
+  io_limit client_body_limit() const noexcept;
 
   // The request may go out once more on a fresh connection: the one it used
   // was reused, this is the first attempt, its body was kept, its method is

@@ -27,7 +27,8 @@ std::size_t read_size(boost::optional<std::uint64_t> remaining) {
   return static_cast<std::size_t>(std::clamp<std::uint64_t>(*remaining, 4096, relay_buffers::size));
 }
 
-// Every socket operation below is bracketed by d.arm() and d.disarm(): the
+// Every socket operation below is bracketed by d.arm() and d.disarm() (a
+// body read by read_pace's, which adds the minimum rate): the
 // sweep enforces the deadline only while the operation is pending. (Written
 // out at each place rather than wrapped in a coroutine: a coroutine frame
 // per read or write showed in the instruction count of a request.)
@@ -39,12 +40,13 @@ asio::awaitable<relay_result> relay_sized(relay_source<In, IsRequest> in, relay_
                                           std::string_view head, std::uint64_t remaining,
                                           io_deadline& d) {
   relay_result result;
+  read_pace pace(in.limit);
   while (remaining > 0 || !head.empty()) {
     if (remaining > 0 && in.buf.size() == 0) {
-      d.arm(in.limit.phase, in.limit.timeout);
+      pace.arm(d, result.bytes);
       auto [ec, n] =
           co_await in.stream.async_read_some(in.buf.prepare(read_size(remaining)), use_tuple);
-      d.disarm();
+      pace.disarm(d);
       in.buf.commit(n);
       if (ec == asio::error::eof) ec = http::error::partial_message;
       if (ec) {
@@ -81,6 +83,7 @@ asio::awaitable<relay_result> relay_parsed(relay_source<In, IsRequest> in, relay
   const relay_buffers::lent held(buffers);
   char* const scratch = held.data();
   relay_result result;
+  read_pace pace(in.limit);
   for (;;) {
     std::size_t got = 0;
     if (!in.parser.is_done()) {
@@ -89,9 +92,9 @@ asio::awaitable<relay_result> relay_parsed(relay_source<In, IsRequest> in, relay
       auto ec = step.ec;
       if (!ec && got == 0 && !in.parser.is_done()) {
         const auto want = read_size(in.parser.content_length_remaining());
-        d.arm(in.limit.phase, in.limit.timeout);
+        pace.arm(d, result.bytes);
         auto [rec, n] = co_await in.stream.async_read_some(in.buf.prepare(want), use_tuple);
-        d.disarm();
+        pace.disarm(d);
         in.buf.commit(n);
         ec = rec;
         if (ec == asio::error::eof) in.parser.put_eof(ec);  // ends a close-delimited body
@@ -169,15 +172,16 @@ asio::awaitable<boost::system::error_code> read_body(Stream& s, beast::flat_buff
                                                      char* dst, std::size_t capacity,
                                                      std::size_t& filled, io_deadline& d,
                                                      io_limit limit) {
+  read_pace pace(limit);
   for (;;) {
     auto step = parse_body(p, buf, dst + filled, capacity - filled);
     filled += step.produced;
     if (step.ec) co_return step.ec;
     if (p.is_done() || filled == capacity) co_return boost::system::error_code{};
-    d.arm(limit.phase, limit.timeout);
+    pace.arm(d, filled);
     auto [rec, n] =
         co_await s.async_read_some(buf.prepare(read_size(p.content_length_remaining())), use_tuple);
-    d.disarm();
+    pace.disarm(d);
     buf.commit(n);
     auto ec = rec;
     if (ec == asio::error::eof) p.put_eof(ec);  // ends a close-delimited body, or cut short

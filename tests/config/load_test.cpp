@@ -161,6 +161,7 @@ const std::vector<sample> samples = {
     {"shutdown_grace_seconds", "10", "0", "0"},
     {"max_header_bytes", "2048", "8192", "8192"},
     {"max_header_fields", "50", "200", "200"},
+    {"client_body_min_bytes_per_second", "100", "0", "0"},
     {"max_body_bytes", "100", "1000000", "1000000"},
 };
 

@@ -381,6 +381,54 @@ TEST(session, a_head_trickled_a_line_at_a_time_is_cut_at_the_header_timeout) {
   EXPECT_TRUE(r.client_received.empty());  // closed, nothing answered
 }
 
+// Slowloris on the body: 10 bytes every 20 ms (500 B/s) answers each read
+// well within client_idle_timeout, so a 100 kB body held the connection and
+// its token for 200 s. Under a 1000 B/s minimum the budget (0.2 s grace plus
+// 1 ms per byte, less the time waited) runs out after about 0.4 s.
+TEST(session, a_streamed_body_slower_than_the_minimum_rate_is_cut) {
+  session_harness h(1, [](config::config& c) {
+    c.client_idle_timeout = 200ms;
+    c.client_body_min_rate = 1000;
+    c.token.retry_buffer_bytes = 0;  // streamed, not kept
+  });
+  std::string request = "POST /api/execute HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n";
+  request += std::string(100000, 'x');
+  const auto r = h.run(request, 10, false, 10s, 20ms);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.upstream_received.empty());  // the body never arrived whole
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+// The same for a chunked body (streamed through the parser).
+TEST(session, a_chunked_body_slower_than_the_minimum_rate_is_cut) {
+  session_harness h(1, [](config::config& c) {
+    c.client_idle_timeout = 200ms;
+    c.client_body_min_rate = 1000;
+  });
+  std::string request =
+      "POST /api/execute HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 1000; ++i) request += "64\r\n" + std::string(100, 'x') + "\r\n";
+  request += "0\r\n\r\n";
+  const auto r = h.run(request, 10, false, 10s, 20ms);
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.upstream_received.empty());
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+// The same for a small body that tpp keeps for a replay (read_body).
+TEST(session, a_kept_body_slower_than_the_minimum_rate_is_cut) {
+  session_harness h(1, [](config::config& c) {
+    c.client_idle_timeout = 200ms;
+    c.client_body_min_rate = 1000;
+  });
+  std::string request = "POST /api/execute HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
+  request += std::string(1000, 'x');
+  const auto r = h.run(request, 1, false, 10s, 20ms);  // 50 B/s: 20 s in all
+  EXPECT_TRUE(r.finished);
+  EXPECT_TRUE(r.upstream_received.empty());
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
 // Every way out of a connection, one run each: afterwards the token is back.
 struct way_out {
   const char* name;
