@@ -257,7 +257,7 @@ void start_token_manager(application& app) {
       },
       steady_clock::instance(), hooks);
   app.ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
-    app.tokens->report_auth_failure(slot, generation);
+    return app.tokens->report_auth_failure(slot, generation);
   };
   app.ctx.hooks.wait_for_install = [&app](std::size_t slot, std::uint64_t generation,
                                           std::chrono::milliseconds timeout) {

@@ -1,8 +1,9 @@
 // GCC 12 at -O2 reports -Wnull-dereference false positives inside Asio's
-#include "common/log_exception.hpp"
 // any_executor comparison once any_io_executor wraps a strand; the code is
 // Asio's, not ours.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
+
+#include "pool/token_manager.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -29,9 +30,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/log_exception.hpp"
 #include "common/log_throttle.hpp"
 #include "pool/refresh_schedule.hpp"
-#include "pool/token_manager.hpp"
+#include "pool/refusal_backoff.hpp"
 
 namespace tpp::pool {
 
@@ -76,11 +78,12 @@ const char* to_string(startup_result::kind k) noexcept {
 struct token_manager::impl : std::enable_shared_from_this<impl> {
   // Per-slot bookkeeping, guarded by mu_.
   struct slot_rec {
-    bool has_token = false;   // a token was installed (it may be stale now)
-    bool stale = false;       // refused upstream since its install
-    bool needs_login = true;  // empty or stale: urgent work, due at retry_at
-    bool in_flight = false;   // a login for this slot is under way
-    unsigned failures = 0;    // consecutive failed logins (backoff exponent)
+    bool has_token = false;       // a token was installed (it may be stale now)
+    bool stale = false;           // refused upstream since its install
+    bool needs_login = true;      // empty or stale: urgent work, due at retry_at
+    bool in_flight = false;       // a login for this slot is under way
+    unsigned failures = 0;        // consecutive failed logins (backoff exponent)
+    unsigned young_refusals = 0;  // tokens in a row refused young (refusal_backoff)
     clock::time_point retry_at{};
     clock::time_point installed_at{};  // of the current token
     std::uint64_t generation = 0;      // mirrors the pool's; only we install
@@ -529,26 +532,46 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     co_return self->slots_[slot].generation > old_generation;
   }
 
-  void report_auth_failure(std::size_t slot, std::uint64_t generation) {
-    if (slot >= n_) return;
+  bool report_auth_failure(std::size_t slot, std::uint64_t generation) {
+    if (slot >= n_) return false;
     {
       std::lock_guard gate(pool_gate_);
-      if (stopped_ || !pool_->mark_stale(slot, generation)) return;
-    }
-    {
+      if (stopped_) return false;
       std::lock_guard lock(mu_);
       auto& s = slots_[slot];
+      const auto now = clock_.now();
+      const auto young_refusals = refusals_if_acted_on(s, generation, now);
+      if (!young_refusals) {
+        spdlog::debug("token manager: slot {} token refused within its backoff; kept", slot);
+        return false;
+      }
+      if (!pool_->mark_stale(slot, generation)) return true;  // already being replaced
+      s.young_refusals = *young_refusals;
       s.stale = true;
       s.failures = 0;
       // A login already under way for the slot (a refresh) will replace the
       // token; otherwise this is urgent work, due now.
       if (!s.in_flight) {
         s.needs_login = true;
-        s.retry_at = clock_.now();
+        s.retry_at = now;
       }
     }
     spdlog::debug("token manager: slot {} token refused upstream; logging in again", slot);
     post_wake(true);
+    return true;
+  }
+
+  // mu_ held. The login-amplification guard (refusal_backoff.hpp): nothing
+  // when a refusal of the slot's current token comes sooner after its login
+  // than the backoff allows (it is not acted on); otherwise the slot's count
+  // of young refusals once this one is acted on.
+  std::optional<unsigned> refusals_if_acted_on(const slot_rec& s, std::uint64_t generation,
+                                               clock::time_point now) const {
+    if (s.stale || s.generation != generation || !s.has_token) return s.young_refusals;
+    const unsigned next = now - s.installed_at < young_token_age ? s.young_refusals + 1 : 1;
+    const auto backoff = std::chrono::duration_cast<clock::duration>(refusal_backoff(next));
+    if (now < s.installed_at + backoff) return std::nullopt;
+    return next;
   }
 
   void stop() {
@@ -612,8 +635,8 @@ std::size_t token_manager::logins_in_flight() const {
   return impl_->in_flight_;
 }
 
-void token_manager::report_auth_failure(std::size_t slot, std::uint64_t generation) {
-  impl_->report_auth_failure(slot, generation);
+bool token_manager::report_auth_failure(std::size_t slot, std::uint64_t generation) {
+  return impl_->report_auth_failure(slot, generation);
 }
 
 asio::awaitable<bool> token_manager::wait_for_install(std::size_t slot,

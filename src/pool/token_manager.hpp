@@ -100,8 +100,11 @@ class token_manager {
   // Thread-safe, any thread. The token of `slot` at `generation` was refused
   // upstream: marks it stale and, only for the first report of that
   // generation, schedules one login for the slot (ahead of refresh-ahead
-  // work). Does nothing after stop().
-  void report_auth_failure(std::size_t slot, std::uint64_t generation);
+  // work). True when a replacement is coming. False after stop(), and when
+  // the refusal came too soon after the token's own login
+  // (refusal_backoff.hpp): the token is kept, and the refused request's 401
+  // is the answer.
+  bool report_auth_failure(std::size_t slot, std::uint64_t generation);
 
   // Callable from a coroutine on any executor (any io_context thread). True as
   // soon as `slot`'s generation is greater than old_generation (at once if it

@@ -373,8 +373,11 @@ asio::awaitable<exchange::step> exchange::response_filter() {
   // itself answers 401, and one more login would not change that (it
   // doubled the logins a client could cause). The 401 goes to the client.
   if (replayed_) co_return step::next;
-  if (ctx.hooks.report_auth_failure) ctx.hooks.report_auth_failure(c_.lease.slot(), generation_);
-  if (replayed_ || !replayable_ || !kept_response_ || !ctx.hooks.wait_for_install) {
+  // Not replaced (refused too soon after its own login: the guard against
+  // login amplification): the token stays and the 401 is the answer.
+  const bool replacing =
+      ctx.hooks.report_auth_failure && ctx.hooks.report_auth_failure(c_.lease.slot(), generation_);
+  if (!replacing || !replayable_ || !kept_response_ || !ctx.hooks.wait_for_install) {
     co_return step::next;
   }
   const auto s = co_await replay_with_new_token();

@@ -21,7 +21,8 @@ namespace tpp::proxy {
 // (the token manager implements both; tests may fake them).
 struct token_hooks {
   // Thread-safe. The token of `slot` at `generation` was refused upstream.
-  std::function<void(std::size_t slot, std::uint64_t generation)> report_auth_failure;
+  // True when a replacement is coming (worth waiting for, to replay).
+  std::function<bool(std::size_t slot, std::uint64_t generation)> report_auth_failure;
   // Completes true once `slot` holds a token newer than `generation`, false
   // after `timeout`. Callable from any worker thread.
   std::function<boost::asio::awaitable<bool>(std::size_t slot, std::uint64_t generation,

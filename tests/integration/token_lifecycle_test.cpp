@@ -78,8 +78,10 @@ TEST_F(token_lifecycle, revoked_token_is_replaced_and_the_request_replayed) {
 
 // A path that refuses every token: each request caused two logins (one for
 // the 401, one more for the replay's 401). The replay's 401 now goes to the
-// client without another login.
-TEST_F(token_lifecycle, a_replay_refused_again_causes_no_second_login) {
+// client without another login, and a token refused again soon after its
+// own login is kept (refusal_backoff.hpp): five requests, one login, and the
+// token still serves the other paths.
+TEST_F(token_lifecycle, a_path_that_refuses_every_token_causes_one_login) {
   start(1);
   ASSERT_TRUE(wait_tokens(1));
   auto c = client();
@@ -87,7 +89,11 @@ TEST_F(token_lifecycle, a_replay_refused_again_causes_no_second_login) {
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(c.request("POST", "/__emulator/unauthorized", {}, "x").status, 401u);
   }
-  EXPECT_EQ(emu_stat("logins"), logins + 5);
+  EXPECT_EQ(emu_stat("logins"), logins + 1);
+  const auto echo = c.request("GET", "/__emulator/echo");
+  EXPECT_EQ(echo.status, 200u);
+  EXPECT_EQ(echo.header("X-Emulator-Token-Valid"), "1");
+  EXPECT_EQ(emu_stat("logins"), logins + 1);
 }
 
 TEST_F(token_lifecycle, many_failures_of_one_token_cause_one_login) {

@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "pool/refusal_backoff.hpp"
+
 namespace tpp::pool {
 namespace {
 
@@ -485,6 +487,41 @@ TEST(token_manager, runtime_rejection_holds_the_credential) {
   EXPECT_TRUE(eventually([&] { return h.all_ready(); }, 3s));
   EXPECT_FALSE(h.mgr->login_rejected());
   EXPECT_TRUE(h.mgr->last_error().empty());
+}
+
+TEST(refusal_backoff, the_first_young_refusal_logs_in_at_once_then_doubles_to_a_minute) {
+  EXPECT_EQ(refusal_backoff(0), 0ms);
+  EXPECT_EQ(refusal_backoff(1), 0ms);
+  EXPECT_EQ(refusal_backoff(2), 1s);
+  EXPECT_EQ(refusal_backoff(3), 2s);
+  EXPECT_EQ(refusal_backoff(7), 32s);
+  EXPECT_EQ(refusal_backoff(8), 60s);
+  EXPECT_EQ(refusal_backoff(1000), 60s);
+}
+
+// Login amplification: a path that answers 401 whatever the token made every
+// request a login. The first refusal of a young token is acted on at once;
+// the second in a row only 1 s (refusal_backoff(2)) after that token's
+// login: sooner, the token is kept (still lendable) and no login starts.
+TEST(token_manager, tokens_refused_young_again_and_again_back_off) {
+  harness h(1, 1);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  const int before = h.ddb->calls;
+  const auto g0 = h.generation(0);
+  EXPECT_TRUE(h.mgr->report_auth_failure(0, g0));
+  ASSERT_TRUE(eventually([&] { return h.generation(0) > g0 && h.all_ready(); }));
+  const auto installed = std::chrono::steady_clock::now();
+  EXPECT_EQ(h.ddb->calls, before + 1);
+
+  const auto g1 = h.generation(0);
+  EXPECT_FALSE(h.mgr->report_auth_failure(0, g1));
+  EXPECT_EQ(h.pool->slots()[0].state, slot_state::ready);
+  ASSERT_TRUE(eventually([&] { return h.mgr->report_auth_failure(0, g1); }, 5s));
+  // `installed` was seen within a few ms of the install (eventually polls).
+  EXPECT_GE(std::chrono::steady_clock::now() - installed, 900ms);
+  ASSERT_TRUE(eventually([&] { return h.generation(0) > g1; }));
+  EXPECT_EQ(h.ddb->calls, before + 2);
 }
 
 TEST(token_manager, stop_abandons_work_and_completes_start) {

@@ -159,6 +159,7 @@ session_harness::session_harness(std::size_t tokens,
   ctx_.hooks.report_auth_failure = [this](std::size_t slot, std::uint64_t generation) {
     auth_failures.emplace_back(slot, generation);
     ctx_.pool->mark_stale(slot, generation);
+    return true;
   };
   ctx_.hooks.wait_for_install = [this](std::size_t slot, std::uint64_t, std::chrono::milliseconds) {
     return install_replacement(this, slot);
