@@ -83,6 +83,7 @@ std::vector<std::string> degraded_reasons(const health_inputs& in) {
   }
   if (auto past = past_ttl_reason(in)) r.push_back(std::move(*past));
   if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
+  if (!in.outage.empty()) r.push_back("clients refused at once: " + in.outage);
   if (const auto w = in.counts.waiting; w != 0) {
     r.push_back(std::to_string(w) +
                 (w == 1 ? " client waiting for a token" : " clients waiting for a token"));

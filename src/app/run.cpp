@@ -88,6 +88,7 @@ struct application {
     in.ttl = cfg.token.ttl;
     in.shutting_down = ctx.shutting_down.load();
     in.login_error = tokens ? tokens->last_error() : std::string();
+    if (auto o = tokens ? tokens->outage() : std::nullopt) in.outage = std::move(o->reason);
     return in;
   }
 };
@@ -263,6 +264,7 @@ void start_token_manager(application& app) {
                                           std::chrono::milliseconds timeout) {
     return app.tokens->wait_for_install(slot, generation, timeout);
   };
+  app.ctx.hooks.outage = [&app] { return app.tokens->outage(); };
 }
 
 // The proxy and health listeners. False: one cannot be opened (logged).

@@ -152,6 +152,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   bool rejected_ = false;
   bool credential_ok_ = false;  // DolphinDB accepted the credential since the last rejection
   std::optional<clock::time_point> hold_until_;  // runtime rejection: no login before
+  unsigned failed_in_a_row_ = 0;                 // logins that ended without a token
+  login_outcome::kind last_failure_ = login_outcome::kind::failed;
   std::string last_error_;
   std::optional<startup_result> start_result_;
   std::shared_ptr<signal_channel> start_signal_;
@@ -337,6 +339,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     }
     if (next.start_signal) notify(next.start_signal);
     for (auto& w : next.wake_waiters) notify(w);
+    if (!installed) refuse_if_broken();
     // After stop() the owner may be tearing down what the hooks touch.
     if (stopped_) return;
     call_login_hook(r.what, l.is_refresh, secs);
@@ -369,6 +372,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   void on_installed(const launch& l, slot_rec& s, after_login& next) {
     const auto now = clock_.now();
     credential_ok_ = true;
+    failed_in_a_row_ = 0;
     if (!s.has_token) ++installed_;
     s.has_token = true;
     s.stale = false;
@@ -401,6 +405,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   void on_rejected(const launch& l, slot_rec& s, const std::string& message, after_login& next) {
     rejected_ = true;
     credential_ok_ = false;
+    ++failed_in_a_row_;
+    last_failure_ = login_outcome::kind::rejected;
     next.state_changed = true;
     last_error_ = "DolphinDB rejected the login: " + message;
     if (!min_ready_reached_ && !start_result_ && started_) {
@@ -424,6 +430,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   void on_failed(const launch& l, slot_rec& s, const login_outcome& r, after_login& next) {
     const auto now = clock_.now();
     ++s.failures;
+    ++failed_in_a_row_;
+    last_failure_ = r.what;
     auto delay = backoff(s.failures - 1, rng_);
     std::string text = r.what == login_outcome::kind::max_connections
                            ? "DolphinDB refused the login: too many sessions "
@@ -519,6 +527,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       if (slot >= self->n_) co_return false;
       if (self->slots_[slot].generation > old_generation) co_return true;
       if (self->stopped_) co_return false;
+      // Checked after taking mu_: refuse_if_broken() sets the pool's flag
+      // before it collects the waiters under mu_, so none is missed.
+      if (self->pool_->refusing()) co_return false;
       self->install_waiters_[slot].push_back(sig);
     }
     asio::steady_timer timer(ex, timeout);
@@ -548,7 +559,70 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       }
     }
     spdlog::debug("token manager: slot {} token refused upstream; logging in again", slot);
+    refuse_if_broken();
     post_wake(true);
+  }
+
+  // Any thread, no lock held. Busy or broken (docs/tokens.md): with the
+  // credential rejected or the last outage_after_failures logins failed, a
+  // pool without a ready token lets its waiters out instead of keeping them
+  // (the pool itself checks that no slot is ready, under its lock).
+  void refuse_if_broken() {
+    std::lock_guard gate(pool_gate_);
+    if (stopped_) return;
+    bool broken = false;
+    {
+      std::lock_guard lock(mu_);
+      broken = rejected_ || failed_in_a_row_ >= outage_after_failures;
+    }
+    if (!broken || !pool_->refuse_waiters()) return;
+    // Replays waiting for a replacement get their answer now, not after
+    // their timeout: no install is coming either.
+    std::vector<std::shared_ptr<signal_channel>> to_wake;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& ws : install_waiters_) {
+        for (auto& w : ws) to_wake.push_back(std::move(w));
+        ws.clear();
+      }
+    }
+    for (auto& w : to_wake) notify(w);
+  }
+
+  // mu_ held. When the loop will next try a login: now while one is under
+  // way, the end of a rejection hold, else the earliest retry.
+  clock::time_point next_attempt_locked(clock::time_point now) const {
+    if (in_flight_ > 0) return now;
+    if (hold_until_) return *hold_until_;
+    std::optional<clock::time_point> next;
+    for (const auto& s : slots_) {
+      if (s.needs_login && (!next || s.retry_at < *next)) next = s.retry_at;
+    }
+    if (next) return *next;
+    return now + std::chrono::duration_cast<clock::duration>(rejected_retry_delay_);
+  }
+
+  // mu_ held. tpp's own words: DolphinDB's message may name hosts.
+  const char* outage_reason_locked() const {
+    if (rejected_ || last_failure_ == login_outcome::kind::rejected) {
+      return "no usable token: DolphinDB rejects tpp's credential; logins are on hold";
+    }
+    if (last_failure_ == login_outcome::kind::max_connections) {
+      return "no usable token: DolphinDB refuses new sessions (too many sessions); "
+             "logins are retried";
+    }
+    return "no usable token: logins to DolphinDB keep failing; logins are retried";
+  }
+
+  std::optional<token_outage> outage() const {
+    if (!pool_->refusing()) return std::nullopt;
+    std::lock_guard lock(mu_);
+    const auto now = clock_.now();
+    const auto wait = next_attempt_locked(now) - now;
+    // Rounded up, at least 1 s: "retry now" invites a tight loop.
+    auto secs = std::chrono::ceil<std::chrono::seconds>(wait);
+    if (secs < std::chrono::seconds(1)) secs = std::chrono::seconds(1);
+    return token_outage{outage_reason_locked(), secs};
   }
 
   void stop() {
@@ -605,6 +679,10 @@ std::string token_manager::last_error() const {
 bool token_manager::login_rejected() const {
   std::lock_guard lock(impl_->mu_);
   return impl_->rejected_;
+}
+
+std::optional<token_outage> token_manager::outage() const {
+  return impl_->outage();
 }
 
 std::size_t token_manager::logins_in_flight() const {

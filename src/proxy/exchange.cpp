@@ -137,6 +137,12 @@ asio::awaitable<bool> exchange::take_token() {
       co_await answer(make_retry_later_response(
           "too many clients are waiting for a token (token.max_waiting)", 1s, version_, false));
       co_return false;
+    case acquire_outcome::no_token: {
+      m.on_no_token();
+      const auto why = current_outage(c_.ctx);
+      co_await answer(make_retry_later_response(why.reason, why.retry_after, version_, false));
+      co_return false;
+    }
   }
   c_.lease_since = steady_clock::instance().now();
   rec_.wait_seconds = seconds_since(started);

@@ -106,6 +106,15 @@ TEST(health, failing_login_degrades_with_its_message) {
             json::array({"login failing: connect to ddb:8848: Connection refused"}));
 }
 
+TEST(health, clients_refused_at_once_degrade_with_the_reason) {
+  auto in = healthy_pool();
+  in.outage = "no usable token: logins to DolphinDB keep failing; logins are retried";
+  const json j = parse(render_health_json(in));
+  EXPECT_EQ(j.at("status"), "degraded");
+  EXPECT_EQ(j.at("reasons"), json::array({"clients refused at once: no usable token: logins to "
+                                          "DolphinDB keep failing; logins are retried"}));
+}
+
 TEST(health, waiting_clients_degrade) {
   auto in = healthy_pool();
   in.counts.waiting = 4;

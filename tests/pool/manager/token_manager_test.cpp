@@ -487,6 +487,103 @@ TEST(token_manager, runtime_rejection_holds_the_credential) {
   EXPECT_TRUE(h.mgr->last_error().empty());
 }
 
+// Busy or broken (docs/tokens.md): what each waiter of the pool got, a lease
+// (true) or an empty one (false: refused).
+struct waiter_log {
+  std::mutex mu;
+  std::vector<bool> granted;
+  std::vector<lease> leases;
+  token_pool::grant_handler handler() {
+    return [this](lease l) {
+      std::lock_guard lock(mu);
+      granted.push_back(static_cast<bool>(l));
+      leases.push_back(std::move(l));
+    };
+  }
+  std::vector<bool> seen() {
+    std::lock_guard lock(mu);
+    return granted;
+  }
+};
+
+TEST(token_manager, upstream_down_since_start_refuses_waiters_until_a_token_comes) {
+  harness h(2, 2);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script([](int) { return outcome(kind::failed, "connect to ddb:8848: refused"); });
+  waiter_log w;
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  auto f = h.start();
+  ASSERT_TRUE(eventually([&] { return h.pool->refusing(); }));
+  EXPECT_GE(h.ddb->calls, static_cast<int>(token_manager::outage_after_failures));
+  EXPECT_EQ(w.seen(), std::vector<bool>({false}));  // the queued waiter was let out
+  auto o = h.mgr->outage();
+  ASSERT_TRUE(o);
+  EXPECT_NE(o->reason.find("logins to DolphinDB keep failing"), std::string::npos);
+  EXPECT_EQ(o->reason.find("ddb:8848"), std::string::npos);  // never DolphinDB's text
+  EXPECT_GE(o->retry_after, 1s);
+  EXPECT_LE(o->retry_after, 31s);  // backoff is capped at 30 s
+
+  h.ddb->set_script(ok_outcome);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(eventually([&] { return !h.pool->refusing(); }));
+  EXPECT_FALSE(h.mgr->outage());
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  EXPECT_EQ(w.seen(), std::vector<bool>({false, true}));
+}
+
+// Fewer failed logins than outage_after_failures: a blip, waiters keep
+// waiting and are served.
+TEST(token_manager, two_failed_logins_are_no_outage) {
+  harness h(1, 1);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script([](int call) {
+    if (call <= 2) return outcome(kind::failed, "connection reset");
+    return ok_outcome(call);
+  });
+  waiter_log w;
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  EXPECT_TRUE(eventually([&] { return !w.seen().empty(); }));
+  EXPECT_EQ(w.seen(), std::vector<bool>({true}));
+  EXPECT_EQ(h.ddb->calls, 3);
+}
+
+// The password changed at run time: while a ready token remains, clients
+// wait for it (busy); once every token has been refused, the waiters are let
+// out with the hold as Retry-After (broken).
+TEST(token_manager, rejected_credential_refuses_waiters_once_no_token_is_ready) {
+  harness h(2, 2);
+  h.mgr->set_rejected_retry_delay(30s);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  auto a = h.pool->try_acquire();
+  auto b = h.pool->try_acquire();
+  ASSERT_TRUE(a && b);
+  waiter_log w;
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  h.ddb->set_script(
+      [](int) { return outcome(kind::rejected, "The user name or password is incorrect."); });
+
+  h.mgr->report_auth_failure(a->slot(), a->generation());
+  ASSERT_TRUE(eventually([&] { return h.mgr->login_rejected(); }));
+  EXPECT_FALSE(h.pool->refusing());  // b's token is still good: busy
+  EXPECT_TRUE(w.seen().empty());
+  EXPECT_FALSE(h.mgr->outage());
+
+  h.mgr->report_auth_failure(b->slot(), b->generation());
+  EXPECT_TRUE(h.pool->refusing());  // at once: no login is coming during the hold
+  EXPECT_EQ(w.seen(), std::vector<bool>({false}));
+  auto o = h.mgr->outage();
+  ASSERT_TRUE(o);
+  EXPECT_NE(o->reason.find("rejects tpp's credential"), std::string::npos);
+  EXPECT_GE(o->retry_after, 25s);
+  EXPECT_LE(o->retry_after, 30s);
+  a.reset();  // each lease returns its (stale) slot exactly once
+  b.reset();
+  EXPECT_EQ(h.pool->counts().in_use, 0u);
+  EXPECT_EQ(h.pool->counts().available, 0u);
+}
+
 TEST(token_manager, stop_abandons_work_and_completes_start) {
   harness h(4, 2);
   h.ddb->set_delay([](int) { return 5ms; });
