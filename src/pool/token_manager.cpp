@@ -78,6 +78,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   struct slot_rec {
     bool has_token = false;   // a token was installed (it may be stale now)
     bool stale = false;       // refused upstream since its install
+    bool unverified = false;  // ready, but the node may have restarted since
     bool needs_login = true;  // empty or stale: urgent work, due at retry_at
     bool in_flight = false;   // a login for this slot is under way
     unsigned failures = 0;    // consecutive failed logins (backoff exponent)
@@ -153,6 +154,11 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   bool credential_ok_ = false;  // DolphinDB accepted the credential since the last rejection
   std::optional<clock::time_point> hold_until_;  // runtime rejection: no login before
   unsigned failed_in_a_row_ = 0;                 // logins that ended without a token
+  // Slots with `unverified` set; read without mu_ on the request path so that
+  // vouching costs nothing while no token is in doubt.
+  std::atomic<std::size_t> unverified_n_{0};
+  // When tokens were last put in doubt (a refusal or an unreachable node).
+  std::optional<clock::time_point> last_doubt_;
   login_outcome::kind last_failure_ = login_outcome::kind::failed;
   std::string last_error_;
   std::optional<startup_result> start_result_;
@@ -376,6 +382,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     if (!s.has_token) ++installed_;
     s.has_token = true;
     s.stale = false;
+    set_unverified_locked(s, false);
     s.needs_login = false;
     s.failures = 0;
     s.installed_at = now;
@@ -432,6 +439,10 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     ++s.failures;
     ++failed_in_a_row_;
     last_failure_ = r.what;
+    // DolphinDB unreachable: if it restarted, every token died with it.
+    if (r.what == login_outcome::kind::failed && doubt_all_locked(std::nullopt, now)) {
+      next.state_changed = true;
+    }
     auto delay = backoff(s.failures - 1, rng_);
     std::string text = r.what == login_outcome::kind::max_connections
                            ? "DolphinDB refused the login: too many sessions "
@@ -550,6 +561,13 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(mu_);
       auto& s = slots_[slot];
       s.stale = true;
+      set_unverified_locked(s, false);
+      // One refused token may mean a restart, which kills them all; a token
+      // older than the last doubt is explained by it (its refusal is no new
+      // sign), so a restart's dead tokens found one by one doubt the fresh
+      // replacements of the first only once.
+      const auto now = clock_.now();
+      if (!last_doubt_ || s.installed_at >= *last_doubt_) doubt_all_locked(slot, now);
       s.failures = 0;
       // A login already under way for the slot (a refresh) will replace the
       // token; otherwise this is urgent work, due now.
@@ -561,6 +579,50 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     spdlog::debug("token manager: slot {} token refused upstream; logging in again", slot);
     refuse_if_broken();
     post_wake(true);
+  }
+
+  // mu_ held.
+  void set_unverified_locked(slot_rec& s, bool on) {
+    if (s.unverified == on) return;
+    s.unverified = on;
+    if (on) {
+      ++unverified_n_;
+    } else {
+      --unverified_n_;
+    }
+  }
+
+  // mu_ held. Every token believed good (except `except`'s) is in doubt
+  // until it is used successfully or replaced. True if any changed.
+  bool doubt_all_locked(std::optional<std::size_t> except, clock::time_point now) {
+    last_doubt_ = now;
+    bool changed = false;
+    for (std::size_t i = 0; i < n_; ++i) {
+      auto& s = slots_[i];
+      if (i == except || !s.has_token || s.stale || s.unverified) continue;
+      set_unverified_locked(s, true);
+      changed = true;
+    }
+    return changed;
+  }
+
+  void report_token_ok(std::size_t slot, std::uint64_t generation) {
+    if (unverified_n_.load(std::memory_order_relaxed) == 0 || slot >= n_) return;
+    {
+      std::lock_guard lock(mu_);
+      auto& s = slots_[slot];
+      if (!s.unverified || s.generation != generation) return;
+      set_unverified_locked(s, false);
+    }
+    post_wake(true);
+  }
+
+  std::vector<bool> unverified_slots() const {
+    std::vector<bool> out(n_);
+    if (unverified_n_.load(std::memory_order_relaxed) == 0) return out;
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < n_; ++i) out[i] = slots_[i].unverified;
+    return out;
   }
 
   // Any thread, no lock held. Busy or broken (docs/tokens.md): with the
@@ -692,6 +754,14 @@ std::size_t token_manager::logins_in_flight() const {
 
 void token_manager::report_auth_failure(std::size_t slot, std::uint64_t generation) {
   impl_->report_auth_failure(slot, generation);
+}
+
+void token_manager::report_token_ok(std::size_t slot, std::uint64_t generation) {
+  impl_->report_token_ok(slot, generation);
+}
+
+std::vector<bool> token_manager::unverified_slots() const {
+  return impl_->unverified_slots();
 }
 
 asio::awaitable<bool> token_manager::wait_for_install(std::size_t slot,

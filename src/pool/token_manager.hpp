@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -113,6 +114,16 @@ class token_manager {
   // generation, schedules one login for the slot (ahead of refresh-ahead
   // work). Does nothing after stop().
   void report_auth_failure(std::size_t slot, std::uint64_t generation);
+
+  // Thread-safe, any thread; cheap while no token is in doubt (one atomic
+  // load). DolphinDB answered a request made with `slot`'s token at
+  // `generation` without refusing it: the token is verified again.
+  void report_token_ok(std::size_t slot, std::uint64_t generation);
+  // Thread-safe. By slot: the token is ready but unverified, because since
+  // it was installed DolphinDB refused another token or a login could not
+  // reach it (a node restart kills every token; docs/tokens.md, "After an
+  // upstream restart"). Cleared by report_token_ok() or a new install.
+  std::vector<bool> unverified_slots() const;
 
   // Callable from a coroutine on any executor (any io_context thread). True as
   // soon as `slot`'s generation is greater than old_generation (at once if it

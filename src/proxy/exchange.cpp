@@ -99,6 +99,7 @@ asio::awaitable<void> exchange::run() {
   for (;; ++attempt_) {
     auto s = co_await send_request();
     if (s == step::next) s = co_await read_response_head();
+    if (s == step::next) vouch_for_token();
     if (s == step::next && may_be_refused()) s = co_await response_filter();
     if (s == step::retry) continue;
     if (s == step::next) co_await send_response();
@@ -348,6 +349,14 @@ asio::awaitable<exchange::step> exchange::response_read_failed(
 }
 
 // ---- 6. response_filter --------------------------------------------------------
+
+// Any answer but a 401 shows the token still works: one the token manager
+// doubted after a restart is trusted again (docs/tokens.md). A body that
+// matches invalid_body_pattern is reported as refused right after.
+void exchange::vouch_for_token() {
+  if (res_->get().result_int() == 401 || !c_.ctx.hooks.report_token_ok) return;
+  c_.ctx.hooks.report_token_ok(c_.lease.slot(), generation_);
+}
 
 // Only a 401, or any answer when invalid_body_pattern is set, can say that
 // the token was refused.

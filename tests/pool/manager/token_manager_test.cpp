@@ -584,6 +584,47 @@ TEST(token_manager, rejected_credential_refuses_waiters_once_no_token_is_ready) 
   EXPECT_EQ(h.pool->counts().available, 0u);
 }
 
+// After an upstream restart (docs/tokens.md): one refused token puts the
+// others in doubt; a use without refusal or a new token clears it.
+TEST(token_manager, a_refused_token_puts_the_others_in_doubt_until_used_or_replaced) {
+  harness h(3, 3);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, false}));
+  const auto g0 = h.generation(0);
+  h.mgr->report_auth_failure(0, g0);
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true, true}));
+
+  h.mgr->report_token_ok(1, h.generation(1) + 1);  // another generation: no
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true, true}));
+  h.mgr->report_token_ok(1, h.generation(1));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, true}));
+  // Slot 0's replacement is trusted. Slot 2's token predates the doubt: its
+  // refusal is the same restart found again, and doubts nothing new.
+  ASSERT_TRUE(eventually([&] { return h.generation(0) > g0; }));
+  const auto g2 = h.generation(2);
+  h.mgr->report_auth_failure(2, g2);
+  ASSERT_TRUE(eventually([&] { return h.generation(2) > g2; }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, false}));
+  // A token installed after the doubt being refused is a new sign.
+  h.mgr->report_auth_failure(0, h.generation(0));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true, true}));
+}
+
+TEST(token_manager, a_login_that_cannot_reach_dolphindb_puts_every_token_in_doubt) {
+  harness h(2, 2);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.ddb->set_script([](int) { return outcome(kind::failed, "connection refused"); });
+  h.mgr->report_auth_failure(0, h.generation(0));  // its login fails
+  ASSERT_TRUE(eventually([&] { return !h.mgr->last_error().empty(); }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true}));
+  h.mgr->report_token_ok(1, h.generation(1));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false}));
+  // The next failed login (a retry of slot 0) doubts slot 1 again.
+  ASSERT_TRUE(eventually([&]() -> bool { return h.mgr->unverified_slots()[1]; }));
+}
+
 TEST(token_manager, stop_abandons_work_and_completes_start) {
   harness h(4, 2);
   h.ddb->set_delay([](int) { return 5ms; });
