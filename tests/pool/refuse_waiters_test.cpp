@@ -3,9 +3,14 @@
 // lending resumes with the next install. Pure logic on a fake clock.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -121,6 +126,100 @@ TEST(RefuseWaiters, AHandlerThatQueuesAgainIsRefusedAgain) {
   EXPECT_EQ(refused, 3);
   EXPECT_EQ(p->counts().waiting, 0u);
   expect_consistent(*p);
+}
+
+// Threads lend, queue and cancel while another keeps breaking the pool (every
+// token refused, waiters refused) and healing it: no slot is ever lent twice,
+// every waiter ends exactly once (granted, refused or cancelled) and every
+// token comes back.
+struct race_state {
+  std::shared_ptr<token_pool> pool;
+  std::array<std::atomic<int>, 2> holders{};
+  std::atomic<int> double_lends{0}, granted{0}, direct{0}, refused{0}, cancelled{0}, queued{0};
+  std::mutex mu;              // guards parked
+  std::vector<lease> parked;  // granted leases, held until a lender returns one
+
+  void handle(lease l) {
+    if (!l) {
+      ++refused;
+      return;
+    }
+    ++granted;
+    if (holders[l.slot()].fetch_add(1) != 0) ++double_lends;
+    std::lock_guard lk(mu);
+    parked.push_back(std::move(l));
+  }
+  // Returns one parked lease, outside mu: its release may grant a waiter,
+  // whose handler takes mu.
+  void return_one() {
+    lease l;
+    {
+      std::lock_guard lk(mu);
+      if (parked.empty()) return;
+      l = std::move(parked.back());
+      parked.pop_back();
+    }
+    holders[l.slot()].fetch_sub(1);
+  }
+};
+
+TEST(RefuseWaiters, RacesWithLendingCancellingAndInstalling) {
+  constexpr int lenders = 4;
+  constexpr int rounds = 3000;
+  fake_clock clk;
+  race_state st;
+  st.pool = token_pool::create(st.holders.size(), clk);
+  for (std::size_t i = 0; i < st.holders.size(); ++i) st.pool->install(i, "t");
+  std::atomic<bool> done{false};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < lenders; ++t) {
+    ts.emplace_back([&st, t] {
+      std::mt19937 rng(77u + static_cast<unsigned>(t));
+      for (int i = 0; i < rounds; ++i) {
+        if (rng() % 3 == 0) st.return_one();
+        if (auto l = st.pool->try_acquire()) {
+          ++st.direct;
+          st.handle(std::move(*l));
+          continue;
+        }
+        auto id = st.pool->enqueue([&st](lease l) { st.handle(std::move(l)); });
+        ASSERT_TRUE(id);
+        ++st.queued;
+        if (rng() % 4 == 0 && st.pool->cancel(*id)) ++st.cancelled;
+      }
+    });
+  }
+  std::thread breaker([&] {
+    while (!done) {
+      for (const auto& s : st.pool->slots()) st.pool->mark_stale(s.id, s.generation);
+      st.pool->refuse_waiters();
+      expect_consistent(*st.pool);
+      for (int i = 0; i < 50; ++i) std::this_thread::yield();  // broken for a while
+      for (std::size_t i = 0; i < st.holders.size(); ++i) st.pool->install(i, "again");
+      for (int i = 0; i < 50; ++i) std::this_thread::yield();
+    }
+  });
+  for (auto& t : ts) t.join();
+  done = true;
+  breaker.join();
+  // One last refusal lets out whoever still waits; then every lease goes back.
+  for (const auto& s : st.pool->slots()) st.pool->mark_stale(s.id, s.generation);
+  st.pool->refuse_waiters();
+  for (;;) {
+    {
+      std::lock_guard lk(st.mu);
+      if (st.parked.empty()) break;
+    }
+    st.return_one();
+  }
+  EXPECT_EQ(st.double_lends.load(), 0);
+  // Each queued waiter ended exactly once.
+  EXPECT_EQ(st.granted - st.direct + st.refused + st.cancelled, st.queued.load());
+  EXPECT_GT(st.refused.load(), 0);
+  EXPECT_EQ(st.pool->counts().waiting, 0u);
+  EXPECT_EQ(st.pool->counts().in_use, 0u);
+  for (auto& h : st.holders) EXPECT_EQ(h.load(), 0);
+  expect_consistent(*st.pool);
 }
 
 }  // namespace
