@@ -49,6 +49,21 @@ std::optional<std::string> past_ttl_reason(const health_inputs& in) {
          std::to_string(duration_cast<seconds>(in.ttl).count()) + " s): refresh failing";
 }
 
+bool is_unverified(const health_inputs& in, const pool::slot_info& s) {
+  return s.state == pool::slot_state::ready && s.id < in.unverified.size() && in.unverified[s.id];
+}
+
+// "2 of 10 tokens unverified: ..." after a sign of an upstream restart.
+std::optional<std::string> unverified_reason(const health_inputs& in) {
+  std::size_t n = 0;
+  for (const auto& s : in.slots) n += is_unverified(in, s) ? 1 : 0;
+  if (n == 0) return std::nullopt;
+  return std::to_string(n) + " of " + std::to_string(pool_size(in)) +
+         (n == 1 ? " token" : " tokens") +
+         " unverified: DolphinDB refused another token or was unreachable (it may have "
+         "restarted); each is checked on its next use";
+}
+
 }  // namespace
 
 std::size_t ready_slots(const health_inputs& in) {
@@ -82,7 +97,9 @@ std::vector<std::string> degraded_reasons(const health_inputs& in) {
                 (empty == 1 ? " slots has no token" : " slots have no token"));
   }
   if (auto past = past_ttl_reason(in)) r.push_back(std::move(*past));
+  if (auto doubt = unverified_reason(in)) r.push_back(std::move(*doubt));
   if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
+  if (!in.outage.empty()) r.push_back("clients refused at once: " + in.outage);
   if (const auto w = in.counts.waiting; w != 0) {
     r.push_back(std::to_string(w) +
                 (w == 1 ? " client waiting for a token" : " clients waiting for a token"));
@@ -111,7 +128,7 @@ std::string render_health_json(const health_inputs& in) {
       age = std::round(secs * 1000.0) / 1000.0;  // millisecond precision is plenty
     }
     slots.push_back({{"id", s.id},
-                     {"state", pool::to_string(s.state)},
+                     {"state", is_unverified(in, s) ? "unverified" : pool::to_string(s.state)},
                      {"lent", s.lent},
                      {"age_seconds", age}});
   }

@@ -21,6 +21,13 @@ struct health_inputs {
   std::size_t min_ready = 1;  // token.min_ready
   bool shutting_down = false;
   std::string login_error;  // non-empty while logins fail (the latest error)
+  // Non-empty while clients are refused at once because no token is usable
+  // and none is coming (pool::token_manager::outage()): its reason.
+  std::string outage;
+  // By slot id (shorter = the rest verified): a ready token in doubt since
+  // DolphinDB refused another token or was unreachable
+  // (pool::token_manager::unverified_slots()). Shown as state "unverified".
+  std::vector<bool> unverified;
   // token.ttl_seconds; 0 = not known (no "past their ttl" reason).
   std::chrono::milliseconds ttl{0};
   // For /metrics (tpp_oldest_waiter_age_seconds); nullopt = nobody waits.
@@ -38,15 +45,17 @@ bool is_ready(const health_inputs& in);
 std::vector<std::string> not_ready_reasons(const health_inputs& in);
 
 // Why the pool is degraded, one sentence each: stale or empty slots, tokens
-// kept past their ttl (refresh failing), a failing login, clients waiting,
-// shutting down. Empty = healthy.
+// kept past their ttl (refresh failing), unverified tokens, a failing login,
+// clients refused
+// at once (no token coming), clients waiting, shutting down. Empty = healthy.
 std::vector<std::string> degraded_reasons(const health_inputs& in);
 
 // The /health body: {"status":"healthy"|"degraded","pool":{"total","in_use",
 // "available","waiting","size"},"reasons":[...],"slots":[{"id","state","lent",
 // "age_seconds"}]}. status and pool.{total,in_use,available,waiting} are the
 // old proxy's fields and keep their names. age_seconds is null for a slot
-// without a token.
+// without a token; state is the pool's (empty, ready, stale), or
+// "unverified" for a ready token in doubt.
 std::string render_health_json(const health_inputs& in);
 
 // The /readyz body: {"status":"ready"} or {"status":"not ready","reasons":[...]}.

@@ -88,6 +88,8 @@ struct application {
     in.ttl = cfg.token.ttl;
     in.shutting_down = ctx.shutting_down.load();
     in.login_error = tokens ? tokens->last_error() : std::string();
+    if (auto o = tokens ? tokens->outage() : std::nullopt) in.outage = std::move(o->reason);
+    if (tokens) in.unverified = tokens->unverified_slots();
     return in;
   }
 };
@@ -262,6 +264,10 @@ void start_token_manager(application& app) {
   app.ctx.hooks.wait_for_install = [&app](std::size_t slot, std::uint64_t generation,
                                           std::chrono::milliseconds timeout) {
     return app.tokens->wait_for_install(slot, generation, timeout);
+  };
+  app.ctx.hooks.outage = [&app] { return app.tokens->outage(); };
+  app.ctx.hooks.report_token_ok = [&app](std::size_t slot, std::uint64_t generation) {
+    app.tokens->report_token_ok(slot, generation);
   };
 }
 

@@ -20,6 +20,8 @@ class category final : public boost::system::error_category {
         return "TLS handshake with upstream failed";
       case errc::pool_full:
         return "too many clients waiting for a token";
+      case errc::no_token:
+        return "no usable token and none coming";
     }
     return "unknown tpp error";
   }

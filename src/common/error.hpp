@@ -14,6 +14,7 @@ enum class errc {
   upstream_timeout,         // a deadline towards DolphinDB passed (clients get 504)
   tls_failed,               // the TLS handshake with DolphinDB failed
   pool_full,                // token.max_waiting waiters already queued
+  no_token,                 // no usable token and none coming (token_pool::refuse_waiters)
 };
 
 const boost::system::error_category& tpp_category() noexcept;

@@ -47,6 +47,7 @@ enum counter_id : std::size_t {
   c_bad_requests,
   c_queue_timeouts,
   c_queue_rejections,
+  c_no_token_rejections,
   c_upstream_connect_errors,
   c_upstream_timeouts,
   c_auth_failures,
@@ -271,6 +272,9 @@ void registry::on_queue_timeout() noexcept {
 void registry::on_queue_rejected() noexcept {
   bump(local().counters[c_queue_rejections]);
 }
+void registry::on_no_token() noexcept {
+  bump(local().counters[c_no_token_rejections]);
+}
 void registry::on_upstream_response(double seconds) noexcept {
   local().upstream_response.record(latency_bounds, seconds);
 }
@@ -429,6 +433,9 @@ void add_token_families(family_builder& b, const shard_sums& sums) {
   b.single("tpp_queue_rejections_total", counter, "",
            "Requests answered 503 at once because token.max_waiting were already waiting.",
            c[c_queue_rejections]);
+  b.single("tpp_no_token_rejections_total", counter, "",
+           "Requests answered 503 at once because no token was usable and none was coming.",
+           c[c_no_token_rejections]);
 }
 
 void add_upstream_families(family_builder& b, const shard_sums& sums) {

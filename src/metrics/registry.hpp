@@ -70,6 +70,9 @@ class registry {
   void on_queue_timeout() noexcept;
   // A request answered 503 at once because token.max_waiting was reached.
   void on_queue_rejected() noexcept;
+  // A request answered 503 at once, or let out of the queue, because no token
+  // was usable and none was coming (docs/tokens.md, "Busy or broken").
+  void on_no_token() noexcept;
 
   // --- upstream ---------------------------------------------------------------
   // Time from sending the request head upstream to receiving the response head.

@@ -117,7 +117,9 @@ class acquire_op final : public acquire_op_base {
       unused = std::move(l);
       return;
     }
-    complete_locked({}, std::move(l));
+    // An empty lease: the pool refuses waiters (no token is coming).
+    const auto ec = l ? boost::system::error_code{} : make_error_code(tpp::errc::no_token);
+    complete_locked(ec, std::move(l));
   }
 
   void cancel() override {
@@ -214,6 +216,8 @@ struct initiate_acquire {
 // void(boost::system::error_code, lease):
 //   - {}, a lease: a token, now lent to the caller until the lease ends;
 //   - tpp::errc::pool_full: `max_waiting` (0 = unlimited) waiters already queue;
+//   - tpp::errc::no_token: the pool refuses waiters (token_pool::refuse_waiters:
+//     no usable token and none coming), at once or while queued;
 //   - asio::error::operation_aborted: cancelled through the handler's
 //     cancellation slot (any cancellation type) before a token was granted.
 //     Cancellation that loses the race with a grant completes with the lease

@@ -80,6 +80,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   struct slot_rec {
     bool has_token = false;       // a token was installed (it may be stale now)
     bool stale = false;           // refused upstream since its install
+    bool unverified = false;      // ready, but the node may have restarted since
     bool needs_login = true;      // empty or stale: urgent work, due at retry_at
     bool in_flight = false;       // a login for this slot is under way
     unsigned failures = 0;        // consecutive failed logins (backoff exponent)
@@ -155,6 +156,13 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   bool rejected_ = false;
   bool credential_ok_ = false;  // DolphinDB accepted the credential since the last rejection
   std::optional<clock::time_point> hold_until_;  // runtime rejection: no login before
+  unsigned failed_in_a_row_ = 0;                 // logins that ended without a token
+  // Slots with `unverified` set; read without mu_ on the request path so that
+  // vouching costs nothing while no token is in doubt.
+  std::atomic<std::size_t> unverified_n_{0};
+  // When tokens were last put in doubt (a refusal or an unreachable node).
+  std::optional<clock::time_point> last_doubt_;
+  login_outcome::kind last_failure_ = login_outcome::kind::failed;
   std::string last_error_;
   std::optional<startup_result> start_result_;
   std::shared_ptr<signal_channel> start_signal_;
@@ -340,6 +348,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     }
     if (next.start_signal) notify(next.start_signal);
     for (auto& w : next.wake_waiters) notify(w);
+    if (!installed) refuse_if_broken();
     // After stop() the owner may be tearing down what the hooks touch.
     if (stopped_) return;
     call_login_hook(r.what, l.is_refresh, secs);
@@ -372,9 +381,11 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   void on_installed(const launch& l, slot_rec& s, after_login& next) {
     const auto now = clock_.now();
     credential_ok_ = true;
+    failed_in_a_row_ = 0;
     if (!s.has_token) ++installed_;
     s.has_token = true;
     s.stale = false;
+    set_unverified_locked(s, false);
     s.needs_login = false;
     s.failures = 0;
     s.installed_at = now;
@@ -404,6 +415,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   void on_rejected(const launch& l, slot_rec& s, const std::string& message, after_login& next) {
     rejected_ = true;
     credential_ok_ = false;
+    ++failed_in_a_row_;
+    last_failure_ = login_outcome::kind::rejected;
     next.state_changed = true;
     last_error_ = "DolphinDB rejected the login: " + message;
     if (!min_ready_reached_ && !start_result_ && started_) {
@@ -427,6 +440,12 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   void on_failed(const launch& l, slot_rec& s, const login_outcome& r, after_login& next) {
     const auto now = clock_.now();
     ++s.failures;
+    ++failed_in_a_row_;
+    last_failure_ = r.what;
+    // DolphinDB unreachable: if it restarted, every token died with it.
+    if (r.what == login_outcome::kind::failed && doubt_all_locked(std::nullopt, now)) {
+      next.state_changed = true;
+    }
     auto delay = backoff(s.failures - 1, rng_);
     std::string text = r.what == login_outcome::kind::max_connections
                            ? "DolphinDB refused the login: too many sessions "
@@ -522,6 +541,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       if (slot >= self->n_) co_return false;
       if (self->slots_[slot].generation > old_generation) co_return true;
       if (self->stopped_) co_return false;
+      // Checked after taking mu_: refuse_if_broken() sets the pool's flag
+      // before it collects the waiters under mu_, so none is missed.
+      if (self->pool_->refusing()) co_return false;
       self->install_waiters_[slot].push_back(sig);
     }
     asio::steady_timer timer(ex, timeout);
@@ -548,6 +570,12 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       if (!pool_->mark_stale(slot, generation)) return true;  // already being replaced
       s.young_refusals = *young_refusals;
       s.stale = true;
+      set_unverified_locked(s, false);
+      // One refused token may mean a restart, which kills them all; a token
+      // older than the last doubt is explained by it (its refusal is no new
+      // sign), so a restart's dead tokens found one by one doubt the fresh
+      // replacements of the first only once.
+      if (!last_doubt_ || s.installed_at >= *last_doubt_) doubt_all_locked(slot, now);
       s.failures = 0;
       // A login already under way for the slot (a refresh) will replace the
       // token; otherwise this is urgent work, due now.
@@ -557,6 +585,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       }
     }
     spdlog::debug("token manager: slot {} token refused upstream; logging in again", slot);
+    refuse_if_broken();
     post_wake(true);
     return true;
   }
@@ -572,6 +601,112 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     const auto backoff = std::chrono::duration_cast<clock::duration>(refusal_backoff(next));
     if (now < s.installed_at + backoff) return std::nullopt;
     return next;
+  }
+
+  // mu_ held.
+  void set_unverified_locked(slot_rec& s, bool on) {
+    if (s.unverified == on) return;
+    s.unverified = on;
+    if (on) {
+      ++unverified_n_;
+    } else {
+      --unverified_n_;
+    }
+  }
+
+  // mu_ held. Every token believed good (except `except`'s) is in doubt
+  // until it is used successfully or replaced. True if any changed.
+  bool doubt_all_locked(std::optional<std::size_t> except, clock::time_point now) {
+    last_doubt_ = now;
+    bool changed = false;
+    for (std::size_t i = 0; i < n_; ++i) {
+      auto& s = slots_[i];
+      if (i == except || !s.has_token || s.stale || s.unverified) continue;
+      set_unverified_locked(s, true);
+      changed = true;
+    }
+    return changed;
+  }
+
+  void report_token_ok(std::size_t slot, std::uint64_t generation) {
+    if (unverified_n_.load(std::memory_order_relaxed) == 0 || slot >= n_) return;
+    {
+      std::lock_guard lock(mu_);
+      auto& s = slots_[slot];
+      if (!s.unverified || s.generation != generation) return;
+      set_unverified_locked(s, false);
+    }
+    post_wake(true);
+  }
+
+  std::vector<bool> unverified_slots() const {
+    std::vector<bool> out(n_);
+    if (unverified_n_.load(std::memory_order_relaxed) == 0) return out;
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < n_; ++i) out[i] = slots_[i].unverified;
+    return out;
+  }
+
+  // Any thread, no lock held. Busy or broken (docs/tokens.md): with the
+  // credential rejected or the last outage_after_failures logins failed, a
+  // pool without a ready token lets its waiters out instead of keeping them
+  // (the pool itself checks that no slot is ready, under its lock).
+  void refuse_if_broken() {
+    std::lock_guard gate(pool_gate_);
+    if (stopped_) return;
+    bool broken = false;
+    {
+      std::lock_guard lock(mu_);
+      broken = rejected_ || failed_in_a_row_ >= outage_after_failures;
+    }
+    if (!broken || !pool_->refuse_waiters()) return;
+    // Replays waiting for a replacement get their answer now, not after
+    // their timeout: no install is coming either.
+    std::vector<std::shared_ptr<signal_channel>> to_wake;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& ws : install_waiters_) {
+        for (auto& w : ws) to_wake.push_back(std::move(w));
+        ws.clear();
+      }
+    }
+    for (auto& w : to_wake) notify(w);
+  }
+
+  // mu_ held. When the loop will next try a login: now while one is under
+  // way, the end of a rejection hold, else the earliest retry.
+  clock::time_point next_attempt_locked(clock::time_point now) const {
+    if (in_flight_ > 0) return now;
+    if (hold_until_) return *hold_until_;
+    std::optional<clock::time_point> next;
+    for (const auto& s : slots_) {
+      if (s.needs_login && (!next || s.retry_at < *next)) next = s.retry_at;
+    }
+    if (next) return *next;
+    return now + std::chrono::duration_cast<clock::duration>(rejected_retry_delay_);
+  }
+
+  // mu_ held. tpp's own words: DolphinDB's message may name hosts.
+  const char* outage_reason_locked() const {
+    if (rejected_ || last_failure_ == login_outcome::kind::rejected) {
+      return "no usable token: DolphinDB rejects tpp's credential; logins are on hold";
+    }
+    if (last_failure_ == login_outcome::kind::max_connections) {
+      return "no usable token: DolphinDB refuses new sessions (too many sessions); "
+             "logins are retried";
+    }
+    return "no usable token: logins to DolphinDB keep failing; logins are retried";
+  }
+
+  std::optional<token_outage> outage() const {
+    if (!pool_->refusing()) return std::nullopt;
+    std::lock_guard lock(mu_);
+    const auto now = clock_.now();
+    const auto wait = next_attempt_locked(now) - now;
+    // Rounded up, at least 1 s: "retry now" invites a tight loop.
+    auto secs = std::chrono::ceil<std::chrono::seconds>(wait);
+    if (secs < std::chrono::seconds(1)) secs = std::chrono::seconds(1);
+    return token_outage{outage_reason_locked(), secs};
   }
 
   void stop() {
@@ -630,6 +765,10 @@ bool token_manager::login_rejected() const {
   return impl_->rejected_;
 }
 
+std::optional<token_outage> token_manager::outage() const {
+  return impl_->outage();
+}
+
 std::size_t token_manager::logins_in_flight() const {
   std::lock_guard lock(impl_->mu_);
   return impl_->in_flight_;
@@ -637,6 +776,14 @@ std::size_t token_manager::logins_in_flight() const {
 
 bool token_manager::report_auth_failure(std::size_t slot, std::uint64_t generation) {
   return impl_->report_auth_failure(slot, generation);
+}
+
+void token_manager::report_token_ok(std::size_t slot, std::uint64_t generation) {
+  impl_->report_token_ok(slot, generation);
+}
+
+std::vector<bool> token_manager::unverified_slots() const {
+  return impl_->unverified_slots();
 }
 
 asio::awaitable<bool> token_manager::wait_for_install(std::size_t slot,

@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "dolphindb/login_response.hpp"
+#include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::pool {
@@ -97,6 +100,15 @@ class token_manager {
   // Thread-safe. Logins currently under way.
   std::size_t logins_in_flight() const;
 
+  // How many logins in a row must fail (rejected, failed or max_connections)
+  // before a pool without a ready token counts as broken.
+  static constexpr unsigned outage_after_failures = 3;
+  // Thread-safe. Set while the pool refuses waiters because no slot holds a
+  // ready token and none is coming: the credential was rejected, or the last
+  // outage_after_failures logins all failed (docs/tokens.md, "Busy or
+  // broken"). Lending resumes, and this turns empty, with the next install.
+  std::optional<token_outage> outage() const;
+
   // Thread-safe, any thread. The token of `slot` at `generation` was refused
   // upstream: marks it stale and, only for the first report of that
   // generation, schedules one login for the slot (ahead of refresh-ahead
@@ -106,9 +118,20 @@ class token_manager {
   // is the answer.
   bool report_auth_failure(std::size_t slot, std::uint64_t generation);
 
+  // Thread-safe, any thread; cheap while no token is in doubt (one atomic
+  // load). DolphinDB answered a request made with `slot`'s token at
+  // `generation` without refusing it: the token is verified again.
+  void report_token_ok(std::size_t slot, std::uint64_t generation);
+  // Thread-safe. By slot: the token is ready but unverified, because since
+  // it was installed DolphinDB refused another token or a login could not
+  // reach it (a node restart kills every token; docs/tokens.md, "After an
+  // upstream restart"). Cleared by report_token_ok() or a new install.
+  std::vector<bool> unverified_slots() const;
+
   // Callable from a coroutine on any executor (any io_context thread). True as
   // soon as `slot`'s generation is greater than old_generation (at once if it
-  // already is); false after `timeout`, after stop(), or for a bad slot.
+  // already is); false after `timeout`, after stop(), as soon as the pool
+  // refuses waiters (no token is coming: see outage()), or for a bad slot.
   boost::asio::awaitable<bool> wait_for_install(std::size_t slot, std::uint64_t old_generation,
                                                 std::chrono::milliseconds timeout);
 

@@ -84,6 +84,8 @@ struct token_pool::impl {
   std::size_t ready_n = 0;
   std::size_t stale_n = 0;
   std::size_t lent_n = 0;
+  // Set by refuse_waiters() while no slot is ready; cleared by install().
+  bool refusing = false;
 
   void set_state(slot& s, slot_state to) {
     if (s.state == slot_state::ready) --ready_n;
@@ -159,7 +161,9 @@ std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::s
     std::lock_guard lk(impl_->mu);
     id = impl_->next_id++;
     const auto now = clock_.now();
-    if (impl_->waiters.empty() && !impl_->free.empty()) {
+    if (impl_->refusing) {
+      g.emplace(std::move(h), lease{});  // no token is coming: let it out at once
+    } else if (impl_->waiters.empty() && !impl_->free.empty()) {
       const auto idx = impl_->free.back();
       impl_->free.pop_back();
       impl_->lend(idx, now);
@@ -227,6 +231,7 @@ void token_pool::install(std::size_t idx, std::string token) {
     const bool was_free = s.state == slot_state::ready && !s.lent;
     value.swap(s.value);  // the old value is freed outside the lock
     impl_->set_state(s, slot_state::ready);
+    impl_->refusing = false;  // a token is here: lending resumes
     ++s.generation;
     s.issued_at = clock_.now();
     if (!s.lent && !was_free) {
@@ -260,6 +265,24 @@ void token_pool::clear(std::size_t idx) {
   if (s.state == slot_state::ready && !s.lent) impl_->remove_free(idx);
   impl_->set_state(s, slot_state::empty);
   if (!s.lent) dropped = std::move(s.value);
+}
+
+bool token_pool::refuse_waiters() {
+  decltype(impl_->waiters) refused;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->ready_n != 0) return false;
+    impl_->refusing = true;
+    refused.swap(impl_->waiters);
+  }
+  // Outside the lock, oldest first: each handler may re-enter the pool.
+  for (auto& [id, w] : refused) w.handler(lease{});
+  return true;
+}
+
+bool token_pool::refusing() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->refusing;
 }
 
 std::shared_ptr<const std::string> token_pool::token_of(std::size_t idx) const {

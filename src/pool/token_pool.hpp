@@ -105,8 +105,9 @@ class lease {
 
 class token_pool : public std::enable_shared_from_this<token_pool> {
  public:
-  // Called exactly once with a lease unless the wait was cancelled first; runs
-  // on the thread that released or installed the token (or inside enqueue()),
+  // Called exactly once unless the wait was cancelled first: with a lease, or
+  // with an empty lease when the pool refuses waiters (refuse_waiters()). Runs
+  // on the thread that released, installed or refused (or inside enqueue()),
   // outside the lock. It may call back into the pool (even drop the lease at
   // once) but must not throw and should not block: it runs inside another
   // connection's release().
@@ -120,8 +121,9 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // A free ready slot, or nothing (and the caller queues with enqueue()).
   // FIFO fairness: returns nothing while others are already waiting.
   std::optional<lease> try_acquire();
-  // Queue a waiter. If a slot is free and nobody waits, the handler runs
-  // before enqueue returns (and the id returned is one cancel() never finds).
+  // Queue a waiter. If a slot is free and nobody waits, or the pool refuses
+  // waiters (then with an empty lease), the handler runs before enqueue
+  // returns (and the id returned is one cancel() never finds).
   // max_waiting 0 = unlimited; when the queue already holds max_waiting
   // waiters, returns nullopt and the handler is dropped (destroyed, not run).
   std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0);
@@ -147,6 +149,14 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // Drops a slot's token (state -> empty), e.g. after a rejected credential.
   // A holder keeps seeing the last value until it returns the slot.
   void clear(std::size_t slot);
+  // No usable token and none coming (the token manager's judgement,
+  // docs/tokens.md "Busy or broken"): every queued waiter is handed an empty
+  // lease at once, and so is every later enqueue(), until the next install().
+  // Does nothing and returns false while any slot is ready, lent or not: then
+  // a token will come back and waiting is right.
+  bool refuse_waiters();
+  // True between a successful refuse_waiters() and the next install().
+  bool refusing() const;
 
   // --- observation -----------------------------------------------------------
   pool_counts counts() const;

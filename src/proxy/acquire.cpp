@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <variant>
 
+#include "common/error.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/proxy_context.hpp"
 
@@ -50,6 +51,14 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 
 }  // namespace
 
+pool::token_outage current_outage(const proxy_context& ctx) {
+  if (ctx.hooks.outage) {
+    if (auto o = ctx.hooks.outage()) return std::move(*o);
+  }
+  // The pool refused us, and a token was installed since: ask again at once.
+  return {"no usable token at the moment", std::chrono::seconds(1)};
+}
+
 // Whichever of grant, client gone and timeout comes first. Without a timeout
 // the race has two parts, so a waiter arms no timer.
 asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket& client,
@@ -73,6 +82,7 @@ asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket&
   if (got.index() == 1) co_return acquire_outcome::client_gone;
   if (got.index() == 2) co_return acquire_outcome::timed_out;
   auto& [ec, l] = std::get<0>(got);
+  if (ec == tpp::errc::no_token) co_return acquire_outcome::no_token;
   if (ec) co_return acquire_outcome::queue_full;
   out = std::move(l);
   co_return acquire_outcome::granted;

@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::proxy {
@@ -15,13 +16,21 @@ enum class acquire_outcome {
   client_gone,  // the client hung up while waiting: nothing to answer
   timed_out,    // token.acquire_timeout_seconds passed: answer 503
   queue_full,   // token.max_waiting waiters already queued: answer 503
+  no_token,     // no usable token and none coming: answer 503 with the reason
 };
 
 // Waits for a token when none was free (pool::token_pool::try_acquire): a
 // FIFO wait raced against the client hanging up (what the client sends
 // meanwhile is read into `client_buf`, so a waiter whose client leaves is
 // removed from the queue at once, body or not, and never forwarded) and,
-// when token.acquire_timeout_seconds is set, a timer. Worker thread only.
+// when token.acquire_timeout_seconds is set, a timer. A pool that refuses
+// waiters (pool::token_pool::refuse_waiters) ends the wait at once, also for a
+// waiter already queued. Worker thread only.
+// What a client refused with acquire_outcome::no_token is told: the token
+// manager's reason and Retry-After (token_hooks::outage), or a generic one
+// when a token came meanwhile. Any thread.
+pool::token_outage current_outage(const proxy_context& ctx);
+
 boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
                                                        boost::asio::ip::tcp::socket& client,
                                                        boost::beast::flat_buffer& client_buf,

@@ -99,6 +99,7 @@ asio::awaitable<void> exchange::run() {
   for (;; ++attempt_) {
     auto s = co_await send_request();
     if (s == step::next) s = co_await read_response_head();
+    if (s == step::next) vouch_for_token();
     if (s == step::next && may_be_refused()) s = co_await response_filter();
     if (s == step::retry) continue;
     if (s == step::next) co_await send_response();
@@ -137,6 +138,12 @@ asio::awaitable<bool> exchange::take_token() {
       co_await answer(make_retry_later_response(
           "too many clients are waiting for a token (token.max_waiting)", 1s, version_, false));
       co_return false;
+    case acquire_outcome::no_token: {
+      m.on_no_token();
+      const auto why = current_outage(c_.ctx);
+      co_await answer(make_retry_later_response(why.reason, why.retry_after, version_, false));
+      co_return false;
+    }
   }
   c_.lease_since = steady_clock::instance().now();
   rec_.wait_seconds = seconds_since(started);
@@ -344,6 +351,14 @@ asio::awaitable<exchange::step> exchange::response_read_failed(
 }
 
 // ---- 6. response_filter --------------------------------------------------------
+
+// Any answer but a 401 shows the token still works: one the token manager
+// doubted after a restart is trusted again (docs/tokens.md). A body that
+// matches invalid_body_pattern is reported as refused right after.
+void exchange::vouch_for_token() {
+  if (res_->get().result_int() == 401 || !c_.ctx.hooks.report_token_ok) return;
+  c_.ctx.hooks.report_token_ok(c_.lease.slot(), generation_);
+}
 
 // Only a 401, or any answer when invalid_body_pattern is set, can say that
 // the token was refused.

@@ -64,6 +64,7 @@ class exchange {
   boost::asio::awaitable<step> stream_request();
   boost::asio::awaitable<step> read_response_head();
   boost::asio::awaitable<step> response_read_failed(const boost::system::error_code& ec);
+  void vouch_for_token();
   bool may_be_refused() const;
   boost::asio::awaitable<step> response_filter();
   boost::asio::awaitable<bool> keep_response_body();

@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "net/upstream_stream.hpp"
+#include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
 #include "telemetry/otlp/exporter.hpp"
 
@@ -28,6 +29,12 @@ struct token_hooks {
   std::function<boost::asio::awaitable<bool>(std::size_t slot, std::uint64_t generation,
                                              std::chrono::milliseconds timeout)>
       wait_for_install;
+  // Thread-safe, cheap. DolphinDB answered with `slot`'s token at
+  // `generation` without refusing it (any status but 401).
+  std::function<void(std::size_t slot, std::uint64_t generation)> report_token_ok;
+  // Thread-safe. Why the pool refuses waiters and when to ask again; nullopt
+  // (or empty) when it does not. What a refused client is told.
+  std::function<std::optional<pool::token_outage>()> outage;
 };
 
 // Opens an upstream connection on the given stream (the "choose upstream"

@@ -106,6 +106,34 @@ TEST(health, failing_login_degrades_with_its_message) {
             json::array({"login failing: connect to ddb:8848: Connection refused"}));
 }
 
+TEST(health, clients_refused_at_once_degrade_with_the_reason) {
+  auto in = healthy_pool();
+  in.outage = "no usable token: logins to DolphinDB keep failing; logins are retried";
+  const json j = parse(render_health_json(in));
+  EXPECT_EQ(j.at("status"), "degraded");
+  EXPECT_EQ(j.at("reasons"), json::array({"clients refused at once: no usable token: logins to "
+                                          "DolphinDB keep failing; logins are retried"}));
+}
+
+// After a sign of an upstream restart, tokens tpp has not seen work since
+// are not shown as ready.
+TEST(health, unverified_tokens_are_shown_as_such_and_degrade) {
+  auto in = healthy_pool(3);
+  in.unverified = {false, true, true};
+  in.slots[2].state = slot_state::stale;  // a stale slot stays stale
+  in.counts.ready = 2;
+  const json j = parse(render_health_json(in));
+  EXPECT_EQ(j.at("status"), "degraded");
+  EXPECT_EQ(j.at("slots")[0].at("state"), "ready");
+  EXPECT_EQ(j.at("slots")[1].at("state"), "unverified");
+  EXPECT_EQ(j.at("slots")[2].at("state"), "stale");
+  EXPECT_EQ(j.at("reasons"),
+            json::array({"1 of 3 token stale",
+                         "1 of 3 token unverified: DolphinDB refused another token or was "
+                         "unreachable (it may have restarted); each is checked on its next use"}));
+  EXPECT_TRUE(is_ready(in));  // still lent: using it is how it gets checked
+}
+
 TEST(health, waiting_clients_degrade) {
   auto in = healthy_pool();
   in.counts.waiting = 4;

@@ -159,6 +159,7 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_lease_duration_seconds", histo, "s"},
       {"tpp_queue_timeouts_total", counter, ""},
       {"tpp_queue_rejections_total", counter, ""},
+      {"tpp_no_token_rejections_total", counter, ""},
       {"tpp_upstream_response_seconds", histo, "s"},
       {"tpp_upstream_connect_errors_total", counter, ""},
       {"tpp_upstream_timeouts_total", counter, ""},
@@ -325,6 +326,8 @@ TEST_F(registry_test, simple_counters) {
   m().on_queue_rejected();
   m().on_queue_rejected();
   m().on_queue_rejected();
+  m().on_no_token();
+  m().on_no_token();
   m().on_upstream_connect_error();
   m().on_upstream_timeout();
   m().on_bad_request();
@@ -336,6 +339,7 @@ TEST_F(registry_test, simple_counters) {
   EXPECT_EQ(value(s, "tpp_replays_total"), 2);
   EXPECT_EQ(value(s, "tpp_queue_timeouts_total"), 1);
   EXPECT_EQ(value(s, "tpp_queue_rejections_total"), 3);
+  EXPECT_EQ(value(s, "tpp_no_token_rejections_total"), 2);
   EXPECT_EQ(value(s, "tpp_upstream_connect_errors_total"), 1);
   EXPECT_EQ(value(s, "tpp_upstream_timeouts_total"), 1);
   EXPECT_EQ(value(s, "tpp_bad_requests_total"), 1);

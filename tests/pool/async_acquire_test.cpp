@@ -191,6 +191,42 @@ TEST(AsyncAcquire, FullQueueIsRejected) {
   EXPECT_EQ(p->counts().available, 1u);
 }
 
+// A queued waiter and a later one both end with no_token when the pool
+// refuses waiters; lending resumes with the next install.
+TEST(AsyncAcquire, RefusedWaitersCompleteWithNoToken) {
+  asio::io_context ctx;
+  auto p = token_pool::create(1, steady_clock::instance());
+  std::vector<error_code> results;
+  std::vector<lease> leases;
+  auto record = asio::bind_executor(ctx, [&](error_code ec, lease l) {
+    results.push_back(ec);
+    leases.push_back(std::move(l));
+  });
+  async_acquire(p, 0, record);
+  ctx.poll();
+  EXPECT_TRUE(results.empty());
+  EXPECT_EQ(p->counts().waiting, 1u);
+  ASSERT_TRUE(p->refuse_waiters());
+  async_acquire(p, 0, record);
+  ctx.poll();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0], make_error_code(tpp::errc::no_token));
+  EXPECT_EQ(results[1], make_error_code(tpp::errc::no_token));
+  EXPECT_FALSE(leases[0]);
+  EXPECT_FALSE(leases[1]);
+  EXPECT_EQ(p->counts().waiting, 0u);
+
+  p->install(0, "tok");
+  async_acquire(p, 0, record);
+  ctx.restart();
+  ctx.poll();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[2]);
+  EXPECT_TRUE(leases[2]);
+  leases.clear();
+  EXPECT_EQ(p->counts().available, 1u);
+}
+
 TEST(AsyncAcquire, CancellationSlotAbortsTheWait) {
   asio::io_context ctx;
   auto p = filled_pool(1);

@@ -524,6 +524,147 @@ TEST(token_manager, tokens_refused_young_again_and_again_back_off) {
   EXPECT_EQ(h.ddb->calls, before + 2);
 }
 
+// Busy or broken (docs/tokens.md): what each waiter of the pool got, a lease
+// (true) or an empty one (false: refused).
+struct waiter_log {
+  std::mutex mu;
+  std::vector<bool> granted;
+  std::vector<lease> leases;
+  token_pool::grant_handler handler() {
+    return [this](lease l) {
+      std::lock_guard lock(mu);
+      granted.push_back(static_cast<bool>(l));
+      leases.push_back(std::move(l));
+    };
+  }
+  std::vector<bool> seen() {
+    std::lock_guard lock(mu);
+    return granted;
+  }
+};
+
+TEST(token_manager, upstream_down_since_start_refuses_waiters_until_a_token_comes) {
+  harness h(2, 2);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script([](int) { return outcome(kind::failed, "connect to ddb:8848: refused"); });
+  waiter_log w;
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  auto f = h.start();
+  ASSERT_TRUE(eventually([&] { return h.pool->refusing(); }));
+  EXPECT_GE(h.ddb->calls, static_cast<int>(token_manager::outage_after_failures));
+  EXPECT_EQ(w.seen(), std::vector<bool>({false}));  // the queued waiter was let out
+  auto o = h.mgr->outage();
+  ASSERT_TRUE(o);
+  EXPECT_NE(o->reason.find("logins to DolphinDB keep failing"), std::string::npos);
+  EXPECT_EQ(o->reason.find("ddb:8848"), std::string::npos);  // never DolphinDB's text
+  EXPECT_GE(o->retry_after, 1s);
+  EXPECT_LE(o->retry_after, 31s);  // backoff is capped at 30 s
+
+  h.ddb->set_script(ok_outcome);
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(eventually([&] { return !h.pool->refusing(); }));
+  EXPECT_FALSE(h.mgr->outage());
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  EXPECT_EQ(w.seen(), std::vector<bool>({false, true}));
+}
+
+// Fewer failed logins than outage_after_failures: a blip, waiters keep
+// waiting and are served.
+TEST(token_manager, two_failed_logins_are_no_outage) {
+  harness h(1, 1);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script([](int call) {
+    if (call <= 2) return outcome(kind::failed, "connection reset");
+    return ok_outcome(call);
+  });
+  waiter_log w;
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  EXPECT_TRUE(eventually([&] { return !w.seen().empty(); }));
+  EXPECT_EQ(w.seen(), std::vector<bool>({true}));
+  EXPECT_EQ(h.ddb->calls, 3);
+}
+
+// The password changed at run time: while a ready token remains, clients
+// wait for it (busy); once every token has been refused, the waiters are let
+// out with the hold as Retry-After (broken).
+TEST(token_manager, rejected_credential_refuses_waiters_once_no_token_is_ready) {
+  harness h(2, 2);
+  h.mgr->set_rejected_retry_delay(30s);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  auto a = h.pool->try_acquire();
+  auto b = h.pool->try_acquire();
+  ASSERT_TRUE(a && b);
+  waiter_log w;
+  ASSERT_TRUE(h.pool->enqueue(w.handler()));
+  h.ddb->set_script(
+      [](int) { return outcome(kind::rejected, "The user name or password is incorrect."); });
+
+  h.mgr->report_auth_failure(a->slot(), a->generation());
+  ASSERT_TRUE(eventually([&] { return h.mgr->login_rejected(); }));
+  EXPECT_FALSE(h.pool->refusing());  // b's token is still good: busy
+  EXPECT_TRUE(w.seen().empty());
+  EXPECT_FALSE(h.mgr->outage());
+
+  h.mgr->report_auth_failure(b->slot(), b->generation());
+  EXPECT_TRUE(h.pool->refusing());  // at once: no login is coming during the hold
+  EXPECT_EQ(w.seen(), std::vector<bool>({false}));
+  auto o = h.mgr->outage();
+  ASSERT_TRUE(o);
+  EXPECT_NE(o->reason.find("rejects tpp's credential"), std::string::npos);
+  EXPECT_GE(o->retry_after, 25s);
+  EXPECT_LE(o->retry_after, 30s);
+  a.reset();  // each lease returns its (stale) slot exactly once
+  b.reset();
+  EXPECT_EQ(h.pool->counts().in_use, 0u);
+  EXPECT_EQ(h.pool->counts().available, 0u);
+}
+
+// After an upstream restart (docs/tokens.md): one refused token puts the
+// others in doubt; a use without refusal or a new token clears it.
+TEST(token_manager, a_refused_token_puts_the_others_in_doubt_until_used_or_replaced) {
+  harness h(3, 3);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, false}));
+  const auto g0 = h.generation(0);
+  h.mgr->report_auth_failure(0, g0);
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true, true}));
+
+  h.mgr->report_token_ok(1, h.generation(1) + 1);  // another generation: no
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true, true}));
+  h.mgr->report_token_ok(1, h.generation(1));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, true}));
+  // Slot 0's replacement is trusted. Slot 2's token predates the doubt: its
+  // refusal is the same restart found again, and doubts nothing new.
+  ASSERT_TRUE(eventually([&] { return h.generation(0) > g0; }));
+  const auto g2 = h.generation(2);
+  h.mgr->report_auth_failure(2, g2);
+  ASSERT_TRUE(eventually([&] { return h.generation(2) > g2; }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, false}));
+  // A token installed after the doubt being refused is a new sign (once the
+  // refusal is acted on: slot 0's second young refusal waits 1 s after its
+  // login, refusal_backoff.hpp).
+  const auto g0_new = h.generation(0);
+  ASSERT_TRUE(eventually([&] { return h.mgr->report_auth_failure(0, g0_new); }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true, true}));
+}
+
+TEST(token_manager, a_login_that_cannot_reach_dolphindb_puts_every_token_in_doubt) {
+  harness h(2, 2);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.ddb->set_script([](int) { return outcome(kind::failed, "connection refused"); });
+  h.mgr->report_auth_failure(0, h.generation(0));  // its login fails
+  ASSERT_TRUE(eventually([&] { return !h.mgr->last_error().empty(); }));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, true}));
+  h.mgr->report_token_ok(1, h.generation(1));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false}));
+  // The next failed login (a retry of slot 0) doubts slot 1 again.
+  ASSERT_TRUE(eventually([&]() -> bool { return h.mgr->unverified_slots()[1]; }));
+}
+
 TEST(token_manager, stop_abandons_work_and_completes_start) {
   harness h(4, 2);
   h.ddb->set_delay([](int) { return 5ms; });
