@@ -118,6 +118,9 @@ struct config {
   std::size_t workers = 0;  // 0 = one per core
   std::chrono::milliseconds client_idle_timeout{60000};
   std::chrono::milliseconds client_header_timeout{10000};
+  // A WebSocket (or other upgraded) tunnel with no byte either way this long
+  // is closed and its token returned (docs/proxy.md, "Tunnels").
+  std::chrono::milliseconds tunnel_idle_timeout{3600000};
   std::chrono::milliseconds shutdown_grace{30000};
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_header_fields = 100;  // fields in a request head (431 above)
