@@ -29,8 +29,7 @@ TEST_P(websocket, messages_ping_and_close_pass_through_and_the_token_comes_back)
   }
   start(2);
   ASSERT_TRUE(wait_tokens(2));
-  const auto opened = metric("tpp_tunnels_total");
-  ASSERT_TRUE(opened.has_value());
+  const auto opened = metric("tpp_tunnels_total").value_or(0);
 
   child_process node("/usr/bin/node", {client_dir + "/ws_client.js", "--url",
                                        "ws://127.0.0.1:" + std::to_string(tpp().port()) + "/",
@@ -55,7 +54,7 @@ TEST_P(websocket, messages_ping_and_close_pass_through_and_the_token_comes_back)
   EXPECT_EQ(upgrades, 1);
 
   EXPECT_TRUE(wait_all_free());
-  EXPECT_EQ(metric("tpp_tunnels_total"), *opened + 1);
+  EXPECT_EQ(metric("tpp_tunnels_total"), opened + 1);
   EXPECT_EQ(metric("tpp_tunnels_open"), 0);
 }
 
@@ -77,7 +76,8 @@ TEST_F(websocket_tunnel, an_open_websocket_holds_its_token_until_it_closes) {
   ASSERT_TRUE(head.has_value());
   ASSERT_EQ(head->status, 101u);
   EXPECT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
-  EXPECT_EQ(metric("tpp_tunnels_open"), 1);
+  // The client can read the 101 before tpp's relay starts and counts it.
+  EXPECT_TRUE(wait_until([&] { return metric("tpp_tunnels_open") == 1; }, 10s));
   c.close();
   EXPECT_TRUE(wait_all_free());
   EXPECT_TRUE(wait_until([&] { return metric("tpp_tunnels_open") == 0; }, 10s));

@@ -220,5 +220,19 @@ INSTANTIATE_TEST_SUITE_P(
         tunnel_end{"idle_timeout", switched, false, true, false, "x"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
+// Traffic re-arms the tunnel's deadline: a tunnel whose bytes come more often
+// than its idle timeout lives on, however long it lasts in all. The client
+// (the harness's slow writer) sends its head, then three pieces of tunnel
+// bytes 100 ms apart: 300 ms and more in all, against a 250 ms timeout.
+TEST(tunnel, traffic_keeps_a_tunnel_alive_past_its_idle_timeout) {
+  session_harness h(1, [](config::config& cfg) { cfg.tunnel_idle_timeout = 250ms; });
+  h.answer = switch_and_echo;
+  const std::string piece(ws_request.size(), 'p');
+  auto r = h.run(ws_request + piece + piece + piece, ws_request.size(), false, 10s, 100ms);
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.tunnel_received, piece + piece + piece);
+  EXPECT_EQ(split_switch(r.client_received).rest, piece + piece + piece);
+}
+
 }  // namespace
 }  // namespace tpp::proxy::test

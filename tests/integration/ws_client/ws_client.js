@@ -62,8 +62,12 @@ ws.on('pong', (data) => {
   }
 });
 
+// With this handler `ws` leaves the refused request to us: report and stop.
 ws.on('unexpected-response', (req, res) => {
   seen.errors.push('upgrade refused: HTTP ' + res.statusCode);
+  clearTimeout(timer);
+  console.log(JSON.stringify(seen));
+  process.exit(1);
 });
 
 ws.on('error', (e) => seen.errors.push(String(e.message || e)));
