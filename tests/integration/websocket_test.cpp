@@ -10,6 +10,7 @@
 
 #include "proxy_fixture.hpp"
 #include "support/child_process.hpp"
+#include "support/test_ca.hpp"
 #include "support/wait.hpp"
 
 namespace tpp::test {
@@ -20,45 +21,70 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 // The parameter is the side that closes: "client" or "server".
-class websocket : public proxy_test, public ::testing::WithParamInterface<std::string> {};
+class websocket : public proxy_test, public ::testing::WithParamInterface<std::string> {
+ protected:
+  // One ws_client.js session through tpp, closed by GetParam()'s side; then
+  // the upgrade must have reached DolphinDB once with one valid pool token,
+  // and every token must be back.
+  void session_through_tpp() {
+    const std::string client_dir = TPP_WS_CLIENT_DIR;
+    if (::access("/usr/bin/node", X_OK) != 0 || !fs::exists(client_dir + "/node_modules/ws")) {
+      GTEST_SKIP() << "WebSocket test client not installed: run " << client_dir << "/install.sh";
+    }
+    const auto opened = metric("tpp_tunnels_total").value_or(0);
+    child_process node("/usr/bin/node", {client_dir + "/ws_client.js", "--url",
+                                         "ws://127.0.0.1:" + std::to_string(tpp().port()) + "/",
+                                         "--close", GetParam()});
+    const auto code = node.wait_exit(30s);
+    ASSERT_TRUE(code.has_value()) << "ws client still running";
+    const auto seen = json::parse(node.stdout_text(), nullptr, false);
+    ASSERT_EQ(*code, 0) << node.stdout_text() << node.stderr_text();
+    EXPECT_EQ(seen["text"], "hello through tpp");
+    EXPECT_EQ(seen["binary_ok"], true);
+    EXPECT_EQ(seen["pong"], "are-you-there");
+    EXPECT_EQ(seen["close_code"], 1000);
+
+    int upgrades = 0;
+    for (const auto& r : emu().requests()) {
+      if (r["target"] != "/") continue;
+      ++upgrades;
+      EXPECT_EQ(r["authorization_count"], 1);
+      EXPECT_EQ(r["token_valid"], true);
+    }
+    EXPECT_EQ(upgrades, 1);
+
+    EXPECT_TRUE(wait_all_free());
+    EXPECT_EQ(metric("tpp_tunnels_total"), opened + 1);
+    EXPECT_EQ(metric("tpp_tunnels_open"), 0);
+  }
+};
 
 TEST_P(websocket, messages_ping_and_close_pass_through_and_the_token_comes_back) {
-  const std::string client_dir = TPP_WS_CLIENT_DIR;
-  if (::access("/usr/bin/node", X_OK) != 0 || !fs::exists(client_dir + "/node_modules/ws")) {
-    GTEST_SKIP() << "WebSocket test client not installed: run " << client_dir << "/install.sh";
-  }
   start(2);
   ASSERT_TRUE(wait_tokens(2));
-  const auto opened = metric("tpp_tunnels_total").value_or(0);
-
-  child_process node("/usr/bin/node", {client_dir + "/ws_client.js", "--url",
-                                       "ws://127.0.0.1:" + std::to_string(tpp().port()) + "/",
-                                       "--close", GetParam()});
-  const auto code = node.wait_exit(30s);
-  ASSERT_TRUE(code.has_value()) << "ws client still running";
-  const auto seen = json::parse(node.stdout_text(), nullptr, false);
-  ASSERT_EQ(*code, 0) << node.stdout_text() << node.stderr_text();
-  EXPECT_EQ(seen["text"], "hello through tpp");
-  EXPECT_EQ(seen["binary_ok"], true);
-  EXPECT_EQ(seen["pong"], "are-you-there");
-  EXPECT_EQ(seen["close_code"], 1000);
-
-  // The upgrade reached DolphinDB once, with one valid pool token.
-  int upgrades = 0;
-  for (const auto& r : emu().requests()) {
-    if (r["target"] != "/") continue;
-    ++upgrades;
-    EXPECT_EQ(r["authorization_count"], 1);
-    EXPECT_EQ(r["token_valid"], true);
-  }
-  EXPECT_EQ(upgrades, 1);
-
-  EXPECT_TRUE(wait_all_free());
-  EXPECT_EQ(metric("tpp_tunnels_total"), opened + 1);
-  EXPECT_EQ(metric("tpp_tunnels_open"), 0);
+  session_through_tpp();
 }
 
 INSTANTIATE_TEST_SUITE_P(close_from, websocket, ::testing::Values("client", "server"));
+
+// The same with TLS towards DolphinDB, where a FIN cannot be passed on
+// (docs/proxy.md, "Tunnels"): the tunnel still ends with the WebSocket.
+class websocket_tls_upstream : public websocket {
+ protected:
+  void SetUp() override {
+    ca_ = make_test_ca(scratch().path());
+    start_emulator({"--tls-cert", ca_.server_cert, "--tls-key", ca_.server_key}, ca_.ca_cert);
+  }
+  test_ca ca_;
+};
+
+TEST_P(websocket_tls_upstream, messages_ping_and_close_pass_through_and_the_token_comes_back) {
+  start(1, {{"upstream", {{"tls", true}, {"ca_file", ca_.ca_cert}}}});
+  ASSERT_TRUE(wait_tokens(1));
+  session_through_tpp();
+}
+
+INSTANTIATE_TEST_SUITE_P(close_from, websocket_tls_upstream, ::testing::Values("client", "server"));
 
 using websocket_tunnel = proxy_test;
 
