@@ -88,9 +88,10 @@ INSTANTIATE_TEST_SUITE_P(close_from, websocket_tls_upstream, ::testing::Values("
 
 using websocket_tunnel = proxy_test;
 
-// While a tunnel is open it holds its token: a pool of one has none to lend.
+// While a tunnel is open it holds its token: a pool of one has none to lend,
+// and a request waits for it.
 TEST_F(websocket_tunnel, an_open_websocket_holds_its_token_until_it_closes) {
-  start(1);
+  start(1, {{"telemetry", {{"access_log", true}}}});
   ASSERT_TRUE(wait_tokens(1));
   auto c = client();
   const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -104,9 +105,16 @@ TEST_F(websocket_tunnel, an_open_websocket_holds_its_token_until_it_closes) {
   EXPECT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
   // The client can read the 101 before tpp's relay starts and counts it.
   EXPECT_TRUE(wait_until([&] { return metric("tpp_tunnels_open") == 1; }, 10s));
+  // Another client waits for the token the tunnel holds...
+  auto waiter = request_async("GET", "/__emulator/echo");
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+  // ...and gets it when the tunnel closes.
   c.close();
+  EXPECT_EQ(waiter.get().status, 200u);
   EXPECT_TRUE(wait_all_free());
   EXPECT_TRUE(wait_until([&] { return metric("tpp_tunnels_open") == 0; }, 10s));
+  // The access log has the upgrade once, with its 101, when the tunnel ends.
+  EXPECT_TRUE(wait_log("\"GET /\" 101 in=")) << tpp_log();
 }
 
 // Shutdown leaves a tunnel alone through the grace period (it is not idle
