@@ -9,6 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TPP_BUILD_DIR:-$root/build}
 TPP_WITH_TESTS=1 "$root/scripts/install-deps.sh"
 "$root/tests/telemetry/otlp/receiver/install.sh"
+"$root/tests/integration/ws_client/install.sh"
 "$root/tests/deploy/k8s-schema/install.sh"
 TPP_BUILD_DIR="$build" "$root/scripts/build.sh"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300

@@ -121,6 +121,9 @@ struct config {
   // A request body must average this many bytes/s over the time spent waiting
   // for it, after one client_idle_timeout of grace (0 = no minimum).
   std::uint32_t client_body_min_rate = 500;
+  // A WebSocket (or other upgraded) tunnel with no byte either way this long
+  // is closed and its token returned (docs/proxy.md, "Tunnels").
+  std::chrono::milliseconds tunnel_idle_timeout{3600000};
   std::chrono::milliseconds shutdown_grace{30000};
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_header_fields = 100;  // fields in a request head (431 above)

@@ -52,6 +52,8 @@ enum counter_id : std::size_t {
   c_upstream_timeouts,
   c_auth_failures,
   c_replays,
+  c_tunnels_opened,  // before closed: summed in reverse, as the connections
+  c_tunnels_closed,
   c_counter_count
 };
 
@@ -290,6 +292,12 @@ void registry::on_auth_failure() noexcept {
 void registry::on_replay() noexcept {
   bump(local().counters[c_replays]);
 }
+void registry::on_tunnel_opened() noexcept {
+  bump(local().counters[c_tunnels_opened]);
+}
+void registry::on_tunnel_closed() noexcept {
+  bump(local().counters[c_tunnels_closed]);
+}
 
 void registry::on_login(login_outcome outcome, bool is_refresh, double seconds) noexcept {
   auto& s = local();
@@ -396,6 +404,12 @@ void add_client_families(family_builder& b, const shard_sums& sums) {
   b.single("tpp_client_connections_open", gauge, "", "Client connections currently open.",
            c[c_conn_accepted] >= c[c_conn_closed] ? c[c_conn_accepted] - c[c_conn_closed]
                                                   : std::uint64_t{0});
+  b.single("tpp_tunnels_total", counter, "",
+           "Upgraded connections (WebSocket) relayed after a 101, since start.",
+           c[c_tunnels_opened]);
+  b.single("tpp_tunnels_open", gauge, "", "Upgraded connections being relayed now.",
+           c[c_tunnels_opened] >= c[c_tunnels_closed] ? c[c_tunnels_opened] - c[c_tunnels_closed]
+                                                      : std::uint64_t{0});
   {
     auto& f = b.add("tpp_requests_total", counter, "",
                     "Requests answered to clients, by method and response status class.");

@@ -60,6 +60,9 @@ class registry {
   void on_client_bytes(std::uint64_t received, std::uint64_t sent) noexcept;
   // A request rejected as malformed (400/431/413) before reaching DolphinDB.
   void on_bad_request() noexcept;
+  // An upgraded connection (after a 101) starts / stops being relayed.
+  void on_tunnel_opened() noexcept;
+  void on_tunnel_closed() noexcept;
 
   // --- token pool -------------------------------------------------------------
   // Every lease acquisition, including those that did not have to wait.

@@ -16,6 +16,8 @@ enum class io_phase {
   client_write,    // writing to the client
   upstream_write,  // sending the request upstream
   upstream_read,   // waiting for or reading the response
+  tunnel,          // relaying an upgraded connection: tunnel_idle_timeout,
+                   // re-armed by every byte either way; both sides cancelled
 };
 
 constexpr bool is_upstream(io_phase p) noexcept {

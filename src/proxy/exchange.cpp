@@ -19,6 +19,8 @@
 #include "proxy/proxy_context.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/request_record.hpp"
+#include "proxy/tunnel.hpp"
+#include "proxy/upgrade.hpp"
 #include "proxy/upstream_pool.hpp"
 #include "proxy/wire.hpp"
 #include "proxy/worker.hpp"
@@ -102,6 +104,7 @@ asio::awaitable<void> exchange::run() {
     if (s == step::next) vouch_for_token();
     if (s == step::next && may_be_refused()) s = co_await response_filter();
     if (s == step::retry) continue;
+    if (s == step::switched) co_await tunnel();
     if (s == step::next) co_await send_response();
     if (s == step::stop) c_.keep_alive = false;
     co_return;
@@ -174,7 +177,16 @@ void exchange::upstream_request_filter() {
   // connection's first request.
   c_.head_out.reserve(1024);
   generation_ = c_.lease.generation();
+  // Decided before the rewrite strips Upgrade and Connection as hop-by-hop.
+  const auto upgrade =
+      has_field(head_, http::field::upgrade) ? decide_upgrade(head_) : upgrade_decision{};
   rewrite_request_head(head_, *c_.lease.token(), c_.client_ip, "http");
+  if (upgrade.forward) {
+    upgrade_ = upgrade.protocols;
+    restore_upgrade(head_, upgrade_);
+  } else if (!upgrade.reason.empty()) {
+    spdlog::debug("client {}: Upgrade not forwarded: {}", c_.client_ip, upgrade.reason);
+  }
   if (rec_.trace) {
     // DolphinDB (or whatever sits in front of it) continues our trace.
     head_.set("traceparent", telemetry::otlp::format_traceparent(rec_.trace->trace_id,
@@ -314,6 +326,7 @@ asio::awaitable<exchange::step> exchange::read_response_head() {
     configure_response_parser(*res_);
     if (head_.method() == http::verb::head) res_->skip(true);
     head_guard guard(default_response_header_limit);
+    guard.expect_switch(!upgrade_.empty());  // else a 101 is refused as malformed
     auto r = co_await read_head(*c_.upstream, c_.up_buf, *res_, guard, c_.deadline,
                                 {io_phase::upstream_read, cfg_.upstream.read_timeout});
     if (r.ec) {
@@ -321,20 +334,20 @@ asio::awaitable<exchange::step> exchange::read_response_head() {
       co_return s;
     }
     const auto code = res_->get().result_int();
-    if (!r.verdict.ok || code == 101) {
-      // Upgrade is never forwarded, so a switch of protocols cannot be honoured.
+    if (r.verdict.ok && code == 101) r.verdict = check_switch_response(res_->get(), upgrade_);
+    if (!r.verdict.ok) {
       c_.drop_upstream();
-      spdlog::warn("upstream response rejected: {}",
-                   r.verdict.ok ? "unexpected 101" : r.verdict.reason);
+      spdlog::warn("upstream response rejected: {}", r.verdict.reason);
       co_await answer(502, "upstream sent a malformed response");
       co_return step::stop;
     }
-    if (code >= 200) break;  // 1xx interim answers are skipped: Expect was removed
+    // 1xx interim answers are skipped (Expect was removed); a 101 is final.
+    if (code >= 200 || code == 101) break;
   }
   rec_.upstream_seconds = seconds_since(sent_at_);
   if (rec_.trace) rec_.trace->upstream_end_ns = unix_ns();
   metrics::registry::global().on_upstream_response(rec_.upstream_seconds);
-  co_return step::next;
+  co_return res_->get().result_int() == 101 ? step::switched : step::next;
 }
 
 asio::awaitable<exchange::step> exchange::response_read_failed(
@@ -468,6 +481,36 @@ asio::awaitable<void> exchange::send_response() {
   // connection is out of step and is never reused.
   const bool stray = c_.up_buf.size() > 0;
   if (c_.upstream && (!res_->keep_alive() || !complete || stray)) c_.drop_upstream();
+}
+
+// ---- 7'. tunnel ----------------------------------------------------------------
+
+// DolphinDB switched protocols: the 101 goes to the client, then the bytes
+// both ways for as long as the tunnel lives, on the connection's lease. The
+// connection and its upstream connection end with the tunnel: neither can
+// carry HTTP again.
+asio::awaitable<void> exchange::tunnel() {
+  c_.keep_alive = false;
+  auto& rhead = res_->get();
+  rec_.status = rhead.result_int();
+  rewrite_switch_response(rhead);
+  c_.head_out.clear();
+  append_head(rhead, c_.head_out);
+  boost::system::error_code ec;
+  {
+    armed a(c_.deadline, {io_phase::client_write, cfg_.client_idle_timeout});
+    auto [wec, n] = co_await asio::async_write(c_.client, asio::buffer(c_.head_out), use_tuple);
+    ec = wec;
+  }
+  if (!ec) {
+    spdlog::debug("client {}: tunnel open ({})", c_.client_ip, upgrade_);
+    const auto t = co_await run_tunnel(c_);
+    rec_.bytes_in = t.from_client;
+    rec_.bytes_out = t.from_upstream;
+    spdlog::debug("client {}: tunnel closed{}, {} bytes in, {} out", c_.client_ip,
+                  t.timed_out ? " (idle)" : "", t.from_client, t.from_upstream);
+  }
+  c_.drop_upstream();
 }
 
 // ---- tpp's own answers -----------------------------------------------------------

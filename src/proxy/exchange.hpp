@@ -4,6 +4,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/clock.hpp"
@@ -35,6 +36,10 @@ struct request_record;
 //   6. response_filter         a refused token (401, invalid_body_pattern):
 //                              report it, wait for the new one, replay once
 //   7. send_response           the response streams to the client
+//   7'. tunnel                 instead of 7, after a 101 to a forwarded
+//                              Upgrade: the 101 head, then bytes both ways
+//                              until the tunnel ends (tunnel.hpp); the
+//                              connection ends with it
 //
 // Phases 4-6 may ask for a retry (a reused connection the server had closed,
 // or a replay with a fresh token); then the exchange goes back to phase 4.
@@ -51,7 +56,7 @@ class exchange {
   boost::asio::awaitable<void> run();
 
  private:
-  enum class step { next, retry, stop };
+  enum class step { next, retry, stop, switched };
 
   boost::asio::awaitable<bool> take_token();
   boost::asio::awaitable<bool> answer_continue();
@@ -70,6 +75,7 @@ class exchange {
   boost::asio::awaitable<bool> keep_response_body();
   boost::asio::awaitable<step> replay_with_new_token();
   boost::asio::awaitable<void> send_response();
+  boost::asio::awaitable<void> tunnel();
 
   // tpp's own answers (each marks the connection for closing).
   boost::asio::awaitable<void> answer(unsigned status, std::string_view message);
@@ -100,6 +106,7 @@ class exchange {
   boost::system::error_code body_error_;  // its framing broke while buffered
   int attempt_ = 0;                       // sends on stale connections so far
   bool replayed_ = false;                 // already replayed with a fresh token
+  std::string upgrade_;                   // the Upgrade forwarded (empty: none)
   bool reused_ = false;                   // this attempt's connection was reused
   std::uint64_t generation_ = 0;          // of the token this attempt carries
   clock::time_point sent_at_{};           // this attempt's request left

@@ -243,10 +243,13 @@ framing_verdict check_request_head(const http::request_header<>& h) noexcept {
   return framing_verdict::accept();
 }
 
-framing_verdict check_response_head(const http::response_header<>& h) noexcept {
+framing_verdict check_response_head(const http::response_header<>& h,
+                                    bool switch_expected) noexcept {
   auto bad_upstream = [](std::string_view reason) { return framing_verdict::reject(502, reason); };
   if (h.version() != 10 && h.version() != 11) return bad_upstream("upstream HTTP version");
-  if (h.result_int() == 101) return bad_upstream("upstream switched protocols");
+  if (h.result_int() == 101 && !switch_expected) {
+    return bad_upstream("upstream switched protocols");
+  }
 
   framing_fields ff;
   for (const auto& f : h) ff.see(f);
@@ -327,7 +330,7 @@ head_step head_guard::put_impl(http::parser<IsRequest, http::buffer_body>& p,
   if constexpr (IsRequest) {
     step.verdict = check_request_head(p.get());
   } else {
-    step.verdict = check_response_head(p.get());
+    step.verdict = check_response_head(p.get(), switch_expected_);
   }
   step.done = step.verdict.ok;
   return step;

@@ -85,11 +85,12 @@ framing_verdict check_request_head(const http::request_header<>& h) noexcept;
 
 // The rules on an upstream response head; a rejection has status 502: both
 // Content-Length and Transfer-Encoding, Content-Lengths that differ or are
-// not digits, Transfer-Encoding other than exactly "chunked", a 101 (tpp
-// never forwards Upgrade, so a switch of protocols cannot be honoured).
-// Equal repeated Content-Lengths are accepted (rewrite_response_head
-// collapses them).
-framing_verdict check_response_head(const http::response_header<>& h) noexcept;
+// not digits, Transfer-Encoding other than exactly "chunked", a 101 unless
+// `switch_expected` (the request carried a forwarded Upgrade, upgrade.hpp:
+// a switch nobody asked for cannot be honoured). Equal repeated
+// Content-Lengths are accepted (rewrite_response_head collapses them).
+framing_verdict check_response_head(const http::response_header<>& h,
+                                    bool switch_expected = false) noexcept;
 
 // The raw-byte rule Beast cannot report after the fact: obs-fold (a head line
 // starting with SP or HTAB). `consumed` is a run of head bytes that Beast has
@@ -122,6 +123,8 @@ class head_guard {
   // Bytes of head consumed so far.
   std::size_t seen() const noexcept { return seen_; }
   void reset() noexcept { seen_ = 0; }
+  // A response may be a 101: the request carried a forwarded Upgrade.
+  void expect_switch(bool yes) noexcept { switch_expected_ = yes; }
 
  private:
   template <bool IsRequest>
@@ -130,6 +133,7 @@ class head_guard {
   std::size_t max_;
   std::size_t max_fields_;
   std::size_t seen_ = 0;
+  bool switch_expected_ = false;
 };
 
 }  // namespace tpp::proxy

@@ -53,11 +53,10 @@ void session::check_deadline(clock::time_point now) {
   const auto expired = c_.deadline.expire_if_passed(now);
   if (expired == io_phase::none) return;
   boost::system::error_code ec;
-  if (!is_upstream(expired)) {
-    c_.client.cancel(ec);
-  } else if (c_.upstream) {
-    c_.upstream->tcp().socket().cancel(ec);
-  }
+  // A tunnel waits on both sides at once: an idle one is cancelled on both.
+  const bool both = expired == io_phase::tunnel;
+  if (both || !is_upstream(expired)) c_.client.cancel(ec);
+  if ((both || is_upstream(expired)) && c_.upstream) c_.upstream->tcp().socket().cancel(ec);
 }
 
 void session::close_if_idle() {

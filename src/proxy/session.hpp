@@ -20,6 +20,7 @@ struct request_record;
 //   read_request_head   the head, through the framing rules (400/431/501
 //                       and close when refused)          client_header_timeout
 //   exchange::run       the request's phases, to the end of its response
+//                       (or of its tunnel, after a 101: the connection ends)
 //   record_finished     metrics, access log and spans of the request
 //   after_exchange      binding=request gives the token back; big buffers go
 //

@@ -29,7 +29,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // deadline fires at most 25% late, but never busier than every 10 ms.
 std::chrono::milliseconds sweep_interval(const config::config& c) {
   auto shortest = std::min({c.client_idle_timeout, c.client_header_timeout, c.upstream.read_timeout,
-                            c.upstream.idle_timeout});
+                            c.upstream.idle_timeout, c.tunnel_idle_timeout});
   return std::clamp<std::chrono::milliseconds>(shortest / 4, 10ms, 1000ms);
 }
 

@@ -92,6 +92,7 @@ TEST(load_defaults, a_minimal_file_gets_every_default) {
   EXPECT_EQ(c.workers, 0u);
   EXPECT_EQ(c.client_idle_timeout, 60s);
   EXPECT_EQ(c.client_header_timeout, 10s);
+  EXPECT_EQ(c.tunnel_idle_timeout, 3600s);
   EXPECT_EQ(c.shutdown_grace, 30s);
   EXPECT_EQ(c.max_header_bytes, 64u * 1024);
   EXPECT_EQ(c.max_body_bytes, 0u);
@@ -158,6 +159,7 @@ const std::vector<sample> samples = {
     {"workers", "2", "4", "4"},
     {"client_idle_timeout_seconds", "30", "0.5", "0.5"},
     {"client_header_timeout_seconds", "5", "7", "7"},
+    {"tunnel_idle_timeout_seconds", "60", "0.25", "0.25"},
     {"shutdown_grace_seconds", "10", "0", "0"},
     {"max_header_bytes", "2048", "8192", "8192"},
     {"max_header_fields", "50", "200", "200"},

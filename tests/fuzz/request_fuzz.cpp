@@ -13,11 +13,17 @@
 //    request that reached it (nothing lost, nothing duplicated) and otherwise
 //    only tpp's own answers (100, 400, 413, 431, 501);
 //  - the session ends and its token is back in the pool.
+//  - an Upgrade reaches the stand-in only on a GET without a body, never to
+//    an HTTP protocol (h2c), and always with "Connection: upgrade" (the one
+//    hop-by-hop pair tpp forwards); the stand-in switches protocols for it
+//    and echoes, and the client gets the 101 after the answers before it and
+//    then exactly the echoed bytes.
 // Upstream bytes in: the client gets whole responses only, none with a
 // hop-by-hop field, and the token is back.
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -57,17 +63,69 @@ session_harness& harness() {
   return h;
 }
 
+bool carries_upgrade(const test::upstream_request& h) {
+  return h.count(http::field::upgrade) != 0;
+}
+
+// A forwarded Upgrade: only the case decide_upgrade lets through.
+void check_upgrade(const test::upstream_request& h) {
+  FUZZ_CHECK(h.count(http::field::upgrade) == 1);
+  FUZZ_CHECK(h.count(http::field::connection) == 1);
+  FUZZ_CHECK(h[http::field::connection] == "upgrade");
+  FUZZ_CHECK(h.method() == http::verb::get);
+  FUZZ_CHECK(h.count(http::field::transfer_encoding) == 0);
+  FUZZ_CHECK(h.body().empty());
+  std::string_view list = h[http::field::upgrade];
+  for (;;) {
+    const auto comma = list.find(',');
+    auto element = list.substr(0, comma);
+    element = element.substr(0, element.find('/'));
+    std::string name;
+    for (char c : element) {
+      if (c != ' ' && c != '\t')
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    FUZZ_CHECK(name != "h2c" && name != "h2" && name != "http");
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 void check_forwarded(const test::upstream_request& h) {
   FUZZ_CHECK(h.version() == 11);
   FUZZ_CHECK(h.count(http::field::authorization) == 1);
   FUZZ_CHECK(h[http::field::authorization] == "Bearer token-0");
-  FUZZ_CHECK(h.count(http::field::connection) == 0);
+  if (carries_upgrade(h)) {
+    check_upgrade(h);
+  } else {
+    FUZZ_CHECK(h.count(http::field::connection) == 0);
+  }
   FUZZ_CHECK(h.count(http::field::host) == 1);
   FUZZ_CHECK(h.count("X-Forwarded-For") == 1);
   FUZZ_CHECK(h["X-Forwarded-For"].ends_with(client_ip));
   FUZZ_CHECK(h.count("X-Forwarded-Proto") == 1);
   FUZZ_CHECK(!(h.count(http::field::transfer_encoding) && h.count(http::field::content_length)));
-  for (const auto& f : h) FUZZ_CHECK(!is_hop_by_hop(f.name_string()));
+  for (const auto& f : h) {
+    const bool upgrade_pair =
+        f.name() == http::field::upgrade || f.name() == http::field::connection;
+    FUZZ_CHECK((upgrade_pair && carries_upgrade(h)) || !is_hop_by_hop(f.name_string()));
+  }
+}
+
+// The stand-in's answer: a switch for a forwarded Upgrade (to its first
+// protocol), DolphinDB's 200 otherwise.
+test::upstream_reply switch_or_ok(const test::upstream_request& req) {
+  if (!carries_upgrade(req)) {
+    return test::upstream_reply::send(
+        test::plain_response(200, "ok", req.method() == http::verb::head));
+  }
+  const std::string offered(req[http::field::upgrade]);
+  const auto first = offered.substr(0, offered.find(','));
+  const auto b = first.find_first_not_of(" \t");
+  const auto e = first.find_last_not_of(" \t");
+  return test::upstream_reply::tunnel(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: " + first.substr(b, e - b + 1) +
+      "\r\nConnection: upgrade\r\n\r\n");
 }
 
 bool own_answer(unsigned status) {
@@ -76,14 +134,32 @@ bool own_answer(unsigned status) {
 
 void client_bytes(std::string_view raw, std::size_t step) {
   auto& h = harness();
+  h.answer = switch_or_ok;
   const auto r = h.run(raw, step);
+  h.answer = nullptr;
   FUZZ_CHECK(r.finished);
   std::vector<bool> heads;
+  bool switched = false;
   for (const auto& req : r.upstream_received) {
+    FUZZ_CHECK(!switched);  // nothing is parsed as HTTP after a switch
     check_forwarded(req);
     heads.push_back(req.method() == http::verb::head);
+    switched = carries_upgrade(req);
   }
-  const auto parsed = test::parse_responses(r.client_received, heads);
+  std::string_view answers = r.client_received;
+  if (switched) {
+    // The answers before the switch, the 101 head, then the echo exactly.
+    const auto at = answers.find("HTTP/1.1 101 ");
+    FUZZ_CHECK(at != std::string_view::npos);
+    const auto end = answers.find("\r\n\r\n", at);
+    FUZZ_CHECK(end != std::string_view::npos);
+    FUZZ_CHECK(answers.substr(end + 4) == r.tunnel_received);
+    answers = answers.substr(0, at);
+    heads.pop_back();
+  } else {
+    FUZZ_CHECK(r.tunnel_received.empty());
+  }
+  const auto parsed = test::parse_responses(answers, heads);
   FUZZ_CHECK(parsed.complete);
   std::size_t from_upstream = 0;
   for (const auto& resp : parsed.responses) {
@@ -93,7 +169,7 @@ void client_bytes(std::string_view raw, std::size_t step) {
       FUZZ_CHECK(own_answer(resp.status));
     }
   }
-  FUZZ_CHECK(from_upstream == r.upstream_received.size());
+  FUZZ_CHECK(from_upstream + (switched ? 1 : 0) == r.upstream_received.size());
   FUZZ_CHECK(h.pool().counts().in_use == 0);
 }
 

@@ -150,6 +150,8 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_client_connections_accepted_total", counter, ""},
       {"tpp_client_connections_closed_total", counter, ""},
       {"tpp_client_connections_open", gauge, ""},
+      {"tpp_tunnels_total", counter, ""},
+      {"tpp_tunnels_open", gauge, ""},
       {"tpp_requests_total", counter, ""},
       {"tpp_bad_requests_total", counter, ""},
       {"tpp_client_received_bytes_total", counter, "By"},
@@ -334,7 +336,12 @@ TEST_F(registry_test, simple_counters) {
   m().on_connection_opened();
   m().on_connection_opened();
   m().on_connection_closed();
+  m().on_tunnel_opened();
+  m().on_tunnel_opened();
+  m().on_tunnel_closed();
   const auto s = collect();
+  EXPECT_EQ(value(s, "tpp_tunnels_total"), 2);
+  EXPECT_EQ(value(s, "tpp_tunnels_open"), 1);
   EXPECT_EQ(value(s, "tpp_auth_failures_total"), 1);
   EXPECT_EQ(value(s, "tpp_replays_total"), 2);
   EXPECT_EQ(value(s, "tpp_queue_timeouts_total"), 1);

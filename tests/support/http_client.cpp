@@ -254,7 +254,8 @@ std::optional<http_response> http_client::read_response(std::chrono::millisecond
                                                         bool head_request) {
   if (!impl_->open()) return std::nullopt;
   auto r = impl_->read(timeout, head_request, nullptr);
-  if (r && !r->keep_alive) impl_->close();
+  // After a 101 the connection carries the new protocol: it stays open.
+  if (r && !r->keep_alive && r->status != 101) impl_->close();
   return r;
 }
 

@@ -62,7 +62,9 @@ class http_client {
   // Writes bytes as they are, connecting first if needed: for malformed input.
   void send_raw(std::string_view bytes);
   // Reads one response (head_request: no body expected). nullopt on timeout,
-  // a closed connection or unparsable bytes.
+  // a closed connection or unparsable bytes. The connection closes after a
+  // response that is not keep-alive, except a 101 (it carries the new
+  // protocol; send_raw and closed_by_peer go on using it).
   std::optional<http_response> read_response(
       std::chrono::milliseconds timeout = std::chrono::seconds(10), bool head_request = false);
   // Waits for the server to close the connection: true when it did (bytes that

@@ -14,10 +14,12 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "body_spool.hpp"
 #include "control_api.hpp"
 #include "envelope.hpp"
+#include "ws_echo.hpp"
 
 namespace tpp::emulator {
 
@@ -163,6 +165,10 @@ class connection {
     }
     const bool chunked_request = req.chunked();
     bool keep_alive = req.keep_alive();
+    // DolphinDB's WebSocket is an Upgrade on `/`; the request is kept whole
+    // for the handshake.
+    std::optional<http::request<http::empty_body>> upgrade;
+    if (path == "/" && beast::websocket::is_upgrade(req)) upgrade.emplace(req);
     // `req` belongs to the header parser, which read_body consumes: everything
     // needed later is copied out above.
 
@@ -200,6 +206,17 @@ class connection {
 
     const switches sw = ctx_.state.current();
     keep_alive = keep_alive && sw.keep_alive;
+    if (upgrade) {
+      // Like every other endpoint, it wants a valid token.
+      if (!auth.valid) {
+        co_await send_text(http::status::unauthorized,
+                           "ddb-emulator: WebSocket needs a valid token\n", "text/plain", false,
+                           {});
+        co_return false;
+      }
+      co_await serve_websocket(s_, *upgrade);
+      co_return false;
+    }
     if (path == "/api/login") {
       const auto answered = co_await do_login(sw, sink.kept, keep_alive);
       co_return answered;

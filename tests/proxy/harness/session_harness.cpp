@@ -54,6 +54,27 @@ asio::awaitable<void> drain(local::socket& s) {
   }
 }
 
+// After a 101: echoes what arrives (what the parser read past the request
+// first) until the proxy's FIN, then sends FIN and waits for the close.
+asio::awaitable<void> echo_tunnel(session_harness* h, local::socket& s, beast::flat_buffer& buf) {
+  std::string got(static_cast<const char*>(buf.data().data()), buf.size());
+  buf.consume(buf.size());
+  char chunk[4096];
+  for (;;) {
+    if (!got.empty()) {
+      if (h->current_) h->current_->tunnel_received += got;
+      auto [wec, wn] = co_await asio::async_write(s, asio::buffer(got), use_tuple);
+      if (wec) co_return;
+    }
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(chunk), use_tuple);
+    if (ec) break;
+    got.assign(chunk, n);
+  }
+  boost::system::error_code ec;
+  s.shutdown(local::socket::shutdown_send, ec);
+  co_await drain(s);
+}
+
 // The DolphinDB stand-in on one upstream connection: reads each request with
 // Beast's parser (what the proxy sends must parse), records it and answers
 // as the harness says.
@@ -75,6 +96,10 @@ asio::awaitable<void> stand_in(session_harness* h, local::socket s) {
     }
     auto [wec, wn] = co_await asio::async_write(s, asio::buffer(reply.bytes), use_tuple);
     if (wec || reply.close_after) co_return;
+    if (reply.what == upstream_reply::kind::tunnel) {
+      co_await echo_tunnel(h, s, buf);
+      co_return;
+    }
   }
 }
 
@@ -122,13 +147,16 @@ asio::awaitable<void> client_writer(local::socket* c, std::string input, std::si
   if (!keep_open) c->shutdown(local::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> client_reader(local::socket* c, std::string* out, bool* done) {
+asio::awaitable<void> client_reader(local::socket* c, std::string* out, bool* done,
+                                    bool close_on_eof) {
   char buf[4096];
   for (;;) {
     auto [ec, n] = co_await c->async_read_some(asio::buffer(buf), use_tuple);
     if (ec) break;
     out->append(buf, n);
   }
+  boost::system::error_code ec;
+  if (close_on_eof) c->shutdown(local::socket::shutdown_send, ec);
   *done = true;
 }
 
@@ -193,7 +221,7 @@ session_harness::result session_harness::run(std::string_view input, std::size_t
                  });
   asio::co_spawn(io, client_writer(&client, std::string(input), step, keep_open, pause),
                  log_exception{"harness client writer"});
-  asio::co_spawn(io, client_reader(&client, &r.client_received, &reader_done),
+  asio::co_spawn(io, client_reader(&client, &r.client_received, &reader_done, client_closes_on_eof),
                  log_exception{"harness client reader"});
   const auto until = std::chrono::steady_clock::now() + limit;
   while (!(session_done && reader_done) && std::chrono::steady_clock::now() < until) {
@@ -201,6 +229,7 @@ session_harness::result session_harness::run(std::string_view input, std::size_t
   }
   r.finished = session_done;
   // Idle upstream connections end with the run: their stand-ins see EOF.
+  r.upstreams_kept = worker_->upstreams().size();
   worker_->upstreams().clear();
   boost::system::error_code ec;
   client.close(ec);

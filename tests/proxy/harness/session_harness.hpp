@@ -37,7 +37,7 @@ using upstream_request = http::request<http::string_body>;
 
 // What the stand-in does with one request it has read completely.
 struct upstream_reply {
-  enum class kind { send, close, hang };
+  enum class kind { send, close, hang, tunnel };
   kind what = kind::send;
   std::string bytes;         // the raw answer, for send
   bool close_after = false;  // close the connection after sending
@@ -47,6 +47,11 @@ struct upstream_reply {
   static upstream_reply close() { return {kind::close, {}}; }
   // Never answers (until the proxy closes the connection).
   static upstream_reply hang() { return {kind::hang, {}}; }
+  // Sends `raw` (a 101 head, maybe with bytes of the new protocol after it),
+  // then echoes every byte it reads (recorded in result::tunnel_received)
+  // until the proxy sends FIN, then sends its own FIN. With close_after: closes
+  // right after `raw` instead.
+  static upstream_reply tunnel(std::string raw) { return {kind::tunnel, std::move(raw)}; }
 };
 
 // "HTTP/1.1 <status> ...", Content-Length framed, with `body` (none for HEAD).
@@ -59,6 +64,8 @@ class session_harness {
     std::vector<upstream_request> upstream_received;  // complete requests, in order
     std::size_t upstream_connections = 0;             // connections the session opened
     bool finished = false;                            // the session ended within the run's bound
+    std::string tunnel_received;                      // bytes the stand-in read after it sent a 101
+    std::size_t upstreams_kept = 0;                   // idle upstream connections the worker kept
   };
 
   // `tokens` slots, each holding "token-<slot>". The config is tpp's default
@@ -89,6 +96,9 @@ class session_harness {
   std::vector<std::pair<std::size_t, std::uint64_t>> auth_failures;
   // Whether a refused token gets a replacement (installed at once).
   bool replace_refused_tokens = true;
+  // The client sends FIN once it has read the proxy's (as a WebSocket client
+  // closes its socket when the server has closed).
+  bool client_closes_on_eof = false;
 
   pool::token_pool& pool() { return *ctx_.pool; }
   proxy_context& ctx() { return ctx_; }
