@@ -96,11 +96,9 @@ std::string render_health_json(const health_inputs& in) {
   auto reasons = degraded_reasons(in);
   json j;
   j["status"] = reasons.empty() ? "healthy" : "degraded";
-  j["pool"] = {{"total", in.counts.total},
-               {"in_use", in.counts.in_use},
-               {"available", in.counts.available},
-               {"waiting", in.counts.waiting},
-               {"size", in.counts.size}};
+  j["pool"] = {{"total", in.counts.total},         {"in_use", in.counts.in_use},
+               {"available", in.counts.available}, {"waiting", in.counts.waiting},
+               {"parked", in.counts.parked},       {"size", in.counts.size}};
   j["reasons"] = std::move(reasons);
   json slots = json::array();
   for (const auto& s : in.slots) {

@@ -51,6 +51,9 @@ enum counter_id : std::size_t {
   c_upstream_timeouts,
   c_auth_failures,
   c_replays,
+  c_handovers_after_exchange,
+  c_handovers_idle,
+  c_reacquires,
   c_counter_count
 };
 
@@ -271,6 +274,12 @@ void registry::on_queue_timeout() noexcept {
 void registry::on_queue_rejected() noexcept {
   bump(local().counters[c_queue_rejections]);
 }
+void registry::on_token_handover(handover when) noexcept {
+  bump(local().counters[when == handover::idle ? c_handovers_idle : c_handovers_after_exchange]);
+}
+void registry::on_token_reacquired() noexcept {
+  bump(local().counters[c_reacquires]);
+}
 void registry::on_upstream_response(double seconds) noexcept {
   local().upstream_response.record(latency_bounds, seconds);
 }
@@ -380,6 +389,9 @@ void add_pool_families(family_builder& b, const scrape_inputs& in) {
   b.single("tpp_oldest_waiter_age_seconds", gauge, "s",
            "Seconds the longest-waiting request has waited for a token (0 when none waits).",
            in.oldest_waiter_since ? seconds_between(*in.oldest_waiter_since, in.now) : 0.0);
+  b.single("tpp_tokens_parked", gauge, "",
+           "Tokens kept by idle connections until a waiter needs them (part of in use).",
+           static_cast<std::uint64_t>(in.counts.parked));
 }
 
 void add_client_families(family_builder& b, const shard_sums& sums) {
@@ -429,6 +441,15 @@ void add_token_families(family_builder& b, const shard_sums& sums) {
   b.single("tpp_queue_rejections_total", counter, "",
            "Requests answered 503 at once because token.max_waiting were already waiting.",
            c[c_queue_rejections]);
+  {
+    auto& f = b.add("tpp_token_handovers_total", counter, "",
+                    "Tokens a connection gave up for a waiter (token.binding: affinity), at the "
+                    "end of an exchange or while idle.");
+    f.numbers.push_back({{{"when", "after_exchange"}}, c[c_handovers_after_exchange]});
+    f.numbers.push_back({{{"when", "idle"}}, c[c_handovers_idle]});
+  }
+  b.single("tpp_token_reacquires_total", counter, "",
+           "Tokens acquired again by a connection that had given its token up.", c[c_reacquires]);
 }
 
 void add_upstream_families(family_builder& b, const shard_sums& sums) {

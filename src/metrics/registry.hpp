@@ -25,6 +25,13 @@ struct scrape_inputs {
 // it (declared in the label's exposition order).
 enum class login_outcome : std::uint8_t { ok, rejected, failed, max_connections };
 
+// Why a connection gave its token up for a waiter (token.binding: affinity),
+// as tpp_token_handovers_total's `when` label counts it.
+enum class handover : std::uint8_t {
+  after_exchange,  // at the end of an exchange, because someone was waiting
+  idle,            // taken from the connection while it sat idle between requests
+};
+
 namespace detail {
 struct shard;
 }
@@ -70,6 +77,10 @@ class registry {
   void on_queue_timeout() noexcept;
   // A request answered 503 at once because token.max_waiting was reached.
   void on_queue_rejected() noexcept;
+  // A token given up for a waiter (token.binding: affinity).
+  void on_token_handover(handover when) noexcept;
+  // A connection that gave its token up got one again for a later request.
+  void on_token_reacquired() noexcept;
 
   // --- upstream ---------------------------------------------------------------
   // Time from sending the request head upstream to receiving the response head.

@@ -52,6 +52,36 @@ std::uint64_t lease::generation() const {
   return pool_ ? pool_->generation_of(slot_) : 0;
 }
 
+// --- parked_lease ------------------------------------------------------------
+
+parked_lease::parked_lease(parked_lease&& o) noexcept
+    : pool_(std::move(o.pool_)), slot_(o.slot_), ticket_(o.ticket_) {}
+
+parked_lease& parked_lease::operator=(parked_lease&& o) noexcept {
+  if (this != &o) {
+    reset();
+    pool_ = std::move(o.pool_);
+    slot_ = o.slot_;
+    ticket_ = o.ticket_;
+  }
+  return *this;
+}
+
+parked_lease::~parked_lease() {
+  reset();
+}
+
+lease parked_lease::take() {
+  auto p = std::move(pool_);
+  if (!p || !p->unpark(slot_, ticket_)) return {};
+  return lease(std::move(p), slot_);
+}
+
+bool parked_lease::reset() noexcept {
+  auto l = take();
+  return static_cast<bool>(l);  // `l` returns the slot as it goes
+}
+
 // --- token_pool ----------------------------------------------------------------
 
 struct token_pool::impl {
@@ -61,6 +91,7 @@ struct token_pool::impl {
     std::uint64_t generation = 0;
     clock::time_point issued_at{};
     clock::time_point lent_since{};
+    std::uint64_t park_ticket = 0;  // non-zero while parked (see park())
     // Null only when empty and unlent: a slot cleared while lent keeps its
     // last value for the holder until release().
     std::shared_ptr<const std::string> value;
@@ -81,6 +112,12 @@ struct token_pool::impl {
   // the longest waiter (FIFO) and cancel is O(log n).
   std::map<waiter_id, waiter> waiters;
   waiter_id next_id = 1;
+  // Parked slots by ticket; tickets only grow, so begin() is the slot parked
+  // the longest (the first one taken for a newcomer). Empty whenever a waiter
+  // is queued. A ticket is never reused, so a parked_lease whose slot was
+  // taken and parked again by someone else cannot mistake it for its own.
+  std::map<std::uint64_t, std::size_t> parked;
+  std::uint64_t next_ticket = 1;
   std::size_t ready_n = 0;
   std::size_t stale_n = 0;
   std::size_t lent_n = 0;
@@ -106,6 +143,39 @@ struct token_pool::impl {
     ++lent_n;
   }
 
+  // Ends a park without telling the holder (its take() will find nothing).
+  void unpark(slot& s) {
+    if (s.park_ticket == 0) return;
+    parked.erase(s.park_ticket);
+    s.park_ticket = 0;
+  }
+
+  // A parked slot whose token can no longer be lent goes back unlent: its idle
+  // holder will find it gone and acquire again.
+  void drop_parked(slot& s) {
+    if (s.park_ticket == 0) return;
+    unpark(s);
+    s.lent = false;
+    --lent_n;
+  }
+
+  // A slot for someone who may be served now (nobody waits before them): a
+  // free one (lent here), else the longest-parked one, taken from its idle
+  // holder (it stays lent, to the new holder from now on).
+  std::optional<std::size_t> lend_to_newcomer(clock::time_point now) {
+    if (!free.empty()) {
+      const auto idx = free.back();
+      free.pop_back();
+      lend(idx, now);
+      return idx;
+    }
+    if (parked.empty()) return std::nullopt;
+    const auto idx = parked.begin()->second;
+    unpark(slots[idx]);
+    slots[idx].lent_since = now;
+    return idx;
+  }
+
   pool_counts counts_locked() const {
     pool_counts c;
     c.size = slots.size();
@@ -115,6 +185,7 @@ struct token_pool::impl {
     c.waiting = waiters.size();
     c.ready = ready_n;
     c.stale = stale_n;
+    c.parked = parked.size();
     return c;
   }
 
@@ -123,7 +194,8 @@ struct token_pool::impl {
     out.reserve(slots.size());
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const auto& s = slots[i];
-      out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since});
+      out.push_back(
+          {i, s.state, s.lent, s.generation, s.issued_at, s.lent_since, s.park_ticket != 0});
     }
     return out;
   }
@@ -145,11 +217,10 @@ token_pool::~token_pool() = default;
 
 std::optional<lease> token_pool::try_acquire() {
   std::lock_guard lk(impl_->mu);
-  if (!impl_->waiters.empty() || impl_->free.empty()) return std::nullopt;
-  const auto idx = impl_->free.back();
-  impl_->free.pop_back();
-  impl_->lend(idx, clock_.now());
-  return lease(shared_from_this(), idx);
+  if (!impl_->waiters.empty()) return std::nullopt;
+  const auto idx = impl_->lend_to_newcomer(clock_.now());
+  if (!idx) return std::nullopt;
+  return lease(shared_from_this(), *idx);
 }
 
 std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::size_t max_waiting) {
@@ -159,11 +230,10 @@ std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::s
     std::lock_guard lk(impl_->mu);
     id = impl_->next_id++;
     const auto now = clock_.now();
-    if (impl_->waiters.empty() && !impl_->free.empty()) {
-      const auto idx = impl_->free.back();
-      impl_->free.pop_back();
-      impl_->lend(idx, now);
-      g.emplace(std::move(h), lease(shared_from_this(), idx));
+    std::optional<std::size_t> idx;
+    if (impl_->waiters.empty()) idx = impl_->lend_to_newcomer(now);
+    if (idx) {
+      g.emplace(std::move(h), lease(shared_from_this(), *idx));
     } else if (max_waiting == 0 || impl_->waiters.size() < max_waiting) {
       impl_->waiters.emplace(id, impl::waiter{std::move(h), now});
       return id;
@@ -183,6 +253,34 @@ bool token_pool::cancel(waiter_id id) {
     node = impl_->waiters.extract(id);
   }
   return !node.empty();  // the handler is destroyed here, outside the lock
+}
+
+parked_lease token_pool::park(lease l) {
+  if (!l) return {};
+  assert(l.pool_.get() == this);
+  {
+    std::lock_guard lk(impl_->mu);
+    auto& s = impl_->slots[l.slot_];
+    assert(s.lent && s.park_ticket == 0);
+    if (impl_->waiters.empty() && s.state == slot_state::ready) {
+      const auto ticket = impl_->next_ticket++;
+      s.park_ticket = ticket;
+      impl_->parked.emplace(ticket, l.slot_);
+      // The lease's pool reference moves into the parked lease: nothing is
+      // released, the slot stays lent.
+      return parked_lease(std::move(l.pool_), l.slot_, ticket);
+    }
+  }
+  l.reset();  // outside the lock: release() grants the first waiter
+  return {};
+}
+
+bool token_pool::unpark(std::size_t idx, std::uint64_t ticket) noexcept {
+  std::lock_guard lk(impl_->mu);
+  auto& s = impl_->slots[idx];
+  if (ticket == 0 || s.park_ticket != ticket) return false;
+  impl_->unpark(s);
+  return true;
 }
 
 void token_pool::release(std::size_t idx) noexcept {
@@ -249,6 +347,7 @@ bool token_pool::mark_stale(std::size_t idx, std::uint64_t generation) {
   if (s.state != slot_state::ready || s.generation != generation) return false;
   if (!s.lent) impl_->remove_free(idx);
   impl_->set_state(s, slot_state::stale);
+  impl_->drop_parked(s);
   return true;
 }
 
@@ -259,6 +358,7 @@ void token_pool::clear(std::size_t idx) {
   auto& s = impl_->slots[idx];
   if (s.state == slot_state::ready && !s.lent) impl_->remove_free(idx);
   impl_->set_state(s, slot_state::empty);
+  impl_->drop_parked(s);
   if (!s.lent) dropped = std::move(s.value);
 }
 

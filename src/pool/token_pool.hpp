@@ -22,6 +22,8 @@ namespace tpp::pool {
 // (the waiter leaves the queue and the slot becomes lent in one step), so at
 // every observable moment:
 //   - waiting > 0 implies available == 0 (nobody waits while a token is free);
+//   - waiting > 0 implies parked == 0 (nobody waits while an idle connection
+//     keeps a token it would give up: see park());
 //   - a slot is lent to at most one lease;
 //   - counts() agrees with slots() (see snapshot() for both at once).
 
@@ -39,6 +41,7 @@ struct slot_info {
   std::uint64_t generation = 0;    // +1 at each install(); 0 = never held a token
   clock::time_point issued_at{};   // when the current token was installed
   clock::time_point lent_since{};  // valid when lent
+  bool parked = false;             // lent to an idle connection (see park())
 };
 
 // Definitions, in terms of slots():
@@ -50,6 +53,7 @@ struct slot_info {
 //               stale while lent stays lent until its lease ends)
 //   available = ready and not lent: could be lent right now
 //   waiting   = queued waiters
+//   parked    = lent slots parked by an idle connection (part of in_use)
 // Hence total == (lent and not empty) + available + (stale and not lent), and
 // available + in_use <= size.
 struct pool_counts {
@@ -60,6 +64,7 @@ struct pool_counts {
   std::size_t waiting = 0;    // queued waiters
   std::size_t ready = 0;      // slots in state ready (lent or not)
   std::size_t stale = 0;      // slots in state stale (lent or not)
+  std::size_t parked = 0;     // lent, but parked by an idle connection
 };
 
 // counts(), slots() and the oldest waiter taken under one lock: mutually
@@ -98,9 +103,42 @@ class lease {
 
  private:
   friend class token_pool;
+  friend class parked_lease;
   lease(std::shared_ptr<token_pool> pool, std::size_t slot) : pool_(std::move(pool)), slot_(slot) {}
   std::shared_ptr<token_pool> pool_;
   std::size_t slot_ = 0;
+};
+
+// A lease an idle connection parked with token_pool::park(): the slot stays
+// lent to it, but the pool may take it back at any moment for a waiter
+// (under the pool mutex; the holder is never called, it finds out on its
+// next take()). Move-only; destruction (or reset()) returns the slot if it is
+// still parked. Same threading rule as lease.
+class parked_lease {
+ public:
+  parked_lease() = default;
+  parked_lease(parked_lease&& o) noexcept;
+  parked_lease& operator=(parked_lease&& o) noexcept;
+  parked_lease(const parked_lease&) = delete;
+  parked_lease& operator=(const parked_lease&) = delete;
+  ~parked_lease();
+
+  explicit operator bool() const noexcept { return pool_ != nullptr; }
+  // The lease back, unchanged (same slot, still lent since it was first
+  // granted); an empty lease if the pool gave the slot to someone else (or
+  // dropped it: stale, cleared). Either way this object is empty afterwards.
+  lease take();
+  // Returns the slot if still parked: true if it was, false if the pool had
+  // already taken it (or this object was empty).
+  bool reset() noexcept;
+
+ private:
+  friend class token_pool;
+  parked_lease(std::shared_ptr<token_pool> pool, std::size_t slot, std::uint64_t ticket)
+      : pool_(std::move(pool)), slot_(slot), ticket_(ticket) {}
+  std::shared_ptr<token_pool> pool_;
+  std::size_t slot_ = 0;
+  std::uint64_t ticket_ = 0;  // matches the slot's while it is still ours
 };
 
 class token_pool : public std::enable_shared_from_this<token_pool> {
@@ -130,6 +168,14 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // false if it was already granted (or never existed): its handler has run or
   // is about to run on the granting thread.
   bool cancel(waiter_id id);
+  // For a connection between two requests (token.binding: affinity). With
+  // nobody waiting (and the slot ready) the lease is parked: still lent to
+  // the caller, who gets it back with take(), unless a waiter arrives first
+  // and takes it (try_acquire() and enqueue() take the longest-parked slot
+  // when none is free). With a waiter queued, or a slot no longer ready, the
+  // lease is returned at once (the first waiter gets it) and the result is
+  // empty. An empty lease gives an empty result.
+  parked_lease park(lease l);
 
   // --- token management (the token manager calls these) ---------------------
   // Stores a fresh token in a slot (make-before-break: the old value is simply
@@ -166,7 +212,10 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
 
  private:
   friend class lease;
+  friend class parked_lease;
   void release(std::size_t slot) noexcept;
+  // parked_lease::take(): true if `ticket` still parks `slot` (now unparked).
+  bool unpark(std::size_t slot, std::uint64_t ticket) noexcept;
   std::shared_ptr<const std::string> token_of(std::size_t slot) const;
   std::uint64_t generation_of(std::size_t slot) const;
 

@@ -21,7 +21,9 @@ struct request_record;
 //                       and close when refused)          client_header_timeout
 //   exchange::run       the request's phases, to the end of its response
 //   record_finished     metrics, access log and spans of the request
-//   after_exchange      binding=request gives the token back; big buffers go
+//   after_exchange      binding=request gives the token back, binding=affinity
+//                       parks it (a waiter gets it at once, now or while this
+//                       connection idles); big buffers go
 //
 // Every way out of run() returns the lease exactly once (the connection owns
 // it). The worker's sweep enforces the deadlines (check_deadline), and

@@ -38,12 +38,14 @@ TEST(health, healthy_pool_reports_old_fields) {
   in.slots[1].lent = true;
   in.counts.in_use = 1;
   in.counts.available = 3;
+  in.counts.parked = 1;
   const json j = parse(render_health_json(in));
   EXPECT_EQ(j.at("status"), "healthy");
   EXPECT_EQ(j.at("pool").at("total"), 4);
   EXPECT_EQ(j.at("pool").at("in_use"), 1);
   EXPECT_EQ(j.at("pool").at("available"), 3);
   EXPECT_EQ(j.at("pool").at("waiting"), 0);
+  EXPECT_EQ(j.at("pool").at("parked"), 1);
   EXPECT_EQ(j.at("pool").at("size"), 4);
   EXPECT_TRUE(j.at("reasons").empty());
   ASSERT_EQ(j.at("slots").size(), 4u);

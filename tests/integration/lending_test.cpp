@@ -14,6 +14,10 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using lending = proxy_test;
 
+// token.binding: connection, where a test needs an idle holder that keeps its
+// token while others wait (the default, affinity, would give it up).
+const json strict = {{"token", {{"binding", "connection"}}}};
+
 TEST_F(lending, starts_with_pool_size_logins) {
   start(5);
   ASSERT_TRUE(wait_tokens(5));
@@ -93,7 +97,7 @@ TEST_F(lending, connections_that_speak_late_or_never) {
 }
 
 TEST_F(lending, waiter_is_served_when_a_token_comes_back) {
-  start(1);
+  start(1, strict);
   auto holder = client();
   auto first = holder.request("GET", "/__emulator/echo");
   ASSERT_EQ(first.status, 200u);
@@ -108,7 +112,7 @@ TEST_F(lending, waiter_is_served_when_a_token_comes_back) {
 }
 
 TEST_F(lending, waiter_that_hangs_up_leaves_the_queue) {
-  start(1);
+  start(1, strict);
   auto holder = client();
   ASSERT_EQ(holder.request("GET", "/__emulator/echo").status, 200u);
   {
@@ -185,7 +189,7 @@ TEST_F(lending, request_binding_returns_the_token_after_each_response) {
 // request was forwarded to DolphinDB once a token came back. It now leaves
 // the queue at once and is never forwarded.
 TEST_F(lending, a_waiter_that_sent_a_body_and_left_leaves_the_queue_and_is_never_forwarded) {
-  start(1);
+  start(1, strict);
   auto holder = client();
   ASSERT_EQ(holder.request("GET", "/__emulator/echo").status, 200u);  // keeps the token
   for (int i = 0; i < 5; ++i) {
@@ -206,6 +210,72 @@ TEST_F(lending, a_waiter_that_sent_a_body_and_left_leaves_the_queue_and_is_never
   for (const auto& r : emu().requests()) {
     EXPECT_EQ(r["target"].get<std::string>().find("gone="), std::string::npos) << r["target"];
   }
+}
+
+// token.binding: affinity (the default). An idle connection keeps its token
+// only until someone else needs it: the newcomer is served at once, and the
+// idle connection acquires again for its next request.
+TEST_F(lending, affinity_an_idle_connection_gives_its_token_to_a_newcomer) {
+  start(1);
+  auto idle = client();
+  auto first = idle.request("GET", "/__emulator/echo");
+  ASSERT_EQ(first.status, 200u);
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1 && p["parked"] == 1; }));
+
+  auto other = client();
+  auto r = other.request("GET", "/__emulator/echo");  // before `idle` closes
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("X-Emulator-Token"), first.header("X-Emulator-Token"));
+
+  auto again = idle.request("GET", "/__emulator/echo");  // takes it back from `other`
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_TRUE(wait_until([&] { return metric("tpp_token_reacquires_total") == 1.0; }, 10s));
+  EXPECT_EQ(metric("tpp_token_handovers_total{when=\"idle\"}"), 1);
+  other.close();  // finds its token gone as it ends
+  EXPECT_TRUE(
+      wait_until([&] { return metric("tpp_token_handovers_total{when=\"idle\"}") == 2.0; }, 10s));
+  EXPECT_EQ(metric("tpp_token_handovers_total{when=\"after_exchange\"}"), 0);
+  idle.close();
+  EXPECT_TRUE(wait_all_free());
+}
+
+// A connection in the middle of an exchange keeps its token however long a
+// waiter waits; at the end of the exchange the token goes to the waiter, and
+// the connection's next request queues behind.
+TEST_F(lending, affinity_hands_the_token_over_after_the_exchange_never_during_it) {
+  start(1);
+  auto busy = client();
+  busy.send_raw("POST /__emulator/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nhal");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
+  auto waiter = request_async("GET", "/__emulator/echo");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+  EXPECT_EQ(pool()["parked"], 0);  // mid-exchange: nothing to take
+  busy.send_raw("f!!");
+  auto done = busy.read_response(10s);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->status, 200u);
+  EXPECT_EQ(done->body, "half!!");
+  EXPECT_EQ(waiter.get().status, 200u);
+  EXPECT_TRUE(wait_until(
+      [&] { return metric("tpp_token_handovers_total{when=\"after_exchange\"}") == 1.0; }, 10s));
+  EXPECT_EQ(busy.request("GET", "/__emulator/echo").status, 200u);
+  EXPECT_TRUE(wait_until([&] { return metric("tpp_token_reacquires_total") == 1.0; }, 10s));
+  busy.close();
+  EXPECT_TRUE(wait_all_free());
+}
+
+// binding: connection keeps the old promise: an idle holder keeps its token
+// while a newcomer waits.
+TEST_F(lending, connection_binding_keeps_the_token_while_others_wait) {
+  start(1, strict);
+  auto holder = client();
+  ASSERT_EQ(holder.request("GET", "/__emulator/echo").status, 200u);
+  auto waiter = request_async("GET", "/__emulator/echo");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+  EXPECT_EQ(pool()["parked"], 0);
+  holder.close();
+  EXPECT_EQ(waiter.get().status, 200u);
+  EXPECT_TRUE(wait_all_free());
 }
 
 }  // namespace

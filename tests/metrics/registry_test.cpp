@@ -120,6 +120,9 @@ TEST_F(registry_test, pool_gauges_come_from_the_scrape_inputs) {
   auto in = some_inputs();
   in.oldest_waiter_since.reset();
   EXPECT_EQ(value(collect(in), "tpp_oldest_waiter_age_seconds"), 0);
+  EXPECT_EQ(value(s, "tpp_tokens_parked"), 0);
+  in.counts.parked = 2;
+  EXPECT_EQ(value(collect(in), "tpp_tokens_parked"), 2);
 }
 
 TEST_F(registry_test, build_info_is_one) {
@@ -147,6 +150,7 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_token_slots", gauge, ""},
       {"tpp_token_age_seconds", gauge, "s"},
       {"tpp_oldest_waiter_age_seconds", gauge, "s"},
+      {"tpp_tokens_parked", gauge, ""},
       {"tpp_client_connections_accepted_total", counter, ""},
       {"tpp_client_connections_closed_total", counter, ""},
       {"tpp_client_connections_open", gauge, ""},
@@ -159,6 +163,8 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_lease_duration_seconds", histo, "s"},
       {"tpp_queue_timeouts_total", counter, ""},
       {"tpp_queue_rejections_total", counter, ""},
+      {"tpp_token_handovers_total", counter, ""},
+      {"tpp_token_reacquires_total", counter, ""},
       {"tpp_upstream_response_seconds", histo, "s"},
       {"tpp_upstream_connect_errors_total", counter, ""},
       {"tpp_upstream_timeouts_total", counter, ""},
@@ -317,6 +323,16 @@ TEST_F(registry_test, logins_by_outcome_and_kind) {
   EXPECT_EQ(histogram(s, "tpp_login_duration_seconds").count, 7u);
 }
 
+TEST_F(registry_test, handovers_by_when) {
+  m().on_token_handover(handover::after_exchange);
+  m().on_token_handover(handover::idle);
+  m().on_token_handover(handover::idle);
+  const auto s = collect();
+  EXPECT_EQ(value(s, "tpp_token_handovers_total", {{"when", "after_exchange"}}), 1);
+  EXPECT_EQ(value(s, "tpp_token_handovers_total", {{"when", "idle"}}), 2);
+  EXPECT_EQ(family_of(s, "tpp_token_handovers_total").numbers.size(), 2u);
+}
+
 TEST_F(registry_test, simple_counters) {
   m().on_auth_failure();
   m().on_replay();
@@ -327,6 +343,8 @@ TEST_F(registry_test, simple_counters) {
   m().on_queue_rejected();
   m().on_upstream_connect_error();
   m().on_upstream_timeout();
+  m().on_token_reacquired();
+  m().on_token_reacquired();
   m().on_bad_request();
   m().on_connection_opened();
   m().on_connection_opened();
@@ -336,6 +354,7 @@ TEST_F(registry_test, simple_counters) {
   EXPECT_EQ(value(s, "tpp_replays_total"), 2);
   EXPECT_EQ(value(s, "tpp_queue_timeouts_total"), 1);
   EXPECT_EQ(value(s, "tpp_queue_rejections_total"), 3);
+  EXPECT_EQ(value(s, "tpp_token_reacquires_total"), 2);
   EXPECT_EQ(value(s, "tpp_upstream_connect_errors_total"), 1);
   EXPECT_EQ(value(s, "tpp_upstream_timeouts_total"), 1);
   EXPECT_EQ(value(s, "tpp_bad_requests_total"), 1);

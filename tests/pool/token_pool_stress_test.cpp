@@ -1,5 +1,5 @@
-// Many threads lending, queueing, cancelling, returning, and refreshing at
-// random: no slot is ever held by two leases, the counts stay consistent, and
+// Many threads lending, queueing, cancelling, returning, parking, taking back
+// and refreshing at random: no slot is ever held by two leases, the counts stay consistent, and
 // everything comes back in the end.
 
 #include <gtest/gtest.h>
@@ -49,6 +49,7 @@ struct mailbox {
 void worker(shared_state& st, mailbox& box, unsigned seed) {
   std::mt19937 rng(seed);
   std::vector<lease> held;
+  std::vector<parked_lease> parked;  // not counted as held: anyone may take them
   std::vector<token_pool::waiter_id> queued;
   std::vector<std::pair<std::size_t, int>> to_refresh;  // slot, ops until install
   auto drop_one = [&] {
@@ -68,7 +69,7 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
         ++it;
       }
     }
-    switch (rng() % 10) {
+    switch (rng() % 12) {
       case 0:
       case 1:
         if (auto l = st.pool->try_acquire()) {
@@ -110,6 +111,23 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
           }
         }
         break;
+      case 9:
+        if (!held.empty()) {
+          st.giving_back(held.back());
+          if (auto pk = st.pool->park(std::move(held.back()))) parked.push_back(std::move(pk));
+          held.pop_back();
+        }
+        break;
+      case 10:
+        if (!parked.empty()) {
+          auto i = rng() % parked.size();
+          if (auto l = parked[i].take()) {
+            st.took(l);
+            held.push_back(std::move(l));
+          }
+          parked.erase(parked.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        break;
       default:
         if (rng() % 16 == 0) testing::expect_consistent(*st.pool);
         break;
@@ -119,6 +137,7 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
   for (auto id : queued) st.pool->cancel(id);
   for (auto& [slot, n] : to_refresh) st.pool->install(slot, "final");
   while (!held.empty()) drop_one();
+  parked.clear();  // returns those still parked
 }
 
 TEST(TokenPoolStress, RandomLendingKeepsInvariants) {
@@ -151,6 +170,7 @@ TEST(TokenPoolStress, RandomLendingKeepsInvariants) {
   EXPECT_EQ(c.total, pool_size);
   EXPECT_EQ(c.in_use, 0u);
   EXPECT_EQ(c.waiting, 0u);
+  EXPECT_EQ(c.parked, 0u);
   testing::expect_consistent(*st.pool);
 }
 
