@@ -114,6 +114,16 @@ std::string render_health_json(const health_inputs& in) {
                      {"age_seconds", age}});
   }
   j["slots"] = std::move(slots);
+  json top = json::array();
+  for (const auto& c : in.clients) {
+    top.push_back({{"client", c.client},
+                   {"holding", c.holding},
+                   {"parked", c.parked},
+                   {"waiting", c.waiting}});
+  }
+  j["clients"] = {{"active", in.active_clients},
+                  {"waiting_at_cap", in.counts.waiting_at_cap},
+                  {"top", std::move(top)}};
   return dump(j);
 }
 
@@ -124,7 +134,8 @@ std::string render_ready_json(const health_inputs& in) {
 }
 
 metrics::scrape_inputs to_scrape_inputs(const health_inputs& in) {
-  return metrics::scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since};
+  return metrics::scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since,
+                                in.active_clients};
 }
 
 }  // namespace tpp::admin

@@ -60,6 +60,7 @@ struct token_config {
   token_binding binding = token_binding::affinity;
   std::chrono::milliseconds acquire_timeout{0};  // 0 = wait forever
   std::size_t max_waiting = 0;                   // 0 = unlimited
+  std::size_t max_per_client = 0;                // tokens per client address; 0 = unlimited
   std::size_t login_concurrency = 16;            // > 0
   std::size_t min_ready = 1;                     // > 0, <= pool_size
   std::string invalid_body_pattern;              // empty = off (ECMAScript regex)

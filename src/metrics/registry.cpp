@@ -392,6 +392,11 @@ void add_pool_families(family_builder& b, const scrape_inputs& in) {
   b.single("tpp_tokens_parked", gauge, "",
            "Tokens kept by idle connections until a waiter needs them (part of in use).",
            static_cast<std::uint64_t>(in.counts.parked));
+  b.single("tpp_requests_waiting_at_cap", gauge, "",
+           "Queued requests whose client holds token.max_per_client tokens already.",
+           static_cast<std::uint64_t>(in.counts.waiting_at_cap));
+  b.single("tpp_clients_active", gauge, "", "Client addresses holding or waiting for a token.",
+           static_cast<std::uint64_t>(in.active_clients));
 }
 
 void add_client_families(family_builder& b, const shard_sums& sums) {

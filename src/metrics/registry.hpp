@@ -19,6 +19,7 @@ struct scrape_inputs {
   std::vector<pool::slot_info> slots;
   tpp::clock::time_point now;
   std::optional<tpp::clock::time_point> oldest_waiter_since;
+  std::size_t active_clients = 0;  // client addresses holding or waiting for a token
 };
 
 // How one DolphinDB login ended, as tpp_logins_total's `outcome` label counts

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "pool/client_shares.hpp"
 
 namespace tpp::pool {
 
@@ -21,9 +22,10 @@ namespace tpp::pool {
 // not. Only a ready, unlent slot can be lent. Lending happens under the mutex
 // (the waiter leaves the queue and the slot becomes lent in one step), so at
 // every observable moment:
-//   - waiting > 0 implies available == 0 (nobody waits while a token is free);
-//   - waiting > 0 implies parked == 0 (nobody waits while an idle connection
-//     keeps a token it would give up: see park());
+//   - waiting > waiting_at_cap implies available == 0 and parked == 0: nobody
+//     waits while a token is free or parked by an idle connection (see
+//     park()), except a client at its token.max_per_client cap (see
+//     set_max_per_client());
 //   - a slot is lent to at most one lease;
 //   - counts() agrees with slots() (see snapshot() for both at once).
 
@@ -57,14 +59,15 @@ struct slot_info {
 // Hence total == (lent and not empty) + available + (stale and not lent), and
 // available + in_use <= size.
 struct pool_counts {
-  std::size_t size = 0;       // configured pool_size (number of slots)
-  std::size_t total = 0;      // slots holding a token (ready or stale)
-  std::size_t in_use = 0;     // slots lent to a connection
-  std::size_t available = 0;  // ready and not lent: could be lent now
-  std::size_t waiting = 0;    // queued waiters
-  std::size_t ready = 0;      // slots in state ready (lent or not)
-  std::size_t stale = 0;      // slots in state stale (lent or not)
-  std::size_t parked = 0;     // lent, but parked by an idle connection
+  std::size_t size = 0;            // configured pool_size (number of slots)
+  std::size_t total = 0;           // slots holding a token (ready or stale)
+  std::size_t in_use = 0;          // slots lent to a connection
+  std::size_t available = 0;       // ready and not lent: could be lent now
+  std::size_t waiting = 0;         // queued waiters
+  std::size_t ready = 0;           // slots in state ready (lent or not)
+  std::size_t stale = 0;           // slots in state stale (lent or not)
+  std::size_t parked = 0;          // lent, but parked by an idle connection
+  std::size_t waiting_at_cap = 0;  // waiters whose client is at its cap
 };
 
 // counts(), slots() and the oldest waiter taken under one lock: mutually
@@ -73,6 +76,8 @@ struct pool_snapshot {
   pool_counts counts;
   std::vector<slot_info> slots;
   std::optional<clock::time_point> oldest_waiter_since;
+  std::vector<client_figures> clients;  // the busiest few (max_clients_reported)
+  std::size_t active_clients = 0;       // clients holding or waiting for a token
 };
 
 class token_pool;
@@ -154,15 +159,25 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // `clk` must outlive the pool (and so every lease).
   static std::shared_ptr<token_pool> create(std::size_t size, const clock& clk);
 
+  // token.max_per_client: at most `n` slots lent to one client (0 =
+  // unlimited, the default). A client at its cap waits even while slots are
+  // free; waiters are served in queue order, skipping those whose client is
+  // at its cap, so every waiting client makes progress as its own leases end.
+  void set_max_per_client(std::size_t n);
+  // How many clients snapshot() reports by name.
+  static constexpr std::size_t max_clients_reported = 10;
+
   // --- lending -------------------------------------------------------------
-  // A free ready slot, or nothing (and the caller queues with enqueue()).
-  // FIFO fairness: returns nothing while others are already waiting.
-  std::optional<lease> try_acquire();
+  // A free ready slot (or a parked one), or nothing (and the caller queues
+  // with enqueue()). Fairness: never while a waiter that could be served
+  // waits; never beyond the client's cap. `client`: who asks (its address).
+  std::optional<lease> try_acquire(const std::string& client = std::string());
   // Queue a waiter. If a slot is free and nobody waits, the handler runs
   // before enqueue returns (and the id returned is one cancel() never finds).
   // max_waiting 0 = unlimited; when the queue already holds max_waiting
   // waiters, returns nullopt and the handler is dropped (destroyed, not run).
-  std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0);
+  std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0,
+                                   const std::string& client = std::string());
   // Removes a waiter that has not been granted. True if removed (its handler
   // will never run and is destroyed before cancel returns, outside the lock);
   // false if it was already granted (or never existed): its handler has run or
@@ -214,6 +229,9 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   friend class lease;
   friend class parked_lease;
   void release(std::size_t slot) noexcept;
+  // Makes the leases of grants decided under the lock and runs their
+  // handlers; the lock must not be held.
+  void run(std::vector<std::pair<grant_handler, std::size_t>> grants);
   // parked_lease::take(): true if `ticket` still parks `slot` (now unparked).
   bool unpark(std::size_t slot, std::uint64_t ticket) noexcept;
   std::shared_ptr<const std::string> token_of(std::size_t slot) const;

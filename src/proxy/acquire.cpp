@@ -53,10 +53,11 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
 // Whichever of grant, client gone and timeout comes first. Without a timeout
 // the race has two parts, so a waiter arms no timer.
 asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket& client,
-                                                beast::flat_buffer& client_buf, pool::lease& out) {
+                                                beast::flat_buffer& client_buf, pool::lease& out,
+                                                const std::string& client_ip) {
   using namespace asio::experimental::awaitable_operators;
   const auto timeout = ctx.cfg.token.acquire_timeout;
-  auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, use_tuple);
+  auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, client_ip, use_tuple);
   std::variant<std::tuple<boost::system::error_code, pool::lease>, std::monostate, std::monostate>
       got;
   if (timeout.count() > 0) {

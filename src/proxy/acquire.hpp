@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <string>
 
 #include "pool/token_pool.hpp"
 
@@ -21,10 +22,12 @@ enum class acquire_outcome {
 // FIFO wait raced against the client hanging up (what the client sends
 // meanwhile is read into `client_buf`, so a waiter whose client leaves is
 // removed from the queue at once, body or not, and never forwarded) and,
-// when token.acquire_timeout_seconds is set, a timer. Worker thread only.
+// when token.acquire_timeout_seconds is set, a timer. `client_ip` counts
+// against token.max_per_client. Worker thread only.
 boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
                                                        boost::asio::ip::tcp::socket& client,
                                                        boost::beast::flat_buffer& client_buf,
-                                                       pool::lease& out);
+                                                       pool::lease& out,
+                                                       const std::string& client_ip);
 
 }  // namespace tpp::proxy

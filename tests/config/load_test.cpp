@@ -80,6 +80,7 @@ TEST(load_defaults, a_minimal_file_gets_every_default) {
   EXPECT_EQ(c.token.binding, token_binding::affinity);
   EXPECT_EQ(c.token.acquire_timeout, 0ms);
   EXPECT_EQ(c.token.max_waiting, 0u);
+  EXPECT_EQ(c.token.max_per_client, 0u);
   EXPECT_EQ(c.token.login_concurrency, 16u);
   EXPECT_EQ(c.token.min_ready, 1u);
   EXPECT_EQ(c.token.invalid_body_pattern, "");
@@ -147,6 +148,7 @@ const std::vector<sample> samples = {
     {"token.binding", "request", "affinity", "affinity"},
     {"token.acquire_timeout_seconds", "1", "2.5", "2.5"},
     {"token.max_waiting", "10", "100", "100"},
+    {"token.max_per_client", "2", "8", "8"},
     {"token.login_concurrency", "4", "32", "32"},
     {"token.min_ready", "2", "3", "3"},
     {"token.invalid_body_pattern", "a", "expired|invalid", "expired|invalid"},

@@ -1,10 +1,12 @@
 // How tpp lends tokens: one per connection at its first request, FIFO waiting,
 // and every way a connection ends gives its token back exactly once.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <set>
 
 #include "proxy_fixture.hpp"
+#include "support/child_process.hpp"
 #include "support/wait.hpp"
 
 namespace tpp::test {
@@ -275,6 +277,41 @@ TEST_F(lending, connection_binding_keeps_the_token_while_others_wait) {
   EXPECT_EQ(pool()["parked"], 0);
   holder.close();
   EXPECT_EQ(waiter.get().status, 200u);
+  EXPECT_TRUE(wait_all_free());
+}
+
+// token.max_per_client: a client (source address) at its cap waits even
+// while tokens are free; another address is served at once.
+TEST_F(lending, max_per_client_makes_a_client_at_its_cap_wait_and_serves_others) {
+  if (::access("/usr/bin/curl", X_OK) != 0) GTEST_SKIP() << "curl is not installed";
+  start(4, {{"token", {{"max_per_client", 2}, {"binding", "connection"}}}});
+  ASSERT_TRUE(wait_tokens(4));
+  auto a1 = client();
+  auto a2 = client();
+  ASSERT_EQ(a1.request("GET", "/__emulator/echo").status, 200u);
+  ASSERT_EQ(a2.request("GET", "/__emulator/echo").status, 200u);
+  auto a3 = request_async("GET", "/__emulator/echo");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1 && p["available"] == 2; }));
+  const auto h = health();
+  EXPECT_EQ(h["clients"]["waiting_at_cap"], 1);
+  ASSERT_FALSE(h["clients"]["top"].empty());
+  EXPECT_EQ(h["clients"]["top"][0]["client"], "127.0.0.1");
+  EXPECT_EQ(h["clients"]["top"][0]["holding"], 2);
+  EXPECT_EQ(h["clients"]["top"][0]["waiting"], 1);
+  EXPECT_EQ(metric("tpp_requests_waiting_at_cap"), 1);
+
+  // Another address (still loopback) is not held up by 127.0.0.1's waiter.
+  child_process other("/usr/bin/curl",
+                      {"--silent", "--max-time", "10", "--interface", "127.0.0.2", "--output",
+                       "/dev/null", "--write-out", "%{http_code}",
+                       "http://127.0.0.1:" + std::to_string(tpp().port()) + "/__emulator/echo"});
+  ASSERT_EQ(other.wait_exit(20s), 0);
+  EXPECT_EQ(other.stdout_text(), "200");
+  EXPECT_EQ(pool()["waiting"], 1);
+
+  a1.close();  // below its cap again: its waiter is served
+  EXPECT_EQ(a3.get().status, 200u);
+  a2.close();
   EXPECT_TRUE(wait_all_free());
 }
 

@@ -123,6 +123,10 @@ TEST_F(registry_test, pool_gauges_come_from_the_scrape_inputs) {
   EXPECT_EQ(value(s, "tpp_tokens_parked"), 0);
   in.counts.parked = 2;
   EXPECT_EQ(value(collect(in), "tpp_tokens_parked"), 2);
+  in.counts.waiting_at_cap = 3;
+  in.active_clients = 7;
+  EXPECT_EQ(value(collect(in), "tpp_requests_waiting_at_cap"), 3);
+  EXPECT_EQ(value(collect(in), "tpp_clients_active"), 7);
 }
 
 TEST_F(registry_test, build_info_is_one) {
@@ -151,6 +155,8 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_token_age_seconds", gauge, "s"},
       {"tpp_oldest_waiter_age_seconds", gauge, "s"},
       {"tpp_tokens_parked", gauge, ""},
+      {"tpp_requests_waiting_at_cap", gauge, ""},
+      {"tpp_clients_active", gauge, ""},
       {"tpp_client_connections_accepted_total", counter, ""},
       {"tpp_client_connections_closed_total", counter, ""},
       {"tpp_client_connections_open", gauge, ""},

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,7 +47,7 @@ struct mailbox {
   }
 };
 
-void worker(shared_state& st, mailbox& box, unsigned seed) {
+void worker(shared_state& st, mailbox& box, unsigned seed, std::string client) {
   std::mt19937 rng(seed);
   std::vector<lease> held;
   std::vector<parked_lease> parked;  // not counted as held: anyone may take them
@@ -72,7 +73,7 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
     switch (rng() % 12) {
       case 0:
       case 1:
-        if (auto l = st.pool->try_acquire()) {
+        if (auto l = st.pool->try_acquire(client)) {
           st.took(*l);
           held.push_back(std::move(*l));
         }
@@ -86,7 +87,7 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
               std::lock_guard lk(box.mu);
               box.leases.push_back(std::move(l));
             },
-            rng() % 3 == 0 ? 6 : 0);
+            rng() % 3 == 0 ? 6 : 0, client);
         if (id) queued.push_back(*id);
         break;
       }
@@ -140,16 +141,21 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
   parked.clear();  // returns those still parked
 }
 
-TEST(TokenPoolStress, RandomLendingKeepsInvariants) {
+// max_per_client 0 (everyone alike) or 2, with three clients sharing the
+// eight threads.
+class TokenPoolStress : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(TokenPoolStress, RandomLendingKeepsInvariants) {
   fake_clock clk;
   shared_state st;
   st.pool = token_pool::create(pool_size, clk);
+  st.pool->set_max_per_client(GetParam());
   for (std::size_t i = 0; i < pool_size; ++i) st.pool->install(i, "t" + std::to_string(i));
   std::vector<mailbox> boxes(threads);
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back(worker, std::ref(st), std::ref(boxes[static_cast<std::size_t>(t)]),
-                    1234u + static_cast<unsigned>(t));
+                    1234u + static_cast<unsigned>(t), "client-" + std::to_string(t % 3));
   }
   for (auto& t : ts) t.join();
 
@@ -172,7 +178,10 @@ TEST(TokenPoolStress, RandomLendingKeepsInvariants) {
   EXPECT_EQ(c.waiting, 0u);
   EXPECT_EQ(c.parked, 0u);
   testing::expect_consistent(*st.pool);
+  EXPECT_EQ(st.pool->snapshot().active_clients, 0u);  // everyone forgotten
 }
+
+INSTANTIATE_TEST_SUITE_P(Caps, TokenPoolStress, ::testing::Values(0, 2));
 
 }  // namespace
 }  // namespace tpp::pool
