@@ -127,6 +127,11 @@ def main():
             failed_targets.append("200 Node fetches")
         print(f"Node fetch   200 concurrent POSTs, pool_size 4, default binding: median {ms[len(ms) // 2]:.0f} ms "
               f"(rounds: {', '.join(f'{m:.0f}' for m in ms)})   [{mark(ok)} < 1 s]")
+    for r in rows:
+        if r["kind"] == "handover":
+            us = lambda s: "n/a" if s is None else f"<= {s * 1e6:.0f} us"
+            print(f"hand-over    token granted -> waiter resumes, {r['count']:.0f} hand-overs: "
+                  f"p50 {us(r['p50_le'])}, p99 {us(r['p99_le'])} (histogram bucket bounds)")
     allocs = [r for r in rows if r["kind"] == "alloc"]
     if allocs:
         print()

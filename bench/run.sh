@@ -441,6 +441,19 @@ if has_phase fetch; then
         "http://127.0.0.1:$tpp2_port/__emulator/echo" 200) || die "node fetch: $line"
       echo "{\"kind\":\"fetch\",\"round\":$r,${line#\{}" >>"$results"
     done
+    # Hand-over: a token granted to a waiter -> that waiter resuming with it,
+    # from tpp's histogram (p50/p99 as the bucket bounds that hold them).
+    curl -s "http://127.0.0.1:$tpp2_health/metrics" | python3 -c '
+import json, sys
+b = []
+for l in sys.stdin:
+    if l.startswith("tpp_token_handover_seconds_bucket"):
+        le = l.split("le=\"")[1].split("\"")[0]
+        b.append((float("inf") if le == "+Inf" else float(le), float(l.split()[-1])))
+n = b[-1][1] if b else 0
+q = lambda f: next((le for le, c in b if c >= f * n), None) if n else None
+print(json.dumps({"kind": "handover", "count": n, "p50_le": q(0.5), "p99_le": q(0.99)}))
+' >>"$results"
     stop_pid "$tpp_pid"
     stop_pid "$emu_pid"
   else

@@ -117,6 +117,7 @@ struct alignas(64) shard {
   histogram_cells<latency_bounds.size()> request_duration;
   histogram_cells<lease_bounds.size()> lease_duration;
   histogram_cells<login_bounds.size()> login_duration;
+  histogram_cells<token_wait_bounds.size()> handover_delay;
 
   void reset() noexcept {
     for (auto& c : counters) c.store(0, std::memory_order_relaxed);
@@ -127,6 +128,7 @@ struct alignas(64) shard {
     request_duration.reset();
     lease_duration.reset();
     login_duration.reset();
+    handover_delay.reset();
   }
 };
 
@@ -154,6 +156,7 @@ struct shard_sums {
   histogram_sum<latency_bounds.size()> request_duration;
   histogram_sum<lease_bounds.size()> lease_duration;
   histogram_sum<login_bounds.size()> login_duration;
+  histogram_sum<token_wait_bounds.size()> handover_delay;
 
   void add(const detail::shard& s) noexcept {
     // "closed" before "accepted" (reverse declaration order), so a scrape racing a
@@ -172,6 +175,7 @@ struct shard_sums {
     request_duration.add(s.request_duration);
     lease_duration.add(s.lease_duration);
     login_duration.add(s.login_duration);
+    handover_delay.add(s.handover_delay);
   }
 };
 
@@ -279,6 +283,9 @@ void registry::on_token_handover(handover when) noexcept {
 }
 void registry::on_token_reacquired() noexcept {
   bump(local().counters[c_reacquires]);
+}
+void registry::on_token_handover_delay(double seconds) noexcept {
+  local().handover_delay.record(token_wait_bounds, seconds);
 }
 void registry::on_upstream_response(double seconds) noexcept {
   local().upstream_response.record(latency_bounds, seconds);
@@ -455,6 +462,10 @@ void add_token_families(family_builder& b, const shard_sums& sums) {
   }
   b.single("tpp_token_reacquires_total", counter, "",
            "Tokens acquired again by a connection that had given its token up.", c[c_reacquires]);
+  b.histogram("tpp_token_handover_seconds",
+              "Time from a token's grant to a waiting connection to that connection resuming "
+              "with it.",
+              token_wait_bounds, sums.handover_delay);
 }
 
 void add_upstream_families(family_builder& b, const shard_sums& sums) {

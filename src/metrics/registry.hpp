@@ -82,6 +82,9 @@ class registry {
   void on_token_handover(handover when) noexcept;
   // A connection that gave its token up got one again for a later request.
   void on_token_reacquired() noexcept;
+  // A waiter resumed with its token: seconds since the pool granted it (a
+  // token returned, or taken from an idle connection, for this waiter).
+  void on_token_handover_delay(double seconds) noexcept;
 
   // --- upstream ---------------------------------------------------------------
   // Time from sending the request head upstream to receiving the response head.

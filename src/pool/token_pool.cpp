@@ -54,6 +54,10 @@ std::uint64_t lease::generation() const {
   return pool_ ? pool_->generation_of(slot_) : 0;
 }
 
+clock::time_point lease::granted_at() const {
+  return pool_ ? pool_->lent_since_of(slot_) : clock::time_point{};
+}
+
 // --- parked_lease ------------------------------------------------------------
 
 parked_lease::parked_lease(parked_lease&& o) noexcept
@@ -488,6 +492,11 @@ std::shared_ptr<const std::string> token_pool::token_of(std::size_t idx) const {
 std::uint64_t token_pool::generation_of(std::size_t idx) const {
   std::lock_guard lk(impl_->mu);
   return impl_->slots[idx].generation;
+}
+
+clock::time_point token_pool::lent_since_of(std::size_t idx) const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->slots[idx].lent_since;
 }
 
 pool_counts token_pool::counts() const {

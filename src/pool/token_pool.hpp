@@ -104,6 +104,9 @@ class lease {
   // value until returned); null for an empty lease.
   std::shared_ptr<const std::string> token() const;
   std::uint64_t generation() const;  // 0 for an empty lease
+  // When the pool lent the slot to this lease (for a parked slot taken over
+  // from an idle connection: when it changed hands). Epoch for an empty lease.
+  clock::time_point granted_at() const;
   void reset() noexcept;
 
  private:
@@ -236,6 +239,7 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   bool unpark(std::size_t slot, std::uint64_t ticket) noexcept;
   std::shared_ptr<const std::string> token_of(std::size_t slot) const;
   std::uint64_t generation_of(std::size_t slot) const;
+  clock::time_point lent_since_of(std::size_t slot) const;
 
   const clock& clock_;
   const std::size_t size_;

@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <variant>
 
+#include "metrics/registry.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/proxy_context.hpp"
 
@@ -76,6 +77,7 @@ asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket&
   auto& [ec, l] = std::get<0>(got);
   if (ec) co_return acquire_outcome::queue_full;
   out = std::move(l);
+  metrics::registry::global().on_token_handover_delay(seconds_since(out.granted_at()));
   co_return acquire_outcome::granted;
 }
 

@@ -260,6 +260,7 @@ TEST_F(lending, affinity_hands_the_token_over_after_the_exchange_never_during_it
   EXPECT_EQ(waiter.get().status, 200u);
   EXPECT_TRUE(wait_until(
       [&] { return metric("tpp_token_handovers_total{when=\"after_exchange\"}") == 1.0; }, 10s));
+  EXPECT_EQ(metric("tpp_token_handover_seconds_count"), 1);  // the waiter's
   EXPECT_EQ(busy.request("GET", "/__emulator/echo").status, 200u);
   EXPECT_TRUE(wait_until([&] { return metric("tpp_token_reacquires_total") == 1.0; }, 10s));
   busy.close();

@@ -171,6 +171,7 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_queue_rejections_total", counter, ""},
       {"tpp_token_handovers_total", counter, ""},
       {"tpp_token_reacquires_total", counter, ""},
+      {"tpp_token_handover_seconds", histo, "s"},
       {"tpp_upstream_response_seconds", histo, "s"},
       {"tpp_upstream_connect_errors_total", counter, ""},
       {"tpp_upstream_timeouts_total", counter, ""},
@@ -337,6 +338,16 @@ TEST_F(registry_test, handovers_by_when) {
   EXPECT_EQ(value(s, "tpp_token_handovers_total", {{"when", "after_exchange"}}), 1);
   EXPECT_EQ(value(s, "tpp_token_handovers_total", {{"when", "idle"}}), 2);
   EXPECT_EQ(family_of(s, "tpp_token_handovers_total").numbers.size(), 2u);
+}
+
+TEST_F(registry_test, handover_delay_histogram) {
+  m().on_token_handover_delay(0.0002);
+  m().on_token_handover_delay(0.003);
+  const auto s = collect();
+  const auto& h = histogram(s, "tpp_token_handover_seconds");
+  EXPECT_EQ(h.count, 2u);
+  EXPECT_EQ(cumulative(h, 0.00025), 1u);
+  EXPECT_EQ(cumulative(h, 0.005), 2u);
 }
 
 TEST_F(registry_test, simple_counters) {

@@ -57,6 +57,7 @@ TEST(Park, WithNobodyWaitingTheSlotStaysLentAndComesBackUnchanged) {
   EXPECT_EQ(back.slot(), 0u);
   EXPECT_EQ(*back.token(), "tok-0");
   EXPECT_EQ(p->slots()[0].lent_since, since);  // one lease all along
+  EXPECT_EQ(back.granted_at(), since);
   EXPECT_EQ(p->counts().parked, 0u);
   EXPECT_EQ(p->counts().in_use, 1u);
   expect_consistent(*p);
@@ -85,10 +86,12 @@ TEST(Park, AWaiterTakesAParkedTokenFromItsIdleHolder) {
   auto p = filled_pool(1, clk);
   auto pk = p->park(acquire(*p));
   ASSERT_TRUE(pk);
+  clk.advance(3s);
   grants g;
   ASSERT_TRUE(p->enqueue(g.handler()));
   ASSERT_EQ(g.got.size(), 1u);  // granted inside enqueue: nobody queued
   EXPECT_EQ(g.got[0].slot(), 0u);
+  EXPECT_EQ(g.got[0].granted_at(), clk.now());
   EXPECT_EQ(p->counts().waiting, 0u);
   EXPECT_EQ(p->counts().parked, 0u);
   expect_consistent(*p);
