@@ -119,6 +119,19 @@ def main():
             print(f"start-up     pool_size {r['pool']}, login 20 ms: /readyz 200 after {r['ready_ms']} ms, "
                   f"all {r['pool']} tokens after {r['all_tokens_ms']} ms; log: \"{r.get('log_line')}\""
                   f"   [{mark(ok)} < 1 s]")
+    fetches = [r for r in rows if r["kind"] == "fetch"]
+    if fetches:
+        ms = sorted(r["ms"] for r in fetches)
+        ok = all(r["failed"] == 0 for r in fetches) and ms[len(ms) // 2] < 1000
+        if not ok:
+            failed_targets.append("200 Node fetches")
+        print(f"Node fetch   200 concurrent POSTs, pool_size 4, default binding: median {ms[len(ms) // 2]:.0f} ms "
+              f"(rounds: {', '.join(f'{m:.0f}' for m in ms)})   [{mark(ok)} < 1 s]")
+    for r in rows:
+        if r["kind"] == "handover":
+            us = lambda s: "n/a" if s is None else f"<= {s * 1e6:.0f} us"
+            print(f"hand-over    token granted -> waiter resumes, {r['count']:.0f} hand-overs: "
+                  f"p50 {us(r['p50_le'])}, p99 {us(r['p99_le'])} (histogram bucket bounds)")
     allocs = [r for r in rows if r["kind"] == "alloc"]
     if allocs:
         print()

@@ -7,7 +7,7 @@
 #   bench/run.sh --short         CI smoke run (1 round x 2 s, 1,000 idle connections, < 60 s)
 #   bench/run.sh --profile       also: perf profile of tpp under the keep-alive load
 #   bench/run.sh --allocators    also: tpp's keep-alive load with mimalloc (linked), glibc, jemalloc
-#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,profile,alloc
+#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,profile,alloc
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
 # Environment: TPP_BENCH_BUILD_DIR (default build-release), TPP_BENCH_NO_BUILD=1
@@ -25,7 +25,7 @@ bench=$root/bench
 cores=$(nproc)
 
 rounds=3 duration=10 warmup=2 idle_n=10000 connections=50 threads=2
-phases="load,idle,startup"
+phases="load,idle,startup,fetch"
 strict=0 keep=0 short=0
 while (($#)); do
   case $1 in
@@ -424,6 +424,41 @@ if has_phase startup; then
     { cat "$tmp/startup.txt" "$tmp/tpp-startup.log" >&2; die "start-up"; }
   sed -n 's/^BENCH_RESULT {/{"kind":"startup",/p' "$tmp/startup.txt" >>"$results"
   stop_pid "$emu_pid"
+fi
+
+if has_phase fetch; then
+  # Issue 13: a real client library, default token.binding, 4 tokens.
+  if command -v node >/dev/null; then
+    log "Node fetch: 200 concurrent POSTs through pool_size 4, $rounds rounds"
+    start_bg emulator-fetch "$emulator" --listen "127.0.0.1:$emu_port" --threads 1
+    emu_pid=$last_pid
+    wait_http "http://127.0.0.1:$emu_port/__emulator/control/stats" 200 10 "$emu_pid" ||
+      { cat "$tmp/emulator-fetch.log" >&2; die "emulator did not start"; }
+    tpp_config "$tmp/tpp-fetch.yaml" "$tpp2_port" "$tpp2_health" "$emu_port" 4 warn
+    start_tpp tpp-fetch "$tmp/tpp-fetch.yaml" "$tpp2_health"
+    for ((r = 1; r <= rounds; r++)); do
+      line=$(timeout 120 node "$root/tests/integration/clients/node_fetch.mjs" \
+        "http://127.0.0.1:$tpp2_port/__emulator/echo" 200) || die "node fetch: $line"
+      echo "{\"kind\":\"fetch\",\"round\":$r,${line#\{}" >>"$results"
+    done
+    # Hand-over: a token granted to a waiter -> that waiter resuming with it,
+    # from tpp's histogram (p50/p99 as the bucket bounds that hold them).
+    curl -s "http://127.0.0.1:$tpp2_health/metrics" | python3 -c '
+import json, sys
+b = []
+for l in sys.stdin:
+    if l.startswith("tpp_token_handover_seconds_bucket"):
+        le = l.split("le=\"")[1].split("\"")[0]
+        b.append((float("inf") if le == "+Inf" else float(le), float(l.split()[-1])))
+n = b[-1][1] if b else 0
+q = lambda f: next((le for le, c in b if c >= f * n), None) if n else None
+print(json.dumps({"kind": "handover", "count": n, "p50_le": q(0.5), "p99_le": q(0.99)}))
+' >>"$results"
+    stop_pid "$tpp_pid"
+    stop_pid "$emu_pid"
+  else
+    log "fetch: node is not installed, skipped"
+  fi
 fi
 
 report_args=("$results")

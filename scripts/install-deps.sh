@@ -20,6 +20,9 @@ if [[ "${TPP_WITH_TESTS:-0}" == 1 ]]; then
   # and deploy/k8s; systemd-analyze checks the unit, man and groff tpp(1).
   packages+=(podman buildah runc uidmap mmdebstrap netavark aardvark-dns iptables
     catatonit podman-compose python3-yaml systemd man-db groff-base)
+  # Real client libraries against tpp (tests/integration/clients): Python's
+  # requests; Node's fetch and curl need nothing more.
+  packages+=(python3-requests)
 fi
 if [[ "${TPP_WITH_BENCH:-0}" == 1 ]]; then
   packages+=(nginx-light wrk apache2-utils)

@@ -113,11 +113,9 @@ std::string render_health_json(const health_inputs& in) {
   auto reasons = degraded_reasons(in);
   json j;
   j["status"] = reasons.empty() ? "healthy" : "degraded";
-  j["pool"] = {{"total", in.counts.total},
-               {"in_use", in.counts.in_use},
-               {"available", in.counts.available},
-               {"waiting", in.counts.waiting},
-               {"size", in.counts.size}};
+  j["pool"] = {{"total", in.counts.total},         {"in_use", in.counts.in_use},
+               {"available", in.counts.available}, {"waiting", in.counts.waiting},
+               {"parked", in.counts.parked},       {"size", in.counts.size}};
   j["reasons"] = std::move(reasons);
   json slots = json::array();
   for (const auto& s : in.slots) {
@@ -133,6 +131,16 @@ std::string render_health_json(const health_inputs& in) {
                      {"age_seconds", age}});
   }
   j["slots"] = std::move(slots);
+  json top = json::array();
+  for (const auto& c : in.clients) {
+    top.push_back({{"client", c.client},
+                   {"holding", c.holding},
+                   {"parked", c.parked},
+                   {"waiting", c.waiting}});
+  }
+  j["clients"] = {{"active", in.active_clients},
+                  {"waiting_at_cap", in.counts.waiting_at_cap},
+                  {"top", std::move(top)}};
   return dump(j);
 }
 
@@ -143,7 +151,8 @@ std::string render_ready_json(const health_inputs& in) {
 }
 
 metrics::scrape_inputs to_scrape_inputs(const health_inputs& in) {
-  return metrics::scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since};
+  return metrics::scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since,
+                                in.active_clients};
 }
 
 }  // namespace tpp::admin

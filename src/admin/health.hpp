@@ -32,6 +32,10 @@ struct health_inputs {
   std::chrono::milliseconds ttl{0};
   // For /metrics (tpp_oldest_waiter_age_seconds); nullopt = nobody waits.
   std::optional<tpp::clock::time_point> oldest_waiter_since;
+  // The busiest clients (token.max_per_client; at most
+  // pool::token_pool::max_clients_reported) and how many are active.
+  std::vector<pool::client_figures> clients;
+  std::size_t active_clients = 0;
 };
 
 // Number of slots whose state is ready.
@@ -51,8 +55,9 @@ std::vector<std::string> not_ready_reasons(const health_inputs& in);
 std::vector<std::string> degraded_reasons(const health_inputs& in);
 
 // The /health body: {"status":"healthy"|"degraded","pool":{"total","in_use",
-// "available","waiting","size"},"reasons":[...],"slots":[{"id","state","lent",
-// "age_seconds"}]}. status and pool.{total,in_use,available,waiting} are the
+// "available","waiting","parked","size"},"reasons":[...],"slots":[{"id","state",
+// "lent","age_seconds"}],"clients":{"active","max_per_client","top":[{"client",
+// "holding","parked","waiting"}]}}. status and pool.{total,in_use,available,waiting} are the
 // old proxy's fields and keep their names. age_seconds is null for a slot
 // without a token; state is the pool's (empty, ready, stale), or
 // "unverified" for a ready token in doubt.

@@ -83,6 +83,8 @@ struct application {
     in.counts = snap.counts;
     in.slots = std::move(snap.slots);
     in.oldest_waiter_since = snap.oldest_waiter_since;
+    in.clients = std::move(snap.clients);
+    in.active_clients = snap.active_clients;
     in.now = steady_clock::instance().now();
     in.min_ready = cfg.token.min_ready;
     in.ttl = cfg.token.ttl;
@@ -328,6 +330,7 @@ int run(const config::config& cfg) {
     return 1;
   }
   ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
+  ctx.pool->set_max_per_client(cfg.token.max_per_client);
   if (!start_exporter(app)) return 1;
   ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), app.tls.get(),
                   cfg.upstream.connect_timeout};

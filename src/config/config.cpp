@@ -11,6 +11,18 @@ std::string upstream_config::url() const {
   return (tls ? "https://" : "http://") + address{host, port}.to_string();
 }
 
+std::string_view to_string(token_binding b) {
+  switch (b) {
+    case token_binding::connection:
+      return "connection";
+    case token_binding::request:
+      return "request";
+    case token_binding::affinity:
+      break;
+  }
+  return "affinity";
+}
+
 std::string_view to_string(otlp_protocol p) {
   switch (p) {
     case otlp_protocol::grpc:

@@ -22,7 +22,12 @@ struct address {
   std::string to_string() const;  // "host:port", IPv6 hosts in brackets
 };
 
-enum class token_binding { connection, request };
+// How long a client connection keeps its token (docs/configuration.md):
+// affinity = between requests only while nobody waits (the default);
+// connection = until it closes; request = for one request.
+enum class token_binding { affinity, connection, request };
+// "affinity", "connection", "request": the token.binding values.
+std::string_view to_string(token_binding b);
 enum class log_format { text, json };
 
 struct upstream_config {
@@ -52,9 +57,10 @@ struct token_config {
   std::size_t pool_size = 10;  // > 0
   std::chrono::seconds ttl{3600};
   std::chrono::seconds refresh_check{60};
-  token_binding binding = token_binding::connection;
+  token_binding binding = token_binding::affinity;
   std::chrono::milliseconds acquire_timeout{0};  // 0 = wait forever
   std::size_t max_waiting = 0;                   // 0 = unlimited
+  std::size_t max_per_client = 0;                // tokens per client address; 0 = unlimited
   std::size_t login_concurrency = 16;            // > 0
   std::size_t min_ready = 1;                     // > 0, <= pool_size
   std::string invalid_body_pattern;              // empty = off (ECMAScript regex)

@@ -219,23 +219,26 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.token.refresh_check.count()); }},
     {"token.binding", "TPP_TOKEN_BINDING", false, false,
      [](C& c, S v, S n) {
-       if (v == "connection") {
+       if (v == "affinity") {
+         c.token.binding = token_binding::affinity;
+       } else if (v == "connection") {
          c.token.binding = token_binding::connection;
        } else if (v == "request") {
          c.token.binding = token_binding::request;
        } else {
-         fail(n, "must be connection or request (got " + quote_value(v) + ")");
+         fail(n, "must be affinity, connection or request (got " + quote_value(v) + ")");
        }
      },
-     [](const C& c) {
-       return std::string(c.token.binding == token_binding::request ? "request" : "connection");
-     }},
+     [](const C& c) { return std::string(to_string(c.token.binding)); }},
     {"token.acquire_timeout_seconds", "TPP_TOKEN_ACQUIRE_TIMEOUT_SECONDS", false, false,
      [](C& c, S v, S n) { c.token.acquire_timeout = parse_seconds(v, n); },
      [](const C& c) { return format_seconds(c.token.acquire_timeout); }},
     {"token.max_waiting", "TPP_TOKEN_MAX_WAITING", false, false,
      [](C& c, S v, S n) { c.token.max_waiting = count(v, n); },
      [](const C& c) { return std::to_string(c.token.max_waiting); }},
+    {"token.max_per_client", "TPP_TOKEN_MAX_PER_CLIENT", false, false,
+     [](C& c, S v, S n) { c.token.max_per_client = count(v, n); },
+     [](const C& c) { return std::to_string(c.token.max_per_client); }},
     {"token.login_concurrency", "TPP_TOKEN_LOGIN_CONCURRENCY", false, false,
      [](C& c, S v, S n) { c.token.login_concurrency = count(v, n, 1); },
      [](const C& c) { return std::to_string(c.token.login_concurrency); }},

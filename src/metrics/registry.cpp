@@ -54,6 +54,9 @@ enum counter_id : std::size_t {
   c_replays,
   c_tunnels_opened,  // before closed: summed in reverse, as the connections
   c_tunnels_closed,
+  c_handovers_after_exchange,
+  c_handovers_idle,
+  c_reacquires,
   c_counter_count
 };
 
@@ -117,6 +120,7 @@ struct alignas(64) shard {
   histogram_cells<latency_bounds.size()> request_duration;
   histogram_cells<lease_bounds.size()> lease_duration;
   histogram_cells<login_bounds.size()> login_duration;
+  histogram_cells<token_wait_bounds.size()> handover_delay;
 
   void reset() noexcept {
     for (auto& c : counters) c.store(0, std::memory_order_relaxed);
@@ -127,6 +131,7 @@ struct alignas(64) shard {
     request_duration.reset();
     lease_duration.reset();
     login_duration.reset();
+    handover_delay.reset();
   }
 };
 
@@ -154,6 +159,7 @@ struct shard_sums {
   histogram_sum<latency_bounds.size()> request_duration;
   histogram_sum<lease_bounds.size()> lease_duration;
   histogram_sum<login_bounds.size()> login_duration;
+  histogram_sum<token_wait_bounds.size()> handover_delay;
 
   void add(const detail::shard& s) noexcept {
     // "closed" before "accepted" (reverse declaration order), so a scrape racing a
@@ -172,6 +178,7 @@ struct shard_sums {
     request_duration.add(s.request_duration);
     lease_duration.add(s.lease_duration);
     login_duration.add(s.login_duration);
+    handover_delay.add(s.handover_delay);
   }
 };
 
@@ -276,6 +283,15 @@ void registry::on_queue_rejected() noexcept {
 }
 void registry::on_no_token() noexcept {
   bump(local().counters[c_no_token_rejections]);
+}
+void registry::on_token_handover(handover when) noexcept {
+  bump(local().counters[when == handover::idle ? c_handovers_idle : c_handovers_after_exchange]);
+}
+void registry::on_token_reacquired() noexcept {
+  bump(local().counters[c_reacquires]);
+}
+void registry::on_token_handover_delay(double seconds) noexcept {
+  local().handover_delay.record(token_wait_bounds, seconds);
 }
 void registry::on_upstream_response(double seconds) noexcept {
   local().upstream_response.record(latency_bounds, seconds);
@@ -392,6 +408,14 @@ void add_pool_families(family_builder& b, const scrape_inputs& in) {
   b.single("tpp_oldest_waiter_age_seconds", gauge, "s",
            "Seconds the longest-waiting request has waited for a token (0 when none waits).",
            in.oldest_waiter_since ? seconds_between(*in.oldest_waiter_since, in.now) : 0.0);
+  b.single("tpp_tokens_parked", gauge, "",
+           "Tokens kept by idle connections until a waiter needs them (part of in use).",
+           static_cast<std::uint64_t>(in.counts.parked));
+  b.single("tpp_requests_waiting_at_cap", gauge, "",
+           "Queued requests whose client holds token.max_per_client tokens already.",
+           static_cast<std::uint64_t>(in.counts.waiting_at_cap));
+  b.single("tpp_clients_active", gauge, "", "Client addresses holding or waiting for a token.",
+           static_cast<std::uint64_t>(in.active_clients));
 }
 
 void add_client_families(family_builder& b, const shard_sums& sums) {
@@ -450,6 +474,19 @@ void add_token_families(family_builder& b, const shard_sums& sums) {
   b.single("tpp_no_token_rejections_total", counter, "",
            "Requests answered 503 at once because no token was usable and none was coming.",
            c[c_no_token_rejections]);
+  {
+    auto& f = b.add("tpp_token_handovers_total", counter, "",
+                    "Tokens a connection gave up for a waiter (token.binding: affinity), at the "
+                    "end of an exchange or while idle.");
+    f.numbers.push_back({{{"when", "after_exchange"}}, c[c_handovers_after_exchange]});
+    f.numbers.push_back({{{"when", "idle"}}, c[c_handovers_idle]});
+  }
+  b.single("tpp_token_reacquires_total", counter, "",
+           "Tokens acquired again by a connection that had given its token up.", c[c_reacquires]);
+  b.histogram("tpp_token_handover_seconds",
+              "Time from a token's grant to a waiting connection to that connection resuming "
+              "with it.",
+              token_wait_bounds, sums.handover_delay);
 }
 
 void add_upstream_families(family_builder& b, const shard_sums& sums) {

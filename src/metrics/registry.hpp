@@ -19,11 +19,19 @@ struct scrape_inputs {
   std::vector<pool::slot_info> slots;
   tpp::clock::time_point now;
   std::optional<tpp::clock::time_point> oldest_waiter_since;
+  std::size_t active_clients = 0;  // client addresses holding or waiting for a token
 };
 
 // How one DolphinDB login ended, as tpp_logins_total's `outcome` label counts
 // it (declared in the label's exposition order).
 enum class login_outcome : std::uint8_t { ok, rejected, failed, max_connections };
+
+// Why a connection gave its token up for a waiter (token.binding: affinity),
+// as tpp_token_handovers_total's `when` label counts it.
+enum class handover : std::uint8_t {
+  after_exchange,  // at the end of an exchange, because someone was waiting
+  idle,            // taken from the connection while it sat idle between requests
+};
 
 namespace detail {
 struct shard;
@@ -76,6 +84,13 @@ class registry {
   // A request answered 503 at once, or let out of the queue, because no token
   // was usable and none was coming (docs/tokens.md, "Busy or broken").
   void on_no_token() noexcept;
+  // A token given up for a waiter (token.binding: affinity).
+  void on_token_handover(handover when) noexcept;
+  // A connection that gave its token up got one again for a later request.
+  void on_token_reacquired() noexcept;
+  // A waiter resumed with its token: seconds since the pool granted it (a
+  // token returned, or taken from an idle connection, for this waiter).
+  void on_token_handover_delay(double seconds) noexcept;
 
   // --- upstream ---------------------------------------------------------------
   // Time from sending the request head upstream to receiving the response head.

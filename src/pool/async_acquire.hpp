@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -182,13 +183,13 @@ struct acquire_cancellation {
 
 struct initiate_acquire {
   template <class Handler>
-  void operator()(Handler&& handler, std::shared_ptr<token_pool> pool,
-                  std::size_t max_waiting) const {
+  void operator()(Handler&& handler, std::shared_ptr<token_pool> pool, std::size_t max_waiting,
+                  const std::string& client) const {
     namespace asio = boost::asio;
     using handler_type = std::decay_t<Handler>;
     handler_type h(std::forward<Handler>(handler));
     auto ex = asio::get_associated_executor(h);
-    if (auto l = pool->try_acquire()) {
+    if (auto l = pool->try_acquire(client)) {
       // Never complete inside the initiating function: post.
       asio::post(ex, asio::append(std::move(h), boost::system::error_code{}, std::move(*l)));
       return;
@@ -205,7 +206,7 @@ struct initiate_acquire {
       slot.template emplace<acquire_cancellation>(std::weak_ptr<acquire_op_base>(op));
     }
     std::shared_ptr<acquire_op_base> base = op;
-    auto id = pool->enqueue([base](lease l) { base->grant(std::move(l)); }, max_waiting);
+    auto id = pool->enqueue([base](lease l) { base->grant(std::move(l)); }, max_waiting, client);
     op->started(id);
   }
 };
@@ -228,11 +229,19 @@ struct initiate_acquire {
 // destroying its execution context takes the waiter out of the queue, and a
 // lease granted but not yet delivered when the context dies goes back to the
 // pool. Call from the thread (or strand) that owns the handler's executor.
+// `client` (its address) counts against token.max_per_client.
+template <class CompletionToken>
+auto async_acquire(std::shared_ptr<token_pool> pool, std::size_t max_waiting, std::string client,
+                   CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, lease)>(
+      detail::initiate_acquire{}, token, std::move(pool), max_waiting, std::move(client));
+}
+
 template <class CompletionToken>
 auto async_acquire(std::shared_ptr<token_pool> pool, std::size_t max_waiting,
                    CompletionToken&& token) {
-  return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code, lease)>(
-      detail::initiate_acquire{}, token, std::move(pool), max_waiting);
+  return async_acquire(std::move(pool), max_waiting, std::string(),
+                       std::forward<CompletionToken>(token));
 }
 
 }  // namespace tpp::pool

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "pool/client_shares.hpp"
+
 namespace tpp::pool {
 
 const char* to_string(slot_state s) noexcept {
@@ -52,6 +54,40 @@ std::uint64_t lease::generation() const {
   return pool_ ? pool_->generation_of(slot_) : 0;
 }
 
+clock::time_point lease::granted_at() const {
+  return pool_ ? pool_->lent_since_of(slot_) : clock::time_point{};
+}
+
+// --- parked_lease ------------------------------------------------------------
+
+parked_lease::parked_lease(parked_lease&& o) noexcept
+    : pool_(std::move(o.pool_)), slot_(o.slot_), ticket_(o.ticket_) {}
+
+parked_lease& parked_lease::operator=(parked_lease&& o) noexcept {
+  if (this != &o) {
+    reset();
+    pool_ = std::move(o.pool_);
+    slot_ = o.slot_;
+    ticket_ = o.ticket_;
+  }
+  return *this;
+}
+
+parked_lease::~parked_lease() {
+  reset();
+}
+
+lease parked_lease::take() {
+  auto p = std::move(pool_);
+  if (!p || !p->unpark(slot_, ticket_)) return {};
+  return lease(std::move(p), slot_);
+}
+
+bool parked_lease::reset() noexcept {
+  auto l = take();
+  return static_cast<bool>(l);  // `l` returns the slot as it goes
+}
+
 // --- token_pool ----------------------------------------------------------------
 
 struct token_pool::impl {
@@ -61,6 +97,8 @@ struct token_pool::impl {
     std::uint64_t generation = 0;
     clock::time_point issued_at{};
     clock::time_point lent_since{};
+    std::uint64_t park_ticket = 0;  // non-zero while parked (see park())
+    std::string holder;             // the client it is lent to
     // Null only when empty and unlent: a slot cleared while lent keeps its
     // last value for the holder until release().
     std::shared_ptr<const std::string> value;
@@ -68,24 +106,34 @@ struct token_pool::impl {
   struct waiter {
     grant_handler handler;
     clock::time_point since;
+    std::string client;
   };
-  // A grant decided under the lock, run after it is released.
-  using grant = std::optional<std::pair<grant_handler, lease>>;
+  // Grants decided under the lock (handler, slot); the pool makes the leases
+  // and runs the handlers after it is released.
+  using grants = std::vector<std::pair<grant_handler, std::size_t>>;
 
   mutable std::mutex mu;
   std::vector<slot> slots;
   // Exactly the slots that are ready and unlent (a stack: the most recently
-  // returned token is lent first). Empty whenever a waiter is queued.
+  // returned token is lent first). Empty whenever a waiter whose client is
+  // below its cap is queued.
   std::vector<std::size_t> free;
   // Ids grow monotonically, so the map's order is arrival order: begin() is
   // the longest waiter (FIFO) and cancel is O(log n).
   std::map<waiter_id, waiter> waiters;
   waiter_id next_id = 1;
+  // Parked slots by ticket; tickets only grow, so begin() is the slot parked
+  // the longest (the first one taken for a newcomer). Empty whenever a waiter
+  // whose client is below its cap is queued. A ticket is never reused, so a parked_lease whose slot
+  // was taken and parked again by someone else cannot mistake it for its own.
+  std::map<std::uint64_t, std::size_t> parked;
+  std::uint64_t next_ticket = 1;
   std::size_t ready_n = 0;
   std::size_t stale_n = 0;
   std::size_t lent_n = 0;
   // Set by refuse_waiters() while no slot is ready; cleared by install().
   bool refusing = false;
+  client_shares shares;
 
   void set_state(slot& s, slot_state to) {
     if (s.state == slot_state::ready) --ready_n;
@@ -100,12 +148,115 @@ struct token_pool::impl {
     if (it != free.end()) free.erase(it);
   }
 
-  void lend(std::size_t idx, clock::time_point now) {
+  void lend(std::size_t idx, clock::time_point now, const std::string& client) {
     auto& s = slots[idx];
     assert(s.state == slot_state::ready && !s.lent);
     s.lent = true;
     s.lent_since = now;
+    s.holder = client;
+    shares.lent(client);
     ++lent_n;
+  }
+
+  void unlend(slot& s) {
+    s.lent = false;
+    --lent_n;
+    shares.returned(s.holder);
+    s.holder.clear();
+  }
+
+  void park(std::size_t idx, std::uint64_t ticket) {
+    auto& s = slots[idx];
+    s.park_ticket = ticket;
+    parked.emplace(ticket, idx);
+    shares.parked(s.holder);
+  }
+
+  // Ends a park without telling the holder (its take() will find nothing).
+  void unpark(slot& s) {
+    if (s.park_ticket == 0) return;
+    parked.erase(s.park_ticket);
+    s.park_ticket = 0;
+    shares.unparked(s.holder);
+  }
+
+  // A parked slot whose token can no longer be lent goes back unlent: its idle
+  // holder will find it gone and acquire again.
+  void drop_parked(slot& s) {
+    if (s.park_ticket == 0) return;
+    unpark(s);
+    unlend(s);
+  }
+
+  // A parked slot changes hands: still lent, now to `client`.
+  void take_parked(std::size_t idx, clock::time_point now, const std::string& client) {
+    auto& s = slots[idx];
+    unpark(s);
+    shares.returned(s.holder);
+    s.holder = client;
+    shares.lent(client);
+    s.lent_since = now;
+  }
+
+  // A slot lent to `client` if it may have one now: below its cap, a free
+  // slot, else the longest-parked one (taken from its idle holder); at its
+  // cap, only one its own idle connection parked (its count stays the same).
+  std::optional<std::size_t> lend_to(const std::string& client, clock::time_point now) {
+    if (!shares.at_cap(client)) {
+      if (!free.empty()) {
+        const auto idx = free.back();
+        free.pop_back();
+        lend(idx, now, client);
+        return idx;
+      }
+      if (parked.empty()) return std::nullopt;
+      const auto idx = parked.begin()->second;
+      take_parked(idx, now, client);
+      return idx;
+    }
+    if (!shares.has_parked(client)) return std::nullopt;
+    for (const auto& [ticket, idx] : parked) {
+      if (slots[idx].holder == client) {
+        const auto i = idx;  // take_parked() erases this entry
+        take_parked(i, now, client);
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool servable(const std::string& client) const {
+    if (!shares.at_cap(client)) return !free.empty() || !parked.empty();
+    return shares.has_parked(client);
+  }
+
+  // Serves, in queue order, every waiter that can be served now, skipping
+  // those whose client is at its cap. After each grant the scan starts over:
+  // a slot taken from an idle holder lowers that client's count, which may
+  // unblock an earlier waiter. Without a cap the first waiter is always
+  // servable, so this is O(1) per grant.
+  void dispatch(clock::time_point now, grants& out) {
+    auto it = waiters.begin();
+    while (it != waiters.end() && (!free.empty() || !parked.empty())) {
+      if (!servable(it->second.client)) {
+        ++it;
+        continue;
+      }
+      auto node = waiters.extract(it);
+      auto& w = node.mapped();
+      shares.dequeued(w.client);
+      const auto idx = lend_to(w.client, now);
+      assert(idx);
+      out.emplace_back(std::move(w.handler), *idx);
+      it = waiters.begin();
+    }
+  }
+
+  std::size_t capped_waiters() const {
+    if (shares.cap() == 0) return 0;
+    std::size_t n = 0;
+    for (const auto& [id, w] : waiters) n += shares.at_cap(w.client) ? 1 : 0;
+    return n;
   }
 
   pool_counts counts_locked() const {
@@ -117,6 +268,8 @@ struct token_pool::impl {
     c.waiting = waiters.size();
     c.ready = ready_n;
     c.stale = stale_n;
+    c.parked = parked.size();
+    c.waiting_at_cap = capped_waiters();
     return c;
   }
 
@@ -125,7 +278,8 @@ struct token_pool::impl {
     out.reserve(slots.size());
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const auto& s = slots[i];
-      out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since});
+      out.push_back(
+          {i, s.state, s.lent, s.generation, s.issued_at, s.lent_since, s.park_ticket != 0});
     }
     return out;
   }
@@ -145,39 +299,65 @@ token_pool::token_pool(std::size_t size, const clock& clk)
 // pool that no lease and no owner references any more.
 token_pool::~token_pool() = default;
 
-std::optional<lease> token_pool::try_acquire() {
-  std::lock_guard lk(impl_->mu);
-  if (!impl_->waiters.empty() || impl_->free.empty()) return std::nullopt;
-  const auto idx = impl_->free.back();
-  impl_->free.pop_back();
-  impl_->lend(idx, clock_.now());
-  return lease(shared_from_this(), idx);
+void token_pool::set_max_per_client(std::size_t n) {
+  impl::grants gs;
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->shares.set_cap(n);
+    impl_->dispatch(clock_.now(), gs);
+  }
+  run(std::move(gs));
 }
 
-std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::size_t max_waiting) {
-  impl::grant g;
+// Leases are made and handlers run with the lock released.
+void token_pool::run(std::vector<std::pair<grant_handler, std::size_t>> gs) {
+  for (auto& [h, idx] : gs) h(lease(shared_from_this(), idx));
+}
+
+std::optional<lease> token_pool::try_acquire(const std::string& client) {
+  impl::grants gs;
+  std::optional<lease> got;
+  {
+    std::lock_guard lk(impl_->mu);
+    // Nobody who could be served waits (dispatch() runs after every change),
+    // so taking a slot here overtakes no one.
+    const auto now = clock_.now();
+    const auto idx = impl_->lend_to(client, now);
+    if (!idx) return std::nullopt;
+    got.emplace(lease(shared_from_this(), *idx));
+    impl_->dispatch(now, gs);  // the idle holder's client may be below its cap now
+  }
+  run(std::move(gs));
+  return got;
+}
+
+std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::size_t max_waiting,
+                                                         const std::string& client) {
+  impl::grants gs;
+  grant_handler refused;
   waiter_id id = 0;
   {
     std::lock_guard lk(impl_->mu);
     id = impl_->next_id++;
     const auto now = clock_.now();
     if (impl_->refusing) {
-      g.emplace(std::move(h), lease{});  // no token is coming: let it out at once
-    } else if (impl_->waiters.empty() && !impl_->free.empty()) {
-      const auto idx = impl_->free.back();
-      impl_->free.pop_back();
-      impl_->lend(idx, now);
-      g.emplace(std::move(h), lease(shared_from_this(), idx));
+      refused = std::move(h);  // no token is coming: let it out at once
+    } else if (const auto idx = impl_->lend_to(client, now)) {
+      gs.emplace_back(std::move(h), *idx);
+      impl_->dispatch(now, gs);
     } else if (max_waiting == 0 || impl_->waiters.size() < max_waiting) {
-      impl_->waiters.emplace(id, impl::waiter{std::move(h), now});
+      impl_->waiters.emplace(id, impl::waiter{std::move(h), now, client});
+      impl_->shares.queued(client);
       return id;
     }
   }
-  if (g) {
-    g->first(std::move(g->second));
+  if (refused) {
+    refused(lease{});
     return id;
   }
-  return std::nullopt;  // `h` is destroyed here, outside the lock
+  if (gs.empty()) return std::nullopt;  // `h` is destroyed here, outside the lock
+  run(std::move(gs));
+  return id;
 }
 
 bool token_pool::cancel(waiter_id id) {
@@ -185,33 +365,69 @@ bool token_pool::cancel(waiter_id id) {
   {
     std::lock_guard lk(impl_->mu);
     node = impl_->waiters.extract(id);
+    if (!node.empty()) impl_->shares.dequeued(node.mapped().client);
   }
   return !node.empty();  // the handler is destroyed here, outside the lock
 }
 
+parked_lease token_pool::park(lease l) {
+  if (!l) return {};
+  assert(l.pool_.get() == this);
+  impl::grants gs;
+  parked_lease result;
+  std::shared_ptr<token_pool> handed_over;  // dropped after the lock
+  {
+    std::lock_guard lk(impl_->mu);
+    const auto idx = l.slot_;
+    auto& s = impl_->slots[idx];
+    assert(s.lent && s.park_ticket == 0);
+    if (s.state == slot_state::ready) {
+      const auto ticket = impl_->next_ticket++;
+      impl_->park(idx, ticket);
+      // A waiter takes it at once (nobody can wait while a slot is parked
+      // unless at its cap): then it was handed over, not parked.
+      impl_->dispatch(clock_.now(), gs);
+      // The lease's pool reference moves on without a release: the slot is
+      // still lent, to this caller or to the waiter.
+      if (s.park_ticket == ticket) {
+        result = parked_lease(std::move(l.pool_), idx, ticket);
+      } else {
+        handed_over = std::move(l.pool_);
+      }
+    }
+  }
+  if (!result && !handed_over) l.reset();  // not ready: returned (release() grants)
+  run(std::move(gs));
+  return result;
+}
+
+bool token_pool::unpark(std::size_t idx, std::uint64_t ticket) noexcept {
+  std::lock_guard lk(impl_->mu);
+  auto& s = impl_->slots[idx];
+  if (ticket == 0 || s.park_ticket != ticket) return false;
+  impl_->unpark(s);
+  return true;
+}
+
 void token_pool::release(std::size_t idx) noexcept {
-  impl::grant g;
+  impl::grants gs;
   std::shared_ptr<const std::string> dropped;
   {
     std::lock_guard lk(impl_->mu);
     auto& s = impl_->slots[idx];
     assert(s.lent);
-    s.lent = false;
-    --impl_->lent_n;
+    impl_->unlend(s);
     if (s.state == slot_state::ready) {
-      if (!impl_->waiters.empty()) {
-        auto node = impl_->waiters.extract(impl_->waiters.begin());
-        impl_->lend(idx, clock_.now());
-        g.emplace(std::move(node.mapped().handler), lease(shared_from_this(), idx));
-      } else {
-        impl_->free.push_back(idx);
-      }
+      impl_->free.push_back(idx);
+      impl_->dispatch(clock_.now(), gs);
     } else if (s.state == slot_state::empty) {
       dropped = std::move(s.value);  // cleared while lent: the holder is gone now
     }
-    // stale: stays unlent and unlendable until install().
+    // stale: stays unlent and unlendable until install(). Its holder's
+    // count went down, which may unblock one of the holder's waiters.
+    if (s.state != slot_state::ready) impl_->dispatch(clock_.now(), gs);
   }
-  if (g) g->first(std::move(g->second));
+  run(std::move(gs));
 }
 
 void token_pool::install(std::size_t idx, std::string token) {
@@ -223,7 +439,7 @@ void token_pool::install(std::size_t idx, std::string token) {
     throw std::invalid_argument("token_pool::install: empty or not header-safe token");
   }
   auto value = std::make_shared<const std::string>(std::move(token));
-  impl::grant g;
+  impl::grants gs;
   {
     std::lock_guard lk(impl_->mu);
     if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::install: bad slot");
@@ -235,36 +451,47 @@ void token_pool::install(std::size_t idx, std::string token) {
     ++s.generation;
     s.issued_at = clock_.now();
     if (!s.lent && !was_free) {
-      if (!impl_->waiters.empty()) {
-        auto node = impl_->waiters.extract(impl_->waiters.begin());
-        impl_->lend(idx, s.issued_at);
-        g.emplace(std::move(node.mapped().handler), lease(shared_from_this(), idx));
-      } else {
-        impl_->free.push_back(idx);
-      }
+      impl_->free.push_back(idx);
+      impl_->dispatch(s.issued_at, gs);
     }
   }
-  if (g) g->first(std::move(g->second));
+  run(std::move(gs));
 }
 
 bool token_pool::mark_stale(std::size_t idx, std::uint64_t generation) {
-  std::lock_guard lk(impl_->mu);
-  if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::mark_stale: bad slot");
-  auto& s = impl_->slots[idx];
-  if (s.state != slot_state::ready || s.generation != generation) return false;
-  if (!s.lent) impl_->remove_free(idx);
-  impl_->set_state(s, slot_state::stale);
+  impl::grants gs;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::mark_stale: bad slot");
+    auto& s = impl_->slots[idx];
+    if (s.state != slot_state::ready || s.generation != generation) return false;
+    if (!s.lent) impl_->remove_free(idx);
+    impl_->set_state(s, slot_state::stale);
+    if (s.park_ticket != 0) {
+      impl_->drop_parked(s);
+      impl_->dispatch(clock_.now(), gs);  // its idle holder's count went down
+    }
+  }
+  run(std::move(gs));
   return true;
 }
 
 void token_pool::clear(std::size_t idx) {
   std::shared_ptr<const std::string> dropped;
-  std::lock_guard lk(impl_->mu);
-  if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::clear: bad slot");
-  auto& s = impl_->slots[idx];
-  if (s.state == slot_state::ready && !s.lent) impl_->remove_free(idx);
-  impl_->set_state(s, slot_state::empty);
-  if (!s.lent) dropped = std::move(s.value);
+  impl::grants gs;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::clear: bad slot");
+    auto& s = impl_->slots[idx];
+    if (s.state == slot_state::ready && !s.lent) impl_->remove_free(idx);
+    impl_->set_state(s, slot_state::empty);
+    if (s.park_ticket != 0) {
+      impl_->drop_parked(s);
+      impl_->dispatch(clock_.now(), gs);  // its idle holder's count went down
+    }
+    if (!s.lent) dropped = std::move(s.value);
+  }
+  run(std::move(gs));
 }
 
 bool token_pool::refuse_waiters() {
@@ -274,6 +501,7 @@ bool token_pool::refuse_waiters() {
     if (impl_->ready_n != 0) return false;
     impl_->refusing = true;
     refused.swap(impl_->waiters);
+    for (const auto& [id, w] : refused) impl_->shares.dequeued(w.client);
   }
   // Outside the lock, oldest first: each handler may re-enter the pool.
   for (auto& [id, w] : refused) w.handler(lease{});
@@ -295,6 +523,11 @@ std::uint64_t token_pool::generation_of(std::size_t idx) const {
   return impl_->slots[idx].generation;
 }
 
+clock::time_point token_pool::lent_since_of(std::size_t idx) const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->slots[idx].lent_since;
+}
+
 pool_counts token_pool::counts() const {
   std::lock_guard lk(impl_->mu);
   return impl_->counts_locked();
@@ -311,6 +544,8 @@ pool_snapshot token_pool::snapshot() const {
   s.counts = impl_->counts_locked();
   s.slots = impl_->slots_locked();
   if (!impl_->waiters.empty()) s.oldest_waiter_since = impl_->waiters.begin()->second.since;
+  s.clients = impl_->shares.top(max_clients_reported);
+  s.active_clients = impl_->shares.active();
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "pool/client_shares.hpp"
 
 namespace tpp::pool {
 
@@ -21,7 +22,10 @@ namespace tpp::pool {
 // not. Only a ready, unlent slot can be lent. Lending happens under the mutex
 // (the waiter leaves the queue and the slot becomes lent in one step), so at
 // every observable moment:
-//   - waiting > 0 implies available == 0 (nobody waits while a token is free);
+//   - waiting > waiting_at_cap implies available == 0 and parked == 0: nobody
+//     waits while a token is free or parked by an idle connection (see
+//     park()), except a client at its token.max_per_client cap (see
+//     set_max_per_client());
 //   - a slot is lent to at most one lease;
 //   - counts() agrees with slots() (see snapshot() for both at once).
 
@@ -39,6 +43,7 @@ struct slot_info {
   std::uint64_t generation = 0;    // +1 at each install(); 0 = never held a token
   clock::time_point issued_at{};   // when the current token was installed
   clock::time_point lent_since{};  // valid when lent
+  bool parked = false;             // lent to an idle connection (see park())
 };
 
 // Definitions, in terms of slots():
@@ -50,16 +55,19 @@ struct slot_info {
 //               stale while lent stays lent until its lease ends)
 //   available = ready and not lent: could be lent right now
 //   waiting   = queued waiters
+//   parked    = lent slots parked by an idle connection (part of in_use)
 // Hence total == (lent and not empty) + available + (stale and not lent), and
 // available + in_use <= size.
 struct pool_counts {
-  std::size_t size = 0;       // configured pool_size (number of slots)
-  std::size_t total = 0;      // slots holding a token (ready or stale)
-  std::size_t in_use = 0;     // slots lent to a connection
-  std::size_t available = 0;  // ready and not lent: could be lent now
-  std::size_t waiting = 0;    // queued waiters
-  std::size_t ready = 0;      // slots in state ready (lent or not)
-  std::size_t stale = 0;      // slots in state stale (lent or not)
+  std::size_t size = 0;            // configured pool_size (number of slots)
+  std::size_t total = 0;           // slots holding a token (ready or stale)
+  std::size_t in_use = 0;          // slots lent to a connection
+  std::size_t available = 0;       // ready and not lent: could be lent now
+  std::size_t waiting = 0;         // queued waiters
+  std::size_t ready = 0;           // slots in state ready (lent or not)
+  std::size_t stale = 0;           // slots in state stale (lent or not)
+  std::size_t parked = 0;          // lent, but parked by an idle connection
+  std::size_t waiting_at_cap = 0;  // waiters whose client is at its cap
 };
 
 // counts(), slots() and the oldest waiter taken under one lock: mutually
@@ -68,6 +76,8 @@ struct pool_snapshot {
   pool_counts counts;
   std::vector<slot_info> slots;
   std::optional<clock::time_point> oldest_waiter_since;
+  std::vector<client_figures> clients;  // the busiest few (max_clients_reported)
+  std::size_t active_clients = 0;       // clients holding or waiting for a token
 };
 
 class token_pool;
@@ -94,13 +104,49 @@ class lease {
   // value until returned); null for an empty lease.
   std::shared_ptr<const std::string> token() const;
   std::uint64_t generation() const;  // 0 for an empty lease
+  // When the pool lent the slot to this lease (for a parked slot taken over
+  // from an idle connection: when it changed hands). Epoch for an empty lease.
+  clock::time_point granted_at() const;
   void reset() noexcept;
 
  private:
   friend class token_pool;
+  friend class parked_lease;
   lease(std::shared_ptr<token_pool> pool, std::size_t slot) : pool_(std::move(pool)), slot_(slot) {}
   std::shared_ptr<token_pool> pool_;
   std::size_t slot_ = 0;
+};
+
+// A lease an idle connection parked with token_pool::park(): the slot stays
+// lent to it, but the pool may take it back at any moment for a waiter
+// (under the pool mutex; the holder is never called, it finds out on its
+// next take()). Move-only; destruction (or reset()) returns the slot if it is
+// still parked. Same threading rule as lease.
+class parked_lease {
+ public:
+  parked_lease() = default;
+  parked_lease(parked_lease&& o) noexcept;
+  parked_lease& operator=(parked_lease&& o) noexcept;
+  parked_lease(const parked_lease&) = delete;
+  parked_lease& operator=(const parked_lease&) = delete;
+  ~parked_lease();
+
+  explicit operator bool() const noexcept { return pool_ != nullptr; }
+  // The lease back, unchanged (same slot, still lent since it was first
+  // granted); an empty lease if the pool gave the slot to someone else (or
+  // dropped it: stale, cleared). Either way this object is empty afterwards.
+  lease take();
+  // Returns the slot if still parked: true if it was, false if the pool had
+  // already taken it (or this object was empty).
+  bool reset() noexcept;
+
+ private:
+  friend class token_pool;
+  parked_lease(std::shared_ptr<token_pool> pool, std::size_t slot, std::uint64_t ticket)
+      : pool_(std::move(pool)), slot_(slot), ticket_(ticket) {}
+  std::shared_ptr<token_pool> pool_;
+  std::size_t slot_ = 0;
+  std::uint64_t ticket_ = 0;  // matches the slot's while it is still ours
 };
 
 class token_pool : public std::enable_shared_from_this<token_pool> {
@@ -117,21 +163,39 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // `clk` must outlive the pool (and so every lease).
   static std::shared_ptr<token_pool> create(std::size_t size, const clock& clk);
 
+  // token.max_per_client: at most `n` slots lent to one client (0 =
+  // unlimited, the default). A client at its cap waits even while slots are
+  // free; waiters are served in queue order, skipping those whose client is
+  // at its cap, so every waiting client makes progress as its own leases end.
+  void set_max_per_client(std::size_t n);
+  // How many clients snapshot() reports by name.
+  static constexpr std::size_t max_clients_reported = 10;
+
   // --- lending -------------------------------------------------------------
-  // A free ready slot, or nothing (and the caller queues with enqueue()).
-  // FIFO fairness: returns nothing while others are already waiting.
-  std::optional<lease> try_acquire();
+  // A free ready slot (or a parked one), or nothing (and the caller queues
+  // with enqueue()). Fairness: never while a waiter that could be served
+  // waits; never beyond the client's cap. `client`: who asks (its address).
+  std::optional<lease> try_acquire(const std::string& client = std::string());
   // Queue a waiter. If a slot is free and nobody waits, or the pool refuses
   // waiters (then with an empty lease), the handler runs before enqueue
   // returns (and the id returned is one cancel() never finds).
   // max_waiting 0 = unlimited; when the queue already holds max_waiting
   // waiters, returns nullopt and the handler is dropped (destroyed, not run).
-  std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0);
+  std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0,
+                                   const std::string& client = std::string());
   // Removes a waiter that has not been granted. True if removed (its handler
   // will never run and is destroyed before cancel returns, outside the lock);
   // false if it was already granted (or never existed): its handler has run or
   // is about to run on the granting thread.
   bool cancel(waiter_id id);
+  // For a connection between two requests (token.binding: affinity). With
+  // nobody waiting (and the slot ready) the lease is parked: still lent to
+  // the caller, who gets it back with take(), unless a waiter arrives first
+  // and takes it (try_acquire() and enqueue() take the longest-parked slot
+  // when none is free). With a waiter queued, or a slot no longer ready, the
+  // lease is returned at once (the first waiter gets it) and the result is
+  // empty. An empty lease gives an empty result.
+  parked_lease park(lease l);
 
   // --- token management (the token manager calls these) ---------------------
   // Stores a fresh token in a slot (make-before-break: the old value is simply
@@ -176,9 +240,16 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
 
  private:
   friend class lease;
+  friend class parked_lease;
   void release(std::size_t slot) noexcept;
+  // Makes the leases of grants decided under the lock and runs their
+  // handlers; the lock must not be held.
+  void run(std::vector<std::pair<grant_handler, std::size_t>> grants);
+  // parked_lease::take(): true if `ticket` still parks `slot` (now unparked).
+  bool unpark(std::size_t slot, std::uint64_t ticket) noexcept;
   std::shared_ptr<const std::string> token_of(std::size_t slot) const;
   std::uint64_t generation_of(std::size_t slot) const;
+  clock::time_point lent_since_of(std::size_t slot) const;
 
   const clock& clock_;
   const std::size_t size_;

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "common/error.hpp"
+#include "metrics/registry.hpp"
 #include "pool/async_acquire.hpp"
 #include "proxy/proxy_context.hpp"
 
@@ -62,10 +63,11 @@ pool::token_outage current_outage(const proxy_context& ctx) {
 // Whichever of grant, client gone and timeout comes first. Without a timeout
 // the race has two parts, so a waiter arms no timer.
 asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket& client,
-                                                beast::flat_buffer& client_buf, pool::lease& out) {
+                                                beast::flat_buffer& client_buf, pool::lease& out,
+                                                const std::string& client_ip) {
   using namespace asio::experimental::awaitable_operators;
   const auto timeout = ctx.cfg.token.acquire_timeout;
-  auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, use_tuple);
+  auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, client_ip, use_tuple);
   std::variant<std::tuple<boost::system::error_code, pool::lease>, std::monostate, std::monostate>
       got;
   if (timeout.count() > 0) {
@@ -85,6 +87,7 @@ asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket&
   if (ec == tpp::errc::no_token) co_return acquire_outcome::no_token;
   if (ec) co_return acquire_outcome::queue_full;
   out = std::move(l);
+  metrics::registry::global().on_token_handover_delay(seconds_since(out.granted_at()));
   co_return acquire_outcome::granted;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <string>
 
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
@@ -25,15 +26,17 @@ enum class acquire_outcome {
 // removed from the queue at once, body or not, and never forwarded) and,
 // when token.acquire_timeout_seconds is set, a timer. A pool that refuses
 // waiters (pool::token_pool::refuse_waiters) ends the wait at once, also for a
-// waiter already queued. Worker thread only.
+// waiter already queued. `client_ip` counts against token.max_per_client.
+// Worker thread only.
+boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
+                                                       boost::asio::ip::tcp::socket& client,
+                                                       boost::beast::flat_buffer& client_buf,
+                                                       pool::lease& out,
+                                                       const std::string& client_ip);
+
 // What a client refused with acquire_outcome::no_token is told: the token
 // manager's reason and Retry-After (token_hooks::outage), or a generic one
 // when a token came meanwhile. Any thread.
 pool::token_outage current_outage(const proxy_context& ctx);
-
-boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
-                                                       boost::asio::ip::tcp::socket& client,
-                                                       boost::beast::flat_buffer& client_buf,
-                                                       pool::lease& out);
 
 }  // namespace tpp::proxy

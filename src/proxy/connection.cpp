@@ -27,9 +27,45 @@ void connection::drop_upstream() {
 }
 
 void connection::release_lease() {
+  if (parked) {
+    if (parked.reset()) {
+      metrics::registry::global().on_lease_released(seconds_since(lease_since));
+    } else {
+      lost_parked_lease();
+    }
+  }
   if (!lease) return;
   metrics::registry::global().on_lease_released(seconds_since(lease_since));
   lease.reset();
+}
+
+void connection::park_lease() {
+  if (!lease) return;
+  const double held = seconds_since(lease_since);
+  parked = ctx.pool->park(std::move(lease));
+  if (parked) {
+    parked_at = steady_clock::instance().now();
+    return;
+  }
+  auto& m = metrics::registry::global();
+  m.on_lease_released(held);
+  m.on_token_handover(metrics::handover::after_exchange);
+  handed_over = true;
+}
+
+void connection::unpark_lease() {
+  if (!parked) return;
+  lease = parked.take();
+  if (!lease) lost_parked_lease();
+}
+
+// When the token was taken is not known here: the lease is counted as held
+// until the end of the connection's last exchange.
+void connection::lost_parked_lease() {
+  auto& m = metrics::registry::global();
+  m.on_lease_released(std::chrono::duration<double>(parked_at - lease_since).count());
+  m.on_token_handover(metrics::handover::idle);
+  handed_over = true;
 }
 
 asio::awaitable<void> connection::answer(request_record& rec, http::response<http::string_body> res,

@@ -34,6 +34,13 @@ struct connection {
   std::unique_ptr<net::upstream_stream> upstream;
   pool::lease lease;
   clock::time_point lease_since{};
+  // token.binding: affinity. Between requests the token is parked with the
+  // pool, which may give it to a waiter at any moment (under its own lock;
+  // this connection learns it on its next request). `handed_over`: a token
+  // was given up, so the next one acquired is a re-acquisition.
+  pool::parked_lease parked;
+  clock::time_point parked_at{};
+  bool handed_over = false;
   std::string body_buf;  // a kept request body (replayable requests)
   std::string resp_buf;  // a kept small response body (auth failure check)
   std::string head_out;  // the head being forwarded, as wire text (reused)
@@ -42,8 +49,14 @@ struct connection {
 
   // Closes the upstream connection (it is in an unknown state).
   void drop_upstream();
-  // Returns the token (metrics: how long it was held).
+  // Returns the token, held or parked (metrics: how long it was held).
   void release_lease();
+  // binding affinity, after an exchange: parks the token while nobody waits,
+  // hands it to the first waiter otherwise.
+  void park_lease();
+  // binding affinity, before an exchange: the parked token back, or nothing
+  // when a waiter took it meanwhile (the exchange then acquires one).
+  void unpark_lease();
   // Sends tpp's own answer (never DolphinDB's) and marks the connection for
   // closing; the record gets its status. The answer to a HEAD request is its
   // head alone (RFC 9110 9.3.2: a body would be read as the next response).
@@ -54,6 +67,10 @@ struct connection {
   // Gives back buffers sized for one large message: the connection may now
   // sit idle for a long time.
   void trim_buffers();
+
+ private:
+  // The parked token went to someone else while this connection was idle.
+  void lost_parked_lease();
 };
 
 }  // namespace tpp::proxy

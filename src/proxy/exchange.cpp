@@ -118,10 +118,10 @@ asio::awaitable<bool> exchange::take_token() {
   const auto started = steady_clock::instance().now();
   if (rec_.trace) rec_.trace->wait_start_ns = unix_ns();
   auto outcome = acquire_outcome::granted;
-  if (auto quick = c_.ctx.pool->try_acquire()) {
+  if (auto quick = c_.ctx.pool->try_acquire(c_.client_ip)) {
     c_.lease = std::move(*quick);
   } else {
-    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease);
+    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease, c_.client_ip);
   }
   switch (outcome) {
     case acquire_outcome::granted:

@@ -87,6 +87,7 @@ asio::awaitable<void> session::run() {
     request_record rec;
     const bool accepted = co_await read_request_head(req, rec);
     if (accepted) {
+      c_.unpark_lease();
       exchange ex(c_, req, rec);
       co_await ex.run();
     }
@@ -161,7 +162,21 @@ asio::awaitable<bool> session::read_request_head(request_parser& req, request_re
 }
 
 void session::after_exchange() {
-  if (c_.ctx.cfg.token.binding == config::token_binding::request) c_.release_lease();
+  if (c_.handed_over && c_.lease) {
+    metrics::registry::global().on_token_reacquired();
+    c_.handed_over = false;
+  }
+  switch (c_.ctx.cfg.token.binding) {
+    case config::token_binding::request:
+      c_.release_lease();
+      break;
+    case config::token_binding::affinity:
+      // A connection about to close keeps it: the destructor returns it.
+      if (c_.keep_alive) c_.park_lease();
+      break;
+    case config::token_binding::connection:
+      break;
+  }
   c_.trim_buffers();
 }
 

@@ -22,7 +22,9 @@ struct request_record;
 //   exchange::run       the request's phases, to the end of its response
 //                       (or of its tunnel, after a 101: the connection ends)
 //   record_finished     metrics, access log and spans of the request
-//   after_exchange      binding=request gives the token back; big buffers go
+//   after_exchange      binding=request gives the token back, binding=affinity
+//                       parks it (a waiter gets it at once, now or while this
+//                       connection idles); big buffers go
 //
 // Every way out of run() returns the lease exactly once (the connection owns
 // it). The worker's sweep enforces the deadlines (check_deadline), and

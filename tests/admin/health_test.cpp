@@ -38,12 +38,14 @@ TEST(health, healthy_pool_reports_old_fields) {
   in.slots[1].lent = true;
   in.counts.in_use = 1;
   in.counts.available = 3;
+  in.counts.parked = 1;
   const json j = parse(render_health_json(in));
   EXPECT_EQ(j.at("status"), "healthy");
   EXPECT_EQ(j.at("pool").at("total"), 4);
   EXPECT_EQ(j.at("pool").at("in_use"), 1);
   EXPECT_EQ(j.at("pool").at("available"), 3);
   EXPECT_EQ(j.at("pool").at("waiting"), 0);
+  EXPECT_EQ(j.at("pool").at("parked"), 1);
   EXPECT_EQ(j.at("pool").at("size"), 4);
   EXPECT_TRUE(j.at("reasons").empty());
   ASSERT_EQ(j.at("slots").size(), 4u);
@@ -52,6 +54,23 @@ TEST(health, healthy_pool_reports_old_fields) {
   EXPECT_EQ(j.at("slots")[1].at("lent"), true);
   EXPECT_EQ(j.at("slots")[0].at("lent"), false);
   EXPECT_DOUBLE_EQ(j.at("slots")[0].at("age_seconds").get<double>(), 60.0);
+}
+
+TEST(health, per_client_figures_are_the_busiest_few) {
+  auto in = healthy_pool();
+  in.active_clients = 12;
+  in.counts.waiting_at_cap = 3;
+  in.clients = {{"10.0.0.7", 2, 1, 3}, {"10.0.0.9", 1, 0, 0}};
+  const json j = parse(render_health_json(in));
+  const auto& c = j.at("clients");
+  EXPECT_EQ(c.at("active"), 12);
+  EXPECT_EQ(c.at("waiting_at_cap"), 3);
+  ASSERT_EQ(c.at("top").size(), 2u);
+  EXPECT_EQ(c.at("top")[0].at("client"), "10.0.0.7");
+  EXPECT_EQ(c.at("top")[0].at("holding"), 2);
+  EXPECT_EQ(c.at("top")[0].at("parked"), 1);
+  EXPECT_EQ(c.at("top")[0].at("waiting"), 3);
+  EXPECT_EQ(c.at("top")[1].at("client"), "10.0.0.9");
 }
 
 // Tokens kept past their ttl because refresh logins fail (slow or down

@@ -77,9 +77,10 @@ TEST(load_defaults, a_minimal_file_gets_every_default) {
   EXPECT_EQ(c.token.pool_size, 10u);
   EXPECT_EQ(c.token.ttl, 3600s);
   EXPECT_EQ(c.token.refresh_check, 60s);
-  EXPECT_EQ(c.token.binding, token_binding::connection);
+  EXPECT_EQ(c.token.binding, token_binding::affinity);
   EXPECT_EQ(c.token.acquire_timeout, 0ms);
   EXPECT_EQ(c.token.max_waiting, 0u);
+  EXPECT_EQ(c.token.max_per_client, 0u);
   EXPECT_EQ(c.token.login_concurrency, 16u);
   EXPECT_EQ(c.token.min_ready, 1u);
   EXPECT_EQ(c.token.invalid_body_pattern, "");
@@ -145,8 +146,10 @@ const std::vector<sample> samples = {
     {"token.ttl_seconds", "100", "7200", "7200"},
     {"token.refresh_check_seconds", "30", "15", "15"},
     {"token.binding", "connection", "request", "request"},
+    {"token.binding", "request", "affinity", "affinity"},
     {"token.acquire_timeout_seconds", "1", "2.5", "2.5"},
     {"token.max_waiting", "10", "100", "100"},
+    {"token.max_per_client", "2", "8", "8"},
     {"token.login_concurrency", "4", "32", "32"},
     {"token.min_ready", "2", "3", "3"},
     {"token.invalid_body_pattern", "a", "expired|invalid", "expired|invalid"},
@@ -395,10 +398,10 @@ const std::vector<bad_case> bad_cases = {
     {{{"listen", "<erase>"}}, {}, "listen: is required (set it in the config file or TPP_LISTEN)"},
     {{{"token.binding", "sticky"}},
      {},
-     "token.binding: must be connection or request (got \"sticky\")"},
+     "token.binding: must be affinity, connection or request (got \"sticky\")"},
     {{},
      {{"TPP_TOKEN_BINDING", "Connection"}},
-     "TPP_TOKEN_BINDING: must be connection or request (got \"Connection\")"},
+     "TPP_TOKEN_BINDING: must be affinity, connection or request (got \"Connection\")"},
     {{{"telemetry.log_format", "xml"}},
      {},
      "telemetry.log_format: must be text or json (got \"xml\")"},

@@ -62,7 +62,9 @@ TEST_F(busy_or_broken, upstream_down_since_start_answers_503_at_once_then_heals)
 }
 
 TEST_F(busy_or_broken, rejected_password_lets_the_waiters_out_with_503) {
-  start(1);
+  // binding: connection, so that the holder keeps its token between its
+  // requests (with affinity the waiter would take it from the idle holder).
+  start(1, {{"token", {{"binding", "connection"}}}});
   ASSERT_TRUE(wait_tokens(1));
   // Busy: the one token is lent, a second client waits for it.
   auto holder = client();

@@ -157,7 +157,8 @@ TEST_F(token_lifecycle, pool_heals_after_an_upstream_restart) {
 }
 
 TEST_F(token_lifecycle, acquire_timeout_answers_503_with_retry_after) {
-  start(1, {{"token", {{"acquire_timeout_seconds", 0.3}}}});
+  // binding connection: the idle holder keeps its token.
+  start(1, {{"token", {{"acquire_timeout_seconds", 0.3}, {"binding", "connection"}}}});
   auto holder = client();
   ASSERT_EQ(holder.request("GET", "/__emulator/echo").status, 200u);
   auto late = client();
@@ -171,7 +172,7 @@ TEST_F(token_lifecycle, acquire_timeout_answers_503_with_retry_after) {
 }
 
 TEST_F(token_lifecycle, max_waiting_answers_503_at_once_and_keeps_fifo) {
-  start(1, {{"token", {{"max_waiting", 1}}}});
+  start(1, {{"token", {{"max_waiting", 1}, {"binding", "connection"}}}});
   auto holder = client();
   ASSERT_EQ(holder.request("GET", "/__emulator/echo").status, 200u);
   auto queued = request_async("GET", "/__emulator/echo");

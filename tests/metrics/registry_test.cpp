@@ -120,6 +120,13 @@ TEST_F(registry_test, pool_gauges_come_from_the_scrape_inputs) {
   auto in = some_inputs();
   in.oldest_waiter_since.reset();
   EXPECT_EQ(value(collect(in), "tpp_oldest_waiter_age_seconds"), 0);
+  EXPECT_EQ(value(s, "tpp_tokens_parked"), 0);
+  in.counts.parked = 2;
+  EXPECT_EQ(value(collect(in), "tpp_tokens_parked"), 2);
+  in.counts.waiting_at_cap = 3;
+  in.active_clients = 7;
+  EXPECT_EQ(value(collect(in), "tpp_requests_waiting_at_cap"), 3);
+  EXPECT_EQ(value(collect(in), "tpp_clients_active"), 7);
 }
 
 TEST_F(registry_test, build_info_is_one) {
@@ -147,6 +154,9 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_token_slots", gauge, ""},
       {"tpp_token_age_seconds", gauge, "s"},
       {"tpp_oldest_waiter_age_seconds", gauge, "s"},
+      {"tpp_tokens_parked", gauge, ""},
+      {"tpp_requests_waiting_at_cap", gauge, ""},
+      {"tpp_clients_active", gauge, ""},
       {"tpp_client_connections_accepted_total", counter, ""},
       {"tpp_client_connections_closed_total", counter, ""},
       {"tpp_client_connections_open", gauge, ""},
@@ -162,6 +172,9 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_queue_timeouts_total", counter, ""},
       {"tpp_queue_rejections_total", counter, ""},
       {"tpp_no_token_rejections_total", counter, ""},
+      {"tpp_token_handovers_total", counter, ""},
+      {"tpp_token_reacquires_total", counter, ""},
+      {"tpp_token_handover_seconds", histo, "s"},
       {"tpp_upstream_response_seconds", histo, "s"},
       {"tpp_upstream_connect_errors_total", counter, ""},
       {"tpp_upstream_timeouts_total", counter, ""},
@@ -320,6 +333,26 @@ TEST_F(registry_test, logins_by_outcome_and_kind) {
   EXPECT_EQ(histogram(s, "tpp_login_duration_seconds").count, 7u);
 }
 
+TEST_F(registry_test, handovers_by_when) {
+  m().on_token_handover(handover::after_exchange);
+  m().on_token_handover(handover::idle);
+  m().on_token_handover(handover::idle);
+  const auto s = collect();
+  EXPECT_EQ(value(s, "tpp_token_handovers_total", {{"when", "after_exchange"}}), 1);
+  EXPECT_EQ(value(s, "tpp_token_handovers_total", {{"when", "idle"}}), 2);
+  EXPECT_EQ(family_of(s, "tpp_token_handovers_total").numbers.size(), 2u);
+}
+
+TEST_F(registry_test, handover_delay_histogram) {
+  m().on_token_handover_delay(0.0002);
+  m().on_token_handover_delay(0.003);
+  const auto s = collect();
+  const auto& h = histogram(s, "tpp_token_handover_seconds");
+  EXPECT_EQ(h.count, 2u);
+  EXPECT_EQ(cumulative(h, 0.00025), 1u);
+  EXPECT_EQ(cumulative(h, 0.005), 2u);
+}
+
 TEST_F(registry_test, simple_counters) {
   m().on_auth_failure();
   m().on_replay();
@@ -332,6 +365,8 @@ TEST_F(registry_test, simple_counters) {
   m().on_no_token();
   m().on_upstream_connect_error();
   m().on_upstream_timeout();
+  m().on_token_reacquired();
+  m().on_token_reacquired();
   m().on_bad_request();
   m().on_connection_opened();
   m().on_connection_opened();
@@ -347,6 +382,7 @@ TEST_F(registry_test, simple_counters) {
   EXPECT_EQ(value(s, "tpp_queue_timeouts_total"), 1);
   EXPECT_EQ(value(s, "tpp_queue_rejections_total"), 3);
   EXPECT_EQ(value(s, "tpp_no_token_rejections_total"), 2);
+  EXPECT_EQ(value(s, "tpp_token_reacquires_total"), 2);
   EXPECT_EQ(value(s, "tpp_upstream_connect_errors_total"), 1);
   EXPECT_EQ(value(s, "tpp_upstream_timeouts_total"), 1);
   EXPECT_EQ(value(s, "tpp_bad_requests_total"), 1);

@@ -19,6 +19,10 @@ inline void expect_consistent(const token_pool& p) {
     if (i.state == slot_state::stale) ++c.stale;
     if (i.lent) ++c.in_use;
     if (i.state == slot_state::ready && !i.lent) ++c.available;
+    if (i.parked) {
+      ++c.parked;
+      EXPECT_TRUE(i.lent) << "slot " << i.id;
+    }
   }
   EXPECT_EQ(s.counts.size, p.size());
   EXPECT_EQ(s.counts.size, c.size);
@@ -27,11 +31,15 @@ inline void expect_consistent(const token_pool& p) {
   EXPECT_EQ(s.counts.stale, c.stale);
   EXPECT_EQ(s.counts.in_use, c.in_use);
   EXPECT_EQ(s.counts.available, c.available);
+  EXPECT_EQ(s.counts.parked, c.parked);
   EXPECT_EQ(s.counts.total, s.counts.ready + s.counts.stale);
   EXPECT_LE(s.counts.available + s.counts.in_use, s.counts.size);
-  // Nobody waits while a token is free.
-  if (s.counts.waiting > 0) {
+  // Nobody waits while a token is free, nor while an idle connection keeps
+  // one it would give up: except a client at its token.max_per_client cap.
+  EXPECT_LE(s.counts.waiting_at_cap, s.counts.waiting);
+  if (s.counts.waiting > s.counts.waiting_at_cap) {
     EXPECT_EQ(s.counts.available, 0u);
+    EXPECT_EQ(s.counts.parked, 0u);
   }
   EXPECT_EQ(s.oldest_waiter_since.has_value(), s.counts.waiting > 0);
 }

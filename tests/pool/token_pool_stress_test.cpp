@@ -1,5 +1,5 @@
-// Many threads lending, queueing, cancelling, returning, and refreshing at
-// random: no slot is ever held by two leases, the counts stay consistent, and
+// Many threads lending, queueing, cancelling, returning, parking, taking back
+// and refreshing at random: no slot is ever held by two leases, the counts stay consistent, and
 // everything comes back in the end.
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,9 +47,10 @@ struct mailbox {
   }
 };
 
-void worker(shared_state& st, mailbox& box, unsigned seed) {
+void worker(shared_state& st, mailbox& box, unsigned seed, std::string client) {
   std::mt19937 rng(seed);
   std::vector<lease> held;
+  std::vector<parked_lease> parked;  // not counted as held: anyone may take them
   std::vector<token_pool::waiter_id> queued;
   std::vector<std::pair<std::size_t, int>> to_refresh;  // slot, ops until install
   auto drop_one = [&] {
@@ -68,10 +70,10 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
         ++it;
       }
     }
-    switch (rng() % 10) {
+    switch (rng() % 12) {
       case 0:
       case 1:
-        if (auto l = st.pool->try_acquire()) {
+        if (auto l = st.pool->try_acquire(client)) {
           st.took(*l);
           held.push_back(std::move(*l));
         }
@@ -85,7 +87,7 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
               std::lock_guard lk(box.mu);
               box.leases.push_back(std::move(l));
             },
-            rng() % 3 == 0 ? 6 : 0);
+            rng() % 3 == 0 ? 6 : 0, client);
         if (id) queued.push_back(*id);
         break;
       }
@@ -110,6 +112,23 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
           }
         }
         break;
+      case 9:
+        if (!held.empty()) {
+          st.giving_back(held.back());
+          if (auto pk = st.pool->park(std::move(held.back()))) parked.push_back(std::move(pk));
+          held.pop_back();
+        }
+        break;
+      case 10:
+        if (!parked.empty()) {
+          auto i = rng() % parked.size();
+          if (auto l = parked[i].take()) {
+            st.took(l);
+            held.push_back(std::move(l));
+          }
+          parked.erase(parked.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        break;
       default:
         if (rng() % 16 == 0) testing::expect_consistent(*st.pool);
         break;
@@ -119,18 +138,24 @@ void worker(shared_state& st, mailbox& box, unsigned seed) {
   for (auto id : queued) st.pool->cancel(id);
   for (auto& [slot, n] : to_refresh) st.pool->install(slot, "final");
   while (!held.empty()) drop_one();
+  parked.clear();  // returns those still parked
 }
 
-TEST(TokenPoolStress, RandomLendingKeepsInvariants) {
+// max_per_client 0 (everyone alike) or 2, with three clients sharing the
+// eight threads.
+class TokenPoolStress : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(TokenPoolStress, RandomLendingKeepsInvariants) {
   fake_clock clk;
   shared_state st;
   st.pool = token_pool::create(pool_size, clk);
+  st.pool->set_max_per_client(GetParam());
   for (std::size_t i = 0; i < pool_size; ++i) st.pool->install(i, "t" + std::to_string(i));
   std::vector<mailbox> boxes(threads);
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back(worker, std::ref(st), std::ref(boxes[static_cast<std::size_t>(t)]),
-                    1234u + static_cast<unsigned>(t));
+                    1234u + static_cast<unsigned>(t), "client-" + std::to_string(t % 3));
   }
   for (auto& t : ts) t.join();
 
@@ -151,8 +176,12 @@ TEST(TokenPoolStress, RandomLendingKeepsInvariants) {
   EXPECT_EQ(c.total, pool_size);
   EXPECT_EQ(c.in_use, 0u);
   EXPECT_EQ(c.waiting, 0u);
+  EXPECT_EQ(c.parked, 0u);
   testing::expect_consistent(*st.pool);
+  EXPECT_EQ(st.pool->snapshot().active_clients, 0u);  // everyone forgotten
 }
+
+INSTANTIATE_TEST_SUITE_P(Caps, TokenPoolStress, ::testing::Values(0, 2));
 
 }  // namespace
 }  // namespace tpp::pool

@@ -3,6 +3,7 @@
 // gives its token back. No listener, no port, no thread.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "../metrics/snapshot_lookup.hpp"
@@ -84,6 +85,65 @@ TEST(session, binding_request_gives_the_token_back_after_each_exchange) {
   session_harness h(1, [](config::config& c) { c.token.binding = config::token_binding::request; });
   auto r = h.run(std::string(get) + std::string(get));
   EXPECT_EQ(r.upstream_received.size(), 2u);
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+double handovers_after_exchange() {
+  return metrics::test::value(metrics::registry::global().collect({}), "tpp_token_handovers_total",
+                              {{"when", "after_exchange"}});
+}
+
+// Another connection that queues for a token while the first request is
+// upstream; it gives the token straight back once granted.
+struct queued_newcomer {
+  pool::token_pool& pool;
+  int grants = 0;
+  std::size_t waiting_seen = 0;  // pool waiters right after it queued
+  upstream_reply operator()(const upstream_request& req) {
+    if (req.target() == "/first") {
+      pool.enqueue([this](pool::lease l) {
+        ++grants;
+        l.reset();
+      });
+      waiting_seen = pool.counts().waiting;
+    }
+    return upstream_reply::send(plain_response(200, "ok"));
+  }
+};
+
+const std::string two_requests =
+    "GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n";
+
+TEST(session, binding_affinity_hands_the_token_to_a_waiter_after_the_exchange) {
+  session_harness h(1);  // the default binding
+  ASSERT_EQ(h.ctx().cfg.token.binding, config::token_binding::affinity);
+  queued_newcomer newcomer{h.pool()};
+  h.answer = std::ref(newcomer);
+  const double handed = handovers_after_exchange();
+  const double reacquired = counter("tpp_token_reacquires_total");
+  auto r = h.run(two_requests);
+  EXPECT_EQ(newcomer.waiting_seen, 1u);  // not served in the middle of the exchange
+  EXPECT_EQ(newcomer.grants, 1);         // but right after it
+  ASSERT_EQ(r.upstream_received.size(), 2u);
+  EXPECT_EQ(statuses(r), (std::vector<unsigned>{200, 200}));
+  EXPECT_EQ(handovers_after_exchange(), handed + 1);
+  EXPECT_EQ(counter("tpp_token_reacquires_total"), reacquired + 1);
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
+TEST(session, binding_connection_keeps_the_token_while_a_waiter_waits) {
+  session_harness h(1,
+                    [](config::config& c) { c.token.binding = config::token_binding::connection; });
+  queued_newcomer newcomer{h.pool()};
+  int grants_at_second = -1;
+  h.answer = [&](const upstream_request& req) {
+    if (req.target() == "/second") grants_at_second = newcomer.grants;
+    return newcomer(req);
+  };
+  auto r = h.run(two_requests);
+  ASSERT_EQ(r.upstream_received.size(), 2u);
+  EXPECT_EQ(grants_at_second, 0);  // the connection still held it
+  EXPECT_EQ(newcomer.grants, 1);   // given when the connection closed
   EXPECT_TRUE(all_tokens_back(h.pool()));
 }
 
@@ -441,16 +501,23 @@ class ending : public ::testing::TestWithParam<way_out> {};
 
 TEST_P(ending, gives_the_token_back_exactly_once) {
   const auto& c = GetParam();
-  session_harness h(1, [](config::config& cfg) {
-    cfg.upstream.read_timeout = 50ms;
-    cfg.client_idle_timeout = 50ms;
-    cfg.client_header_timeout = 50ms;
-  });
-  if (c.answer) h.answer = c.answer;
-  auto r = h.run(c.input, 0, c.keep_open);
-  EXPECT_TRUE(r.finished);
-  EXPECT_TRUE(all_tokens_back(h.pool())) << c.name;
-  EXPECT_EQ(h.pool().counts().total, 1u);
+  // Held (connection), parked (affinity) or returned already (request).
+  for (auto binding : {config::token_binding::affinity, config::token_binding::connection,
+                       config::token_binding::request}) {
+    session_harness h(1, [binding](config::config& cfg) {
+      cfg.upstream.read_timeout = 50ms;
+      cfg.client_idle_timeout = 50ms;
+      cfg.client_header_timeout = 50ms;
+      cfg.token.binding = binding;
+    });
+    if (c.answer) h.answer = c.answer;
+    auto r = h.run(c.input, 0, c.keep_open);
+    const auto mode = config::to_string(binding);
+    EXPECT_TRUE(r.finished) << mode;
+    EXPECT_TRUE(all_tokens_back(h.pool())) << c.name << ", " << mode;
+    EXPECT_EQ(h.pool().counts().total, 1u) << mode;
+    EXPECT_EQ(h.pool().counts().parked, 0u) << mode;
+  }
 }
 
 const std::string post_head = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n";

@@ -254,9 +254,14 @@ class connection {
       // else in the token's own session.
       std::string session = session_header;
       if (session.empty()) session = auth.session.empty() ? "0" : auth.session;
-      const auto answered = co_await send_text(
-          http::status::ok, envelope(sw, session, auth.user, true, "", script.substr(0, 256)),
-          "application/json", keep_alive, {});
+      // Built before the co_await: GCC 12 destroys the temporaries of a ?:
+      // inside a co_await expression twice (docs/proxy.md, "Coroutines").
+      auto ran = ctx_.vars.run(session, script);
+      std::string answer =
+          ran.ok ? envelope(sw, session, auth.user, true, "", ran.text)
+                 : envelope(sw, session, auth.user, false, ran.text, nlohmann::json::array());
+      const auto answered = co_await send_text(http::status::ok, std::move(answer),
+                                               "application/json", keep_alive, {});
       co_return answered;
     }
     if (is_echo) {

@@ -5,6 +5,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
 
+#include "session_vars.hpp"
 #include "state.hpp"
 
 namespace tpp::emulator {
@@ -14,6 +15,7 @@ namespace tpp::emulator {
 struct server_context {
   explicit server_context(switches sw) : state(std::move(sw)) {}
   emulator_state state;
+  session_vars vars;     // variables scripts defined, per DolphinDB session
   bool verbose = false;  // one stderr line per request
 };
 
