@@ -175,6 +175,9 @@ class acquire_op final : public acquire_op_base {
 // Installed in the caller's cancellation slot. Weak: the slot may outlive the
 // operation (it belongs to the caller), and must not keep it alive.
 struct acquire_cancellation {
+  // A constructor, not an aggregate: clang 14 (the fuzz build) has no
+  // parenthesised aggregate initialisation, which cancellation_slot uses.
+  explicit acquire_cancellation(std::weak_ptr<acquire_op_base> o) : op(std::move(o)) {}
   std::weak_ptr<acquire_op_base> op;
   void operator()(boost::asio::cancellation_type_t) const {
     if (auto p = op.lock()) p->cancel();

@@ -121,6 +121,9 @@ asio::awaitable<bool> exchange::take_token() {
   if (auto quick = c_.ctx.pool->try_acquire(c_.client_ip)) {
     c_.lease = std::move(*quick);
   } else {
+    // A waiter may wait long, and thousands may: the buffer that grew to read
+    // a big head is cut to what it still holds (the body's first bytes).
+    c_.in_buf.shrink_to_fit();
     outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease, c_.client_ip);
   }
   switch (outcome) {
