@@ -6,7 +6,6 @@
 #include <future>
 
 #include "proxy_fixture.hpp"
-#include "support/wait.hpp"
 
 namespace tpp::test {
 namespace {
@@ -32,15 +31,7 @@ TEST_F(busy_or_broken, upstream_down_since_start_answers_503_at_once_then_heals)
   const auto address = emu().address();
   emu().stop();
   launch(2);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          return readyz() == 503;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      5s));
+  ASSERT_TRUE(wait_not_ready());
   auto c = client();
   c.set_timeout(5s);  // the old proxy made this request wait forever
   const auto t0 = std::chrono::steady_clock::now();

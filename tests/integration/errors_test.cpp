@@ -110,15 +110,7 @@ TEST_F(errors, sigterm_lets_a_slow_request_finish_and_exits_0) {
   ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
   tpp().process().signal(SIGTERM);
   // Readiness goes first.
-  EXPECT_TRUE(wait_until(
-      [&] {
-        try {
-          return readyz() == 503;
-        } catch (const std::exception&) {
-          return true;  // already gone
-        }
-      },
-      5s));
+  EXPECT_TRUE(wait_not_ready(5s, true));  // or already gone
   EXPECT_EQ(slow.get().status, 200u);
   auto code = tpp().process().wait_exit(10s);
   ASSERT_TRUE(code);

@@ -98,6 +98,18 @@ bool proxy_test::wait_pool(const std::function<bool(const nlohmann::json&)>& pre
   return tpp().wait_pool(pred, timeout);
 }
 
+bool proxy_test::wait_not_ready(std::chrono::milliseconds timeout, bool gone_counts) {
+  return wait_until(
+      [&] {
+        try {
+          return readyz() == 503;
+        } catch (const std::exception&) {
+          return gone_counts;
+        }
+      },
+      timeout);
+}
+
 bool proxy_test::wait_tokens(int n, std::chrono::milliseconds timeout) {
   return wait_pool([n](const nlohmann::json& p) { return p["total"] == n; }, timeout);
 }

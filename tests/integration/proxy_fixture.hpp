@@ -26,6 +26,7 @@
 //   listener and health endpoints. tpp() gives the tpp_instance itself.
 // - wait_pool(pred), wait_tokens(n) (every start-up login done),
 //   wait_all_free() (the end state of every test that lends tokens),
+//   wait_not_ready() (/readyz 503: up, not ready),
 //   wait_log(text): conditions to wait on instead of sleeping.
 // - request_async(...): a request on a new connection in the background, for
 //   requests that must wait (for a token, on a slow upstream) while the test
@@ -88,6 +89,10 @@ class proxy_test : public ::testing::Test {
   nlohmann::json health() { return tpp().health(); }
   nlohmann::json pool() { return health()["pool"]; }
   unsigned readyz() { return tpp().readyz(); }
+  // Waits until /readyz answers 503 (tpp up, not ready); false on timeout.
+  // `gone_counts`: a /readyz that no longer answers (tpp gone) counts too.
+  bool wait_not_ready(std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                      bool gone_counts = false);
   std::string metrics() { return tpp().metrics(); }
   // The value of the /metrics sample named exactly `sample` (with its labels
   // as tpp renders them, if any); nullopt when there is no such line.

@@ -189,15 +189,7 @@ TEST_F(token_lifecycle, readiness_follows_the_tokens) {
   const auto port = emu().port();
   emu().stop();
   launch(2);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          return readyz() == 503;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      5s));
+  ASSERT_TRUE(wait_not_ready());
   auto h = health();
   EXPECT_EQ(h["status"], "degraded");
   EXPECT_EQ(h["pool"]["total"], 0);

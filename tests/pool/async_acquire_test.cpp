@@ -37,9 +37,7 @@ using namespace std::chrono_literals;
 using boost::system::error_code;
 
 std::shared_ptr<token_pool> filled_pool(std::size_t n) {
-  auto p = token_pool::create(n, steady_clock::instance());
-  for (std::size_t i = 0; i < n; ++i) p->install(i, "tok-" + std::to_string(i));
-  return p;
+  return testing::filled_pool(n, steady_clock::instance());
 }
 
 // Waits (really, with a deadline) until `pred` holds: the thing observed

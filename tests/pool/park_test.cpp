@@ -15,12 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::expect_consistent;
-
-std::shared_ptr<token_pool> filled_pool(std::size_t n, const clock& clk) {
-  auto p = token_pool::create(n, clk);
-  for (std::size_t i = 0; i < n; ++i) p->install(i, "tok-" + std::to_string(i));
-  return p;
-}
+using testing::filled_pool;
 
 // Keeps what the pool grants, in order.
 struct grants {

@@ -2,9 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+
+#include "common/clock.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::pool::testing {
+
+// A pool of `n` slots, each holding "tok-<slot>".
+inline std::shared_ptr<token_pool> filled_pool(std::size_t n, const clock& clk) {
+  auto p = token_pool::create(n, clk);
+  for (std::size_t i = 0; i < n; ++i) p->install(i, "tok-" + std::to_string(i));
+  return p;
+}
 
 // Recomputes every count from the per-slot view of one snapshot and checks the
 // invariants stated in token_pool.hpp. Safe to call while other threads use
