@@ -2,7 +2,7 @@
 # The whole test suite from a fresh machine: installs dependencies, builds,
 # runs every test through CTest, the deployment checks (container image,
 # compose, Kubernetes), every test again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the fuzzer for two minutes, then the
+# UndefinedBehaviorSanitizer, the fuzzer for a minute, then the
 # concurrency-heavy unit tests under ThreadSanitizer. Exits non-zero on any
 # failure.
 set -euo pipefail
@@ -42,7 +42,7 @@ ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # session driven in-process): a clang build with coverage and
 # AddressSanitizer (clang 14 cannot build the coroutines with
 # UndefinedBehaviorSanitizer; the corpus replay above runs under both), the
-# committed corpus as seeds, two minutes of new inputs. A crash fails the run
+# committed corpus as seeds, a minute of new inputs. A crash fails the run
 # and leaves its input in $fuzz/artifacts.
 fuzz=${TPP_FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++ cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPP_FUZZ=ON \
@@ -51,7 +51,7 @@ cmake --build "$fuzz" -j "$(nproc)" --target request_fuzz
 rm -rf "$fuzz/corpus" "$fuzz/artifacts" && mkdir -p "$fuzz/corpus" "$fuzz/artifacts"
 cp "$root"/tests/fuzz/corpus/request/* "$fuzz/corpus/"
 ASAN_OPTIONS="detect_leaks=1" "$fuzz/tests/fuzz/request_fuzz" -dict="$root/tests/fuzz/http.dict" \
-  -max_len=2048 -max_total_time=120 -timeout=10 -artifact_prefix="$fuzz/artifacts/" \
+  -max_len=2048 -max_total_time=60 -timeout=10 -artifact_prefix="$fuzz/artifacts/" \
   -print_final_stats=1 "$fuzz/corpus"
 
 # The token pool and the token manager are the structures shared between
