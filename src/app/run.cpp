@@ -17,7 +17,9 @@
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
 #include "common/fd_limit.hpp"
+#include "common/file_watch.hpp"
 #include "common/log_exception.hpp"
+#include "dolphindb/credential_store.hpp"
 #include "dolphindb/login_client.hpp"
 #include "metrics/registry.hpp"
 #include "net/upstream_stream.hpp"
@@ -68,6 +70,9 @@ struct application {
   std::shared_ptr<asio::ssl::context> tls;
   proxy::proxy_context ctx;
   std::unique_ptr<telemetry::otlp::exporter> tracer;
+  dolphindb::credential_store credential{cfg.credential.username, cfg.credential.password,
+                                         cfg.credential.password_file};
+  std::optional<file_watch> password_watch;
   std::unique_ptr<pool::token_manager> tokens;
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
@@ -97,12 +102,12 @@ struct application {
 };
 
 asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
-                                                     net::upstream_target target, std::string user,
-                                                     std::string password,
+                                                     net::upstream_target target,
+                                                     dolphindb::credential_store* store,
                                                      std::chrono::milliseconds timeout) {
   // Two statements, not `co_return co_await`, which GCC 12 miscompiles.
-  auto outcome = co_await dolphindb::async_login(std::move(ex), std::move(target), std::move(user),
-                                                 std::move(password), timeout);
+  auto outcome =
+      co_await dolphindb::async_login_with(std::move(ex), std::move(target), *store, timeout);
   co_return outcome;
 }
 
@@ -256,10 +261,11 @@ void start_token_manager(application& app) {
   app.tokens = std::make_unique<pool::token_manager>(
       app.control.get_executor(), cfg.token, app.ctx.pool,
       [&app, login_timeout]() {
-        return login_once(app.control.get_executor(), app.ctx.upstream, app.cfg.credential.username,
-                          app.cfg.credential.password, login_timeout);
+        return login_once(app.control.get_executor(), app.ctx.upstream, &app.credential,
+                          login_timeout);
       },
       steady_clock::instance(), hooks);
+  app.tokens->set_rejected_retry_delay(cfg.credential.rejected_retry);
   app.ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
     return app.tokens->report_auth_failure(slot, generation);
   };
@@ -274,6 +280,25 @@ void start_token_manager(application& app) {
 }
 
 // The proxy and health listeners. False: one cannot be opened (logged).
+// credential.password_file is watched: a rotated password is used from the
+// next login on, and a hold after a rejection ends at once (docs/tokens.md,
+// "Password rotation"). Without the watch, a rejected login still re-reads it.
+void watch_password_file(application& app) {
+  const auto& file = app.cfg.credential.password_file;
+  if (file.empty()) return;
+  app.password_watch.emplace(app.control.get_executor(), file, [&app] {
+    if (app.credential.reread()) app.tokens->credential_changed();
+  });
+  try {
+    app.password_watch->start();
+  } catch (const std::exception& e) {
+    spdlog::warn(
+        "credential: cannot watch {} ({}); a new password in it is read when "
+        "DolphinDB rejects the old one",
+        file, e.what());
+  }
+}
+
 bool open_listeners(application& app) {
   const auto& cfg = app.cfg;
   app.proxy = std::make_unique<proxy::server>(app.ctx);
@@ -338,6 +363,7 @@ int run(const config::config& cfg) {
     ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
   }
   start_token_manager(app);
+  watch_password_file(app);
   if (!open_listeners(app)) return 1;
   serve(app);
   spdlog::info("tpp stopped");

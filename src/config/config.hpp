@@ -51,6 +51,9 @@ struct credential_config {
   std::string username;       // required
   std::string password;       // from password, or read from password_file
   std::string password_file;  // new; the file's content, trailing newline removed
+  // After DolphinDB rejects the credential while running, no login before
+  // this long, unless the password file changes first (docs/tokens.md).
+  std::chrono::seconds rejected_retry{300};
 };
 
 struct token_config {

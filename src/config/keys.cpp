@@ -207,6 +207,12 @@ const key_spec table[] = {
     {"credential.password_file", "TPP_CREDENTIAL_PASSWORD_FILE", false, false,
      [](C& c, S v, S) { c.credential.password_file = v; },
      [](const C& c) { return c.credential.password_file; }},
+    {"credential.rejected_retry_seconds", "TPP_CREDENTIAL_REJECTED_RETRY_SECONDS", false, false,
+     [](C& c, S v, S n) {
+       c.credential.rejected_retry = whole_seconds(v, n);
+       if (c.credential.rejected_retry.count() == 0) fail(n, "must be at least 1");
+     },
+     [](const C& c) { return std::to_string(c.credential.rejected_retry.count()); }},
 
     {"token.pool_size", "TPP_TOKEN_POOL_SIZE", true, false,
      [](C& c, S v, S n) { c.token.pool_size = count(v, n, 1, 100'000); },

@@ -1,11 +1,11 @@
 #include "config/load.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 
 #include "config/listen_check.hpp"
 #include "config/parse.hpp"
+#include "config/password_file.hpp"
 #include "config/source.hpp"
 #include "config/suggest.hpp"
 
@@ -79,13 +79,9 @@ void resolve_password(draft& d) {
     return;
   }
   const std::string name = d.name_of(password_file_key);
-  auto file = read_file(cred.password_file);
-  if (file.error != 0)
-    fail(name, "cannot read " + cred.password_file + ": " + std::strerror(file.error));
-  std::string& text = file.text;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty()) fail(name, "file " + cred.password_file + " is empty");
-  cred.password = std::move(text);
+  auto read = read_password_file(cred.password_file);
+  if (!read.error.empty()) fail(name, read.error);
+  cred.password = std::move(read.password);
 }
 
 // Host names are accepted where users write them ("localhost:8080"); one that

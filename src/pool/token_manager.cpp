@@ -647,6 +647,34 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     return out;
   }
 
+  void credential_changed() {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->stopped_ || !self->lift_hold()) return;
+      self->wake();
+      self->call_state_hook();
+    });
+  }
+
+  // Strand. Ends a rejection hold: what it deferred is due now.
+  bool lift_hold() {
+    std::lock_guard lock(mu_);
+    if (!hold_until_ || halted_) return false;
+    const auto now = clock_.now();
+    const auto held = *hold_until_;
+    hold_until_.reset();
+    // defer_slot() moved what the hold stopped to exactly its end.
+    for (std::size_t i = 0; i < n_; ++i) {
+      auto& s = slots_[i];
+      if (s.needs_login && s.retry_at == held) {
+        s.retry_at = now;
+      } else if (auto at = schedule_.refresh_at(i); at && *at == held) {
+        schedule_.postpone(i, now);
+      }
+    }
+    spdlog::info("token manager: the credential changed; logins resume now");
+    return true;
+  }
+
   // Any thread, no lock held. Busy or broken (docs/tokens.md): with the
   // credential rejected or the last outage_after_failures logins failed, a
   // pool without a ready token lets its waiters out instead of keeping them
@@ -794,6 +822,10 @@ asio::awaitable<bool> token_manager::wait_for_install(std::size_t slot,
 
 void token_manager::stop() {
   impl_->stop();
+}
+
+void token_manager::credential_changed() {
+  impl_->credential_changed();
 }
 
 void token_manager::set_rejected_retry_delay(std::chrono::milliseconds d) {

@@ -140,7 +140,14 @@ class token_manager {
   // Once it returns, the manager never touches the pool again.
   void stop();
 
-  // Call before start(). Tests shorten it; production keeps the default.
+  // Thread-safe, any thread. The credential logins use has changed (the
+  // password file was rewritten): a hold after a rejection ends, and the
+  // slots it deferred are tried now (docs/tokens.md, "Password rotation").
+  // Nothing happens while no hold is on: the next logins use the new
+  // credential anyway.
+  void credential_changed();
+
+  // Call before start(): credential.rejected_retry_seconds.
   void set_rejected_retry_delay(std::chrono::milliseconds d);
 
  private:

@@ -489,6 +489,35 @@ TEST(token_manager, runtime_rejection_holds_the_credential) {
   EXPECT_TRUE(h.mgr->last_error().empty());
 }
 
+// Password rotation (docs/tokens.md): a new password ends the hold at once,
+// for the stale slot and for the refresh the hold had postponed.
+TEST(token_manager, a_changed_credential_ends_the_rejection_hold) {
+  harness h(2, 2);
+  h.mgr->set_rejected_retry_delay(std::chrono::hours(1));
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.ddb->set_script(
+      [](int) { return outcome(kind::rejected, "The user name or password is incorrect."); });
+  const int before = h.ddb->calls;
+  const auto g0 = h.generation(0);
+  h.mgr->report_auth_failure(0, g0);
+  ASSERT_TRUE(eventually([&] { return h.mgr->login_rejected(); }));
+  EXPECT_EQ(h.ddb->calls, before + 1);
+  ASSERT_TRUE(h.mgr->outage() || !h.pool->refusing());
+
+  h.ddb->set_script(ok_outcome);
+  h.mgr->credential_changed();
+  EXPECT_TRUE(eventually([&] { return h.all_ready() && h.generation(0) > g0; }, 3s));
+  EXPECT_FALSE(h.mgr->login_rejected());
+  EXPECT_EQ(h.ddb->calls, before + 2);
+  // Without a hold, a change triggers nothing: the next logins use it anyway.
+  h.mgr->credential_changed();
+  const auto g1 = h.generation(1);
+  h.mgr->report_auth_failure(1, g1);  // a login the test can wait for
+  EXPECT_TRUE(eventually([&] { return h.generation(1) > g1; }, 3s));
+  EXPECT_EQ(h.ddb->calls, before + 3);
+}
+
 TEST(refusal_backoff, the_first_young_refusal_logs_in_at_once_then_doubles_to_a_minute) {
   EXPECT_EQ(refusal_backoff(0), 0ms);
   EXPECT_EQ(refusal_backoff(1), 0ms);
