@@ -47,12 +47,18 @@ ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 fuzz=${TPP_FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++ cmake -S "$root" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTPP_FUZZ=ON \
   -DTPP_SANITIZE=address -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
-cmake --build "$fuzz" -j "$(nproc)" --target request_fuzz
+cmake --build "$fuzz" -j "$(nproc)" --target request_fuzz bearer_fuzz
 rm -rf "$fuzz/corpus" "$fuzz/artifacts" && mkdir -p "$fuzz/corpus" "$fuzz/artifacts"
 cp "$root"/tests/fuzz/corpus/request/* "$fuzz/corpus/"
 ASAN_OPTIONS="detect_leaks=1" "$fuzz/tests/fuzz/request_fuzz" -dict="$root/tests/fuzz/http.dict" \
   -max_len=2048 -max_total_time=60 -timeout=10 -artifact_prefix="$fuzz/artifacts/" \
   -print_final_stats=1 "$fuzz/corpus"
+# The client API key parsing (tests/fuzz/bearer_fuzz.cpp): small pure
+# functions, so 20 s covers them.
+rm -rf "$fuzz/corpus-bearer" && mkdir -p "$fuzz/corpus-bearer"
+cp "$root"/tests/fuzz/corpus/bearer/* "$fuzz/corpus-bearer/"
+ASAN_OPTIONS="detect_leaks=1" "$fuzz/tests/fuzz/bearer_fuzz" -max_len=512 -max_total_time=20 \
+  -timeout=10 -artifact_prefix="$fuzz/artifacts/" -print_final_stats=1 "$fuzz/corpus-bearer"
 
 # The token pool and the token manager are the structures shared between
 # threads: their tests run again under ThreadSanitizer.

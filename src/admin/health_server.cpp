@@ -32,6 +32,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "access/asio_address.hpp"
 #include "admin/connection_table.hpp"
 #include "admin/health_server.hpp"
 #include "admin/prometheus_text.hpp"
@@ -182,7 +183,8 @@ struct health_server::impl {
     return adm.accept;
   }
 
-  response handle(const http::request<http::string_body>& req) {
+  // `detail_allowed`: the peer is inside opts.detail_allow.
+  response handle(const http::request<http::string_body>& req, bool detail_allowed) {
     const auto target = req.target();
     const std::string_view path(target.data(), std::min(target.find('?'), target.size()));
     const unsigned version = req.version();
@@ -202,6 +204,11 @@ struct health_server::impl {
     }
     if (is_live) {
       return make_response(http::status::ok, version, R"({"status":"alive"})");
+    }
+    if ((is_health || is_metrics) && !detail_allowed) {
+      metrics::registry::global().on_health_refused();
+      return make_response(http::status::forbidden, version,
+                           error_json("forbidden: this source is not in health_allow"));
     }
     try {
       const health_inputs in = inputs();
@@ -251,6 +258,10 @@ struct health_server::impl {
     if (self->stop_requested.load() || self->table.evicted(id)) co_return;
     const auto& o = self->opts;
     beast::flat_buffer buffer(o.max_header_bytes + o.max_body_bytes + 1024);
+    boost::system::error_code pec;
+    const auto peer = stream.socket().remote_endpoint(pec);
+    const bool detail_allowed =
+        o.detail_allow.empty() || (!pec && access::source_allowed(o.detail_allow, peer.address()));
 
     for (;;) {
       // A fresh parser per request: a Beast parser cannot be reused.
@@ -280,7 +291,7 @@ struct health_server::impl {
         res.prepare_payload();
       } else {
         const auto& req = parser.get();
-        res = self->handle(req);
+        res = self->handle(req, detail_allowed);
         res.keep_alive(req.keep_alive() && !skip_body);  // an unread body ends the connection
         res.prepare_payload();
         if (req.method() == http::verb::head) res.body().clear();  // headers as for GET

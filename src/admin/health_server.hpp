@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "access/cidr.hpp"
 #include "admin/health.hpp"
 #include "config/config.hpp"
 
@@ -24,6 +25,9 @@ struct health_server_options {
   // sixteenth of the descriptor limit (health_connection_cap). At the cap a
   // new connection closes the one waiting longest for a request.
   std::size_t max_connections = 64;
+  // health_allow: who may read /health (/healthz) and /metrics; other
+  // sources get 403. Empty = everyone. /livez and /readyz answer all.
+  access::allow_list detail_allow;
 };
 
 // The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
@@ -33,6 +37,7 @@ struct health_server_options {
 //   GET|HEAD /livez            -> 200 {"status":"alive"}
 //   GET|HEAD /readyz           -> 200 {"status":"ready"} or 503 not ready
 //   GET|HEAD /metrics          -> 200 Prometheus text (metrics::registry::global())
+//   /health, /healthz, /metrics from a source outside detail_allow -> 403 JSON
 //   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
 // Malformed requests get 400 (431/413 over the limits) and the connection is
 // closed. Query strings are ignored. A request with `Expect: 100-continue`

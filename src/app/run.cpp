@@ -13,12 +13,14 @@
 #include <string>
 #include <system_error>
 
+#include "access/key_store.hpp"
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
 #include "common/fd_limit.hpp"
 #include "common/file_watch.hpp"
 #include "common/log_exception.hpp"
+#include "config/exposure.hpp"
 #include "dolphindb/credential_store.hpp"
 #include "dolphindb/login_client.hpp"
 #include "metrics/registry.hpp"
@@ -77,6 +79,8 @@ struct application {
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
   asio::signal_set signals{control};
+  // Polls clients.keys_file for changes (only with keys); shutdown cancels it.
+  std::optional<asio::steady_timer> key_poll;
   int exit_code = 0;
   bool stopping = false;
   // Set when shutdown begins: every event loop ends by then. Main thread only.
@@ -134,6 +138,7 @@ asio::awaitable<void> shut_down(application* app) {
   // may keep waiting (the token manager cancels its logins and timers).
   app->tokens->stop();
   if (app->health) app->health->stop();
+  if (app->key_poll) app->key_poll->cancel();
   boost::system::error_code ignored;
   app->signals.cancel(ignored);
 }
@@ -308,6 +313,7 @@ bool open_listeners(application& app) {
       admin::health_server_options hopts;
       hopts.max_connections = cfg.health_max_connections;
       hopts.read_timeout = cfg.health_idle_timeout;
+      hopts.detail_allow = cfg.health_allow;
       app.health.emplace(
           app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
       app.health->start();
@@ -317,6 +323,35 @@ bool open_listeners(application& app) {
     spdlog::error("{}", e.what());
     return false;
   }
+}
+
+// clients.keys_file is looked at once a second and re-read when it changed
+// (docs/security.md, "Client API keys"): no restart to add or revoke a key.
+asio::awaitable<void> poll_keys(application* app) {
+  auto& timer = *app->key_poll;
+  for (;;) {
+    timer.expires_after(1s);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (ec || app->stopping) co_return;
+    app->ctx.keys->reload_if_changed();
+  }
+}
+
+// The client keys, when clients.keys_file is set. False: unreadable (logged).
+bool load_keys(application& app) {
+  const auto& path = app.cfg.clients.keys_file;
+  if (path.empty()) return true;
+  try {
+    app.ctx.keys = std::make_shared<access::key_store>(path);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return false;
+  }
+  spdlog::info("clients.keys_file {}: {} keys; every request must carry one", path,
+               app.ctx.keys->size());
+  app.key_poll.emplace(app.control);
+  asio::co_spawn(app.control, poll_keys(&app), log_exception{"client key reload"});
+  return true;
 }
 
 // Serves until a signal ends it, then drains within the grace period.
@@ -364,6 +399,8 @@ int run(const config::config& cfg) {
   }
   start_token_manager(app);
   watch_password_file(app);
+  for (const auto& w : config::exposure_warnings(cfg)) spdlog::warn("{}", w);
+  if (!load_keys(app)) return 1;
   if (!open_listeners(app)) return 1;
   serve(app);
   spdlog::info("tpp stopped");

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "access/cidr.hpp"
+
 namespace tpp::config {
 
 // The effective configuration: the old proxy's schema (docs/requirements.md §1) plus
@@ -112,9 +114,19 @@ struct telemetry_config {
   otel_env otel;
 };
 
+// Who may use the proxy listener (docs/security.md, "Deploying safely").
+// Both empty = everyone, as before.
+struct clients_config {
+  access::allow_list allow;  // source networks; empty = every source
+  std::string keys_file;     // client API keys (name + SHA-256); empty = no keys asked
+};
+
 struct config {
   address listen{"0.0.0.0", 8080};
   std::optional<address> health_listen;
+  // Who may read /health detail and /metrics; empty = everyone. /livez and
+  // /readyz stay open to all (probes).
+  access::allow_list health_allow;
   // Health listener limits (docs/metrics.md, "Health listener limits").
   std::size_t health_max_connections = 64;
   std::chrono::milliseconds health_idle_timeout{5000};
@@ -122,6 +134,7 @@ struct config {
   credential_config credential;
   token_config token;
   telemetry_config telemetry;
+  clients_config clients;
 
   // New top-level keys.
   std::size_t workers = 0;  // 0 = one per core

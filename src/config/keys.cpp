@@ -47,6 +47,37 @@ std::string regex_pattern(const std::string& text, const std::string& name) {
   return text;
 }
 
+// A list of source networks: comma-separated in a variable, a YAML list in
+// the file (joined with commas by the file reader); blanks around items and
+// empty items are ignored; empty = everyone.
+access::allow_list networks(const std::string& text, const std::string& name) {
+  access::allow_list out;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view item = trim_blanks(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (item.empty()) continue;
+    std::string why;
+    auto net = access::parse_cidr(item, &why);
+    if (!net) {
+      fail(name, "must be a list of networks such as 10.0.0.0/8 or ::1/128 (" + quote_value(item) +
+                     " " + why + ")");
+    }
+    out.push_back(*net);
+  }
+  return out;
+}
+
+std::string show_networks(const access::allow_list& list) {
+  std::string out;
+  for (const auto& n : list) {
+    if (!out.empty()) out += ',';
+    out += n.to_string();
+  }
+  return out;
+}
+
 std::string show_bool(bool b) {
   return b ? "true" : "false";
 }
@@ -161,6 +192,9 @@ const key_spec table[] = {
        c.health_listen = v.empty() ? std::nullopt : std::optional(parse_address(v, n));
      },
      [](const C& c) { return c.health_listen ? c.health_listen->to_string() : std::string(); }},
+    {"health_allow", "TPP_HEALTH_ALLOW", false, false,
+     [](C& c, S v, S n) { c.health_allow = networks(v, n); },
+     [](const C& c) { return show_networks(c.health_allow); }},
     {"health_max_connections", "TPP_HEALTH_MAX_CONNECTIONS", false, false,
      [](C& c, S v, S n) { c.health_max_connections = count(v, n, 1, 1'000'000); },
      [](const C& c) { return std::to_string(c.health_max_connections); }},
@@ -284,6 +318,12 @@ const key_spec table[] = {
      [](C& c, S v, S) { c.telemetry.service_name = v; },
      [](const C& c) { return c.telemetry.service_name; }},
 
+    {"clients.allow", "TPP_CLIENTS_ALLOW", false, false,
+     [](C& c, S v, S n) { c.clients.allow = networks(v, n); },
+     [](const C& c) { return show_networks(c.clients.allow); }},
+    {"clients.keys_file", "TPP_CLIENTS_KEYS_FILE", false, false,
+     [](C& c, S v, S) { c.clients.keys_file = v; }, [](const C& c) { return c.clients.keys_file; }},
+
     {"workers", "TPP_WORKERS", false, false,
      [](C& c, S v, S n) { c.workers = count(v, n, 0, 1024); },
      [](const C& c) { return std::to_string(c.workers); }},
@@ -350,7 +390,11 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.telemetry.otel.bsp_schedule_delay.count()); }},
 };
 
-constexpr std::string_view section_names[] = {"upstream", "credential", "token", "telemetry"};
+constexpr std::string_view section_names[] = {"upstream", "credential", "token", "telemetry",
+                                              "clients"};
+// Keys whose YAML value may be a list (joined with commas, as their TPP_*
+// variable is written).
+constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};
 
 }  // namespace
 
@@ -373,6 +417,11 @@ const key_spec* find_env_key(std::string_view env) {
 
 std::span<const std::string_view> sections() {
   return section_names;
+}
+
+bool takes_list(std::string_view path) {
+  return std::find(std::begin(list_key_names), std::end(list_key_names), path) !=
+         std::end(list_key_names);
 }
 
 bool is_section(std::string_view path) {

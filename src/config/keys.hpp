@@ -42,7 +42,12 @@ const key_spec* find_key(std::string_view path);
 // nullptr when tpp does not read the variable `env`.
 const key_spec* find_env_key(std::string_view env);
 
-// The maps that hold settings: "upstream", "credential", "token", "telemetry".
+// Keys whose value is a list: a YAML sequence in the file, comma-separated
+// in the environment ("clients.allow", "health_allow").
+bool takes_list(std::string_view path);
+
+// The maps that hold settings: "upstream", "credential", "token", "telemetry",
+// "clients".
 std::span<const std::string_view> sections();
 bool is_section(std::string_view path);
 

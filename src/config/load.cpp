@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "access/key_file.hpp"
 #include "config/listen_check.hpp"
 #include "config/parse.hpp"
 #include "config/password_file.hpp"
@@ -84,6 +85,21 @@ void resolve_password(draft& d) {
   cred.password = std::move(read.password);
 }
 
+// The client key file is read and parsed now, so that --check-config and
+// start-up fail on a bad one (tpp re-reads it while running). A warning when
+// it lists no key: every request would be refused.
+std::optional<std::string> check_keys_file(const draft& d) {
+  const std::string& path = d.cfg.clients.keys_file;
+  if (path.empty()) return std::nullopt;
+  const std::string name = d.name_of("clients.keys_file");
+  auto file = read_file(path);
+  if (file.error != 0) fail(name, "cannot read " + path + ": " + std::strerror(file.error));
+  const auto parsed = access::parse_key_file(file.text);
+  if (!parsed.error.empty()) fail(name, path + ": " + parsed.error);
+  if (!parsed.keys.empty()) return std::nullopt;
+  return name + ": " + path + " lists no key: every proxied request is refused (401)";
+}
+
 // Host names are accepted where users write them ("localhost:8080"); one that
 // does not resolve fails here, for --check-config as for the run.
 void check_listen_host(const draft& d, std::string_view path, const address& a) {
@@ -154,6 +170,7 @@ load_result load(const std::optional<std::string>& path, const env_lookup& env) 
   apply(d, env_source(env));
   validate(d, path.has_value());
   resolve_password(d);
+  if (auto w = check_keys_file(d)) warnings.push_back(std::move(*w));
   for (auto& w : risk_warnings(d.cfg)) warnings.push_back(std::move(w));
   return {std::move(d.cfg), std::move(warnings)};
 }

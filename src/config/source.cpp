@@ -44,6 +44,20 @@ void reject_duplicate(std::map<std::string, int>& seen, const std::string& path,
   }
 }
 
+// A list value ("clients.allow: [a, b]") as the comma-separated text its
+// TPP_* variable takes; items must be single values without commas.
+std::string joined_list(const YAML::Node& seq, const std::string& path) {
+  std::string out;
+  for (const auto& item : seq) {
+    if (!item.IsScalar() || item.Scalar().find(',') != std::string::npos) {
+      fail(path, "expected a list of single values (one network per item)");
+    }
+    if (!out.empty()) out += ',';
+    out += item.Scalar();
+  }
+  return out;
+}
+
 void walk(const YAML::Node& map, const std::string& prefix, source& out) {
   std::map<std::string, int> seen;
   for (const auto& entry : map) {
@@ -53,6 +67,10 @@ void walk(const YAML::Node& map, const std::string& prefix, source& out) {
     reject_duplicate(seen, path, entry.first);
     const YAML::Node& value = entry.second;
     if (const key_spec* key = find_key(path)) {
+      if (value.IsSequence() && takes_list(path)) {
+        out.settings.push_back({key, joined_list(value, path), path});
+        continue;
+      }
       if (value.IsMap() || value.IsSequence()) {
         std::string hint = value.IsSequence() ? " (quote values that start with '[')" : "";
         fail(path, std::string("expected a single value, got ") + shape(value) + hint);

@@ -57,6 +57,10 @@ enum counter_id : std::size_t {
   c_handovers_after_exchange,
   c_handovers_idle,
   c_reacquires,
+  c_conn_refused_not_allowed,
+  c_key_missing,
+  c_key_invalid,
+  c_health_refused,
   c_counter_count
 };
 
@@ -266,6 +270,15 @@ void registry::on_client_bytes(std::uint64_t received, std::uint64_t sent) noexc
   if (sent != 0) bump(s.counters[c_bytes_sent], sent);
 }
 
+void registry::on_connection_refused() noexcept {
+  bump(local().counters[c_conn_refused_not_allowed]);
+}
+void registry::on_client_key_rejected(bool missing) noexcept {
+  bump(local().counters[missing ? c_key_missing : c_key_invalid]);
+}
+void registry::on_health_refused() noexcept {
+  bump(local().counters[c_health_refused]);
+}
 void registry::on_bad_request() noexcept {
   bump(local().counters[c_bad_requests]);
 }
@@ -428,6 +441,22 @@ void add_client_families(family_builder& b, const shard_sums& sums) {
   b.single("tpp_client_connections_open", gauge, "", "Client connections currently open.",
            c[c_conn_accepted] >= c[c_conn_closed] ? c[c_conn_accepted] - c[c_conn_closed]
                                                   : std::uint64_t{0});
+  {
+    auto& f = b.add("tpp_client_connections_refused_total", counter, "",
+                    "Client connections closed right after accept, by reason (not_allowed: the "
+                    "source is outside clients.allow).");
+    f.numbers.push_back({{{"reason", "not_allowed"}}, c[c_conn_refused_not_allowed]});
+  }
+  {
+    auto& f = b.add("tpp_client_key_rejections_total", counter, "",
+                    "Requests answered 401 for want of a valid API key (clients.keys_file), by "
+                    "reason: no key sent, or a wrong one.");
+    f.numbers.push_back({{{"reason", "missing"}}, c[c_key_missing]});
+    f.numbers.push_back({{{"reason", "invalid"}}, c[c_key_invalid]});
+  }
+  b.single("tpp_health_requests_refused_total", counter, "",
+           "/health and /metrics requests answered 403: the source is outside health_allow.",
+           c[c_health_refused]);
   b.single("tpp_tunnels_total", counter, "",
            "Upgraded connections (WebSocket) relayed after a 101, since start.",
            c[c_tunnels_opened]);

@@ -68,6 +68,15 @@ class registry {
   void on_client_bytes(std::uint64_t received, std::uint64_t sent) noexcept;
   // A request rejected as malformed (400/431/413) before reaching DolphinDB.
   void on_bad_request() noexcept;
+  // A client connection closed right after accept: its source is outside
+  // clients.allow.
+  void on_connection_refused() noexcept;
+  // A request answered 401 because it carried no API key (`missing`) or a
+  // wrong one (clients.keys_file).
+  void on_client_key_rejected(bool missing) noexcept;
+  // A /health or /metrics request answered 403: its source is outside
+  // health_allow.
+  void on_health_refused() noexcept;
   // An upgraded connection (after a 101) starts / stops being relayed.
   void on_tunnel_opened() noexcept;
   void on_tunnel_closed() noexcept;

@@ -28,7 +28,9 @@ struct connection {
   worker& w;
   proxy_context& ctx;
   boost::asio::ip::tcp::socket client;
-  std::string client_ip;             // for X-Forwarded-For and the logs
+  std::string client_ip;  // for X-Forwarded-For and the logs
+  std::string identity;  // who the client is, for logs and limits: the client certificate's subject
+                         // or API key name; empty = client_ip
   boost::beast::flat_buffer in_buf;  // client bytes read and not yet used
   boost::beast::flat_buffer up_buf;  // upstream bytes read and not yet used
   std::unique_ptr<net::upstream_stream> upstream;
@@ -47,6 +49,9 @@ struct connection {
   io_deadline deadline;
   bool keep_alive = true;  // false once this connection must close
 
+  // identity, or client_ip when it is empty: whom token.max_per_client,
+  // /health's clients and the access log count.
+  const std::string& who() const { return identity.empty() ? client_ip : identity; }
   // Closes the upstream connection (it is in an unknown state).
   void drop_upstream();
   // Returns the token, held or parked (metrics: how long it was held).

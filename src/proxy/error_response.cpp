@@ -28,4 +28,15 @@ http::response<http::string_body> make_retry_later_response(std::string_view mes
   return res;
 }
 
+http::response<http::string_body> make_unauthorized_response(bool key_sent, unsigned version) {
+  auto res = make_error_response(
+      401,
+      key_sent ? "the API key is not valid"
+               : "an API key is required: send it as Authorization: Bearer <key>",
+      version, false);
+  res.set(http::field::www_authenticate,
+          key_sent ? R"(Bearer realm="tpp", error="invalid_token")" : R"(Bearer realm="tpp")");
+  return res;
+}
+
 }  // namespace tpp::proxy

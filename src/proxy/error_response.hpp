@@ -17,4 +17,10 @@ boost::beast::http::response<boost::beast::http::string_body> make_error_respons
 boost::beast::http::response<boost::beast::http::string_body> make_retry_later_response(
     std::string_view message, std::chrono::seconds retry_after, unsigned version, bool keep_alive);
 
+// 401 for a request without a valid API key (clients.keys_file), with
+// WWW-Authenticate: Bearer (RFC 6750 3; error="invalid_token" when a key was
+// sent but is wrong).
+boost::beast::http::response<boost::beast::http::string_body> make_unauthorized_response(
+    bool key_sent, unsigned version);
+
 }  // namespace tpp::proxy

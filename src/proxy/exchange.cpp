@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <regex>
 
+#include "access/bearer.hpp"
 #include "common/error.hpp"
 #include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
@@ -68,6 +70,22 @@ bool idempotent(http::verb v) {
   }
 }
 
+// The key an Authorization field carries: nullopt and `sent` false when
+// there is none, nullopt and `sent` true when there is something else
+// (another scheme, a malformed value, or more than one field).
+std::optional<std::string_view> presented_key(const http::request_header<>& h, bool& sent) {
+  std::optional<std::string_view> value;
+  std::size_t fields = 0;
+  for (const auto& f : h) {
+    if (f.name() != http::field::authorization) continue;
+    ++fields;
+    value = f.value();
+  }
+  sent = fields != 0;
+  if (fields != 1) return std::nullopt;
+  return access::parse_bearer(*value);
+}
+
 }  // namespace
 
 exchange::exchange(connection& c, request_parser& req, request_record& rec)
@@ -83,6 +101,12 @@ exchange::exchange(connection& c, request_parser& req, request_record& rec)
 // refused token) is decided without entering a coroutine: each coroutine
 // frame showed in the instruction count of a request.
 asio::awaitable<void> exchange::run() {
+  // 0. client_auth: every request on the connection, not only its first: a
+  // key removed from the file stops working on the next request.
+  if (c_.ctx.keys) {
+    const bool known = co_await check_client_key();
+    if (!known) co_return;
+  }
   // 1. request_filter: a token, and the go-ahead Expect asks for.
   if (!c_.lease) {
     const bool got = co_await take_token();
@@ -111,6 +135,36 @@ asio::awaitable<void> exchange::run() {
   }
 }
 
+// ---- 0. client_auth ----------------------------------------------------------
+
+// The key's name becomes the client's identity. A refused request waits out
+// its source's failure delay, then gets a 401 and the connection closes; it
+// never reaches the token pool. The request's Authorization is replaced by
+// the pool's token later, as every client's is.
+asio::awaitable<bool> exchange::check_client_key() {
+  auto& ctx = c_.ctx;
+  bool sent = false;
+  const auto key = presented_key(head_, sent);
+  if (auto name = key ? ctx.keys->identify(*key) : std::nullopt) {
+    c_.identity = std::move(*name);
+    ctx.key_failures.on_success(c_.client_ip);
+    co_return true;
+  }
+  metrics::registry::global().on_client_key_rejected(!sent);
+  const auto delay = ctx.key_failures.on_failure(c_.client_ip, steady_clock::instance().now());
+  static log_throttle throttle(std::chrono::seconds(10));
+  if (auto suppressed = throttle.admit("client_key", steady_clock::instance().now())) {
+    spdlog::warn("client {}: refused (401): {} API key{}", c_.client_ip, sent ? "wrong" : "no",
+                 suppressed_suffix(*suppressed));
+  }
+  if (delay > clock::duration::zero()) {
+    asio::steady_timer pause(c_.client.get_executor(), delay);
+    co_await pause.async_wait(use_tuple);
+  }
+  co_await answer(make_unauthorized_response(sent, version_));
+  co_return false;
+}
+
 // ---- 1. request_filter -------------------------------------------------------
 
 asio::awaitable<bool> exchange::take_token() {
@@ -118,13 +172,13 @@ asio::awaitable<bool> exchange::take_token() {
   const auto started = steady_clock::instance().now();
   if (rec_.trace) rec_.trace->wait_start_ns = unix_ns();
   auto outcome = acquire_outcome::granted;
-  if (auto quick = c_.ctx.pool->try_acquire(c_.client_ip)) {
+  if (auto quick = c_.ctx.pool->try_acquire(c_.who())) {
     c_.lease = std::move(*quick);
   } else {
     // A waiter may wait long, and thousands may: the buffer that grew to read
     // a big head is cut to what it still holds (the body's first bytes).
     c_.in_buf.shrink_to_fit();
-    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease, c_.client_ip);
+    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease, c_.who());
   }
   switch (outcome) {
     case acquire_outcome::granted:

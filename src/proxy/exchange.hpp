@@ -23,6 +23,11 @@ struct request_record;
 // One request on a client connection, from its accepted head to the end of
 // its response. The phases run in this order (docs/proxy.md has the table):
 //
+//   0. client_auth             with clients.keys_file: the request's API key
+//                              names the client (connection::identity), or
+//                              it is answered 401 (after a delay that grows
+//                              with its source's failures) and nothing else
+//                              happens: no token, nothing forwarded
 //   1. request_filter          a token for the connection (take_token: FIFO
 //                              wait), the go-ahead for Expect: 100-continue
 //                              (answer_continue)
@@ -58,6 +63,7 @@ class exchange {
  private:
   enum class step { next, retry, stop, switched };
 
+  boost::asio::awaitable<bool> check_client_key();
   boost::asio::awaitable<bool> take_token();
   boost::asio::awaitable<bool> answer_continue();
   void upstream_request_filter();

@@ -10,6 +10,8 @@
 #include <optional>
 #include <regex>
 
+#include "access/failure_delay.hpp"
+#include "access/key_store.hpp"
 #include "config/config.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/outage.hpp"
@@ -60,6 +62,10 @@ struct proxy_context {
   // (docs/security.md, "Descriptors").
   std::atomic<std::size_t> client_connections{0};
   std::size_t max_client_connections = std::numeric_limits<std::size_t>::max();
+  // clients.keys_file: every request must carry one of these keys (null =
+  // none asked, the default). Failed attempts are slowed down per source.
+  std::shared_ptr<access::key_store> keys;
+  access::failure_delay key_failures;
 };
 
 }  // namespace tpp::proxy

@@ -20,14 +20,18 @@ int status_of(unsigned http_status) {
   return http_status >= 500 ? otlp::span_status::error : otlp::span_status::unset;
 }
 
-void log_access(const request_record& r, std::string_view client_ip, double total) {
-  // One line per request; the slot id says which token, never its value.
+void log_access(const request_record& r, std::string_view client_ip, std::string_view identity,
+                double total) {
+  // One line per request; the slot id says which token, never its value. A
+  // client known by an API key gets "client=<name>" at the end (the line is
+  // unchanged otherwise).
   spdlog::info(
       "access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
-      "total_ms={:.2f} slot={}",
+      "total_ms={:.2f} slot={}{}{}",
       client_ip, r.method.empty() ? "-" : r.method, r.target.empty() ? "-" : r.target, r.status,
       r.bytes_in, r.bytes_out, r.wait_seconds * 1e3, r.upstream_seconds * 1e3, total * 1e3,
-      r.slot ? std::to_string(*r.slot) : std::string("-"));
+      r.slot ? std::to_string(*r.slot) : std::string("-"),
+      identity.empty() ? "" : " client=", identity);
 }
 
 otlp::span_data server_span(const request_record& r, std::string_view client_ip,
@@ -112,15 +116,15 @@ void request_record::start_trace(const boost::beast::http::request_header<>& hea
   t.upstream = otlp::new_span_id();
 }
 
-void record_finished(const request_record& r, const proxy_context& ctx,
-                     std::string_view client_ip) {
+void record_finished(const request_record& r, const proxy_context& ctx, std::string_view client_ip,
+                     std::string_view identity) {
   if (r.status == 0) return;
   const double total = seconds_since(r.started);
   auto& m = metrics::registry::global();
   m.on_request_done(r.method.empty() ? "other" : r.method, r.status, total);
   m.on_client_bytes(r.bytes_in, r.bytes_out);
   if (r.trace && ctx.tracer) submit_spans(r, ctx, client_ip);
-  if (ctx.cfg.telemetry.access_log) log_access(r, client_ip, total);
+  if (ctx.cfg.telemetry.access_log) log_access(r, client_ip, identity, total);
 }
 
 }  // namespace tpp::proxy

@@ -91,7 +91,7 @@ asio::awaitable<void> session::run() {
       exchange ex(c_, req, rec);
       co_await ex.run();
     }
-    record_finished(rec, c_.ctx, c_.client_ip);
+    record_finished(rec, c_.ctx, c_.client_ip, c_.identity);
     after_exchange();
   }
   c_.deadline.disarm();

@@ -11,7 +11,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <system_error>
 
+#include "access/asio_address.hpp"
 #include "common/log_exception.hpp"
+#include "common/log_throttle.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/accept_backoff.hpp"
 #include "proxy/session_entry.hpp"
 
@@ -44,6 +47,20 @@ bool at_budget(const proxy_context& ctx) {
   return ctx.client_connections.load(std::memory_order_relaxed) >= ctx.max_client_connections;
 }
 
+// clients.allow: a connection from elsewhere is closed before anything is
+// read from it, counted, and logged at most once per 10 s (with how many
+// were not logged), so that a scan cannot flood the log.
+bool refused_source(const proxy_context& ctx, const tcp::endpoint& peer) {
+  if (access::source_allowed(ctx.cfg.clients.allow, peer.address())) return false;
+  metrics::registry::global().on_connection_refused();
+  static log_throttle throttle(std::chrono::seconds(10));
+  if (auto suppressed = throttle.admit("not_allowed", steady_clock::instance().now())) {
+    spdlog::warn("accept: closed a connection from {}, outside clients.allow{}",
+                 peer.address().to_string(), suppressed_suffix(*suppressed));
+  }
+  return true;
+}
+
 }  // namespace
 
 // Accepts until stopped. At the connection budget, or out of descriptors, it
@@ -68,6 +85,7 @@ asio::awaitable<void> accept_loop(worker* w) {
       if (const auto pauses = backoff.recovered(); pauses != 0) {
         spdlog::info("accept: accepting again after {} pause(s)", pauses);
       }
+      if (refused_source(w->ctx_, peer)) continue;  // `socket` closes as it goes
       asio::co_spawn(w->io(), run_session(w, std::move(socket), peer),
                      log_exception{"proxy session"});
       continue;

@@ -45,6 +45,7 @@ struct http_client::impl {
   beast::flat_buffer buf;
   std::chrono::milliseconds timeout{10000};
   std::size_t connects = 0;
+  std::string source;  // local address to connect from; empty = the system's choice
 
   bool open() const { return plain || tls; }
   beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *plain; }
@@ -100,7 +101,12 @@ struct http_client::impl {
     } else {
       plain = std::make_unique<beast::tcp_stream>(ioc);
     }
-    ec = run(timeout, [&](auto handler) { lowest().async_connect(endpoints, std::move(handler)); });
+    if (source.empty()) {
+      ec = run(timeout,
+               [&](auto handler) { lowest().async_connect(endpoints, std::move(handler)); });
+    } else {
+      ec = connect_from(endpoints.begin()->endpoint());
+    }
     if (!ec) {
       lowest().socket().set_option(tcp::no_delay(true), ec);
       ++connects;
@@ -119,6 +125,18 @@ struct http_client::impl {
       close();
       throw http_error("connect to " + host + ":" + std::to_string(port) + ": " + ec.message());
     }
+  }
+
+  // From `source`: bound first, so a test can stand for another client on
+  // loopback (127.0.0.2 and 127.0.0.1 are both this machine).
+  error_code connect_from(const tcp::endpoint& to) {
+    error_code ec;
+    auto& sock = lowest().socket();
+    const auto from = asio::ip::make_address(source, ec);
+    if (!ec) sock.open(to.protocol(), ec);
+    if (!ec) sock.bind(tcp::endpoint(from, 0), ec);
+    if (ec) return ec;
+    return run(timeout, [&](auto handler) { lowest().async_connect(to, std::move(handler)); });
   }
 
   template <class Message>
@@ -192,6 +210,10 @@ void http_client::set_timeout(std::chrono::milliseconds t) {
 std::chrono::milliseconds http_client::timeout() const {
   return impl_->timeout;
 }
+void http_client::set_source_address(std::string address) {
+  impl_->source = std::move(address);
+}
+
 void http_client::connect() {
   impl_->connect();
 }

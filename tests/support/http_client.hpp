@@ -57,6 +57,10 @@ class http_client {
   http_response request(std::string method, std::string target, header_list headers = {},
                         std::string body = "");
 
+  // Connections opened from now on leave from this local address (bound
+  // before connecting), e.g. "127.0.0.2"; empty = the system's choice.
+  void set_source_address(std::string address);
+
   // Opens the connection now (a no-op when open). Throws http_error.
   void connect();
   // Writes bytes as they are, connecting first if needed: for malformed input.
