@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <regex>
 
@@ -31,9 +33,10 @@ std::string find_chromium() {
 
 // Chromium headless with everything that would reach out to the network off
 // (in a closed network it otherwise hangs), in a fresh profile. `extra`:
-// --dump-dom or --screenshot=... .
+// --dump-dom or --screenshot=... . Timers run on virtual time: `budget_ms`
+// of it is a few polls of /health, however long they take for real.
 std::string run_chromium(const std::string& binary, const std::string& url,
-                         std::vector<std::string> extra) {
+                         std::vector<std::string> extra, int budget_ms = 5000) {
   temp_dir profile;
   std::vector<std::string> args{"--headless",
                                 "--no-sandbox",
@@ -45,7 +48,7 @@ std::string run_chromium(const std::string& binary, const std::string& url,
                                 "--disable-sync",
                                 "--disable-dev-shm-usage",
                                 "--user-data-dir=" + profile.path(),
-                                "--virtual-time-budget=5000"};
+                                "--virtual-time-budget=" + std::to_string(budget_ms)};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(url);
   child_process chrome(binary, args, {{"HOME", profile.path()}});
@@ -150,7 +153,7 @@ TEST_F(status_page, chromium_shows_the_pool_and_queue_that_health_reports) {
   const std::string shot = std::string(TPP_TEST_OUTPUT_DIR) + "/status.png";
   std::remove(shot.c_str());
   run_chromium(chromium, url,
-               {"--screenshot=" + shot, "--window-size=1280,900", "--hide-scrollbars"});
+               {"--screenshot=" + shot, "--window-size=1280,900", "--hide-scrollbars"}, 12000);
   std::ifstream png(shot, std::ios::binary);
   char sig[8] = {};
   ASSERT_TRUE(png.read(sig, sizeof sig)) << "no screenshot at " << shot;
