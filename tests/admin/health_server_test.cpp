@@ -52,7 +52,8 @@ health_inputs healthy_pool(std::size_t n = 3) {
     in.slots.push_back({.id = i,
                         .state = pool::slot_state::ready,
                         .generation = 1,
-                        .issued_at = tpp::clock::time_point(10s)});
+                        .issued_at = tpp::clock::time_point(10s),
+                        .holder = {}});
   }
   return in;
 }

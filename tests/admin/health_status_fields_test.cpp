@@ -28,7 +28,7 @@ health_inputs two_slots() {
                       .lent_since = tpp::clock::time_point(150s),
                       .parked = false,
                       .holder = "10.0.0.7"});
-  in.slots.push_back({.id = 1, .state = slot_state::empty});
+  in.slots.push_back({.id = 1, .state = slot_state::empty, .holder = {}});
   in.slot_logins = {{false, 0}, {true, 4}};
   in.oldest_waiter_since = tpp::clock::time_point(155500ms);
   return in;
@@ -82,16 +82,21 @@ TEST(health_status_fields, recent_login_failures_with_reasons) {
 
 metrics::snapshot traffic_snapshot() {
   metrics::snapshot s;
-  metrics::family req{.name = "tpp_requests_total", .type = metrics::metric_type::counter};
+  metrics::family req;
+  req.name = "tpp_requests_total";
+  req.type = metrics::metric_type::counter;
   req.numbers.push_back({{{"method", "GET"}, {"status_class", "2xx"}}, std::uint64_t{5}});
   req.numbers.push_back({{{"method", "POST"}, {"status_class", "2xx"}}, std::uint64_t{2}});
   req.numbers.push_back({{{"method", "GET"}, {"status_class", "5xx"}}, std::uint64_t{1}});
   s.families.push_back(req);
-  metrics::family dur{.name = "tpp_request_duration_seconds",
-                      .type = metrics::metric_type::histogram};
+  metrics::family dur;
+  dur.name = "tpp_request_duration_seconds";
+  dur.type = metrics::metric_type::histogram;
   dur.histograms.push_back({{}, {0.1, 1}, {4, 3, 1}, 2.5, 8});
   s.families.push_back(dur);
-  metrics::family to{.name = "tpp_upstream_timeouts_total", .type = metrics::metric_type::counter};
+  metrics::family to;
+  to.name = "tpp_upstream_timeouts_total";
+  to.type = metrics::metric_type::counter;
   to.numbers.push_back({{}, std::uint64_t{1}});
   s.families.push_back(to);
   return s;

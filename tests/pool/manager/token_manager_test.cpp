@@ -694,9 +694,6 @@ TEST(token_manager, stop_cancels_slow_logins_and_installs_nothing) {
   EXPECT_EQ(f.get().what, startup_result::kind::stopped);
 }
 
-}  // namespace
-}  // namespace tpp::pool
-
 // The status page lists recent login failures with their reasons: a bounded
 // ring in the manager, kept after the logins succeed again.
 TEST(token_manager, failed_logins_are_kept_in_a_bounded_ring_with_their_reasons) {
@@ -746,3 +743,6 @@ TEST(login_failures, ring_keeps_the_latest_and_cuts_long_reasons) {
   EXPECT_EQ(r[2].reason.size(), pool::login_failures::max_reason_bytes);
   EXPECT_EQ(ring.total(), 6u);
 }
+
+}  // namespace
+}  // namespace tpp::pool
