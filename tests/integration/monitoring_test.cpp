@@ -151,8 +151,9 @@ TEST(grafana_dashboard, is_a_well_formed_dashboard) {
   }
   // Per-instance panels stay bounded.
   for (const auto& e : dashboard_exprs(d)) {
-    if (e.find("by (instance)") != std::string::npos)
+    if (e.find("by (instance)") != std::string::npos) {
       EXPECT_NE(e.find("topk("), std::string::npos) << e;
+    }
   }
 }
 
