@@ -42,6 +42,10 @@ RUN apt-get update \
       --shell /usr/sbin/nologin tpp \
  && mkdir -p /app
 COPY deploy/container/entrypoint.sh /usr/local/bin/tpp-entrypoint
+# The operator's files (docs/operations.md), for a sidecar or an init step to
+# copy out: Prometheus alert rules and the Grafana dashboard.
+COPY deploy/prometheus/tpp-alerts.yaml /usr/share/tpp/prometheus/tpp-alerts.yaml
+COPY deploy/grafana/tpp.json /usr/share/tpp/grafana/tpp.json
 # Numeric, so that Kubernetes' runAsNonRoot can check it.
 USER 10001:10001
 WORKDIR /app

@@ -88,6 +88,9 @@ stage_prebuilt() {
   local ctx=$1
   mkdir -p "$ctx/deploy/container" "$ctx/prebuilt/tpp/usr/bin" "$ctx/prebuilt/emulator/usr/bin"
   cp "$root/deploy/container/entrypoint.sh" "$ctx/deploy/container/"
+  mkdir -p "$ctx/deploy/prometheus" "$ctx/deploy/grafana"
+  cp "$root/deploy/prometheus/tpp-alerts.yaml" "$ctx/deploy/prometheus/"
+  cp "$root/deploy/grafana/tpp.json" "$ctx/deploy/grafana/"
   install -s "$prebuilt/src/app/tpp" "$ctx/prebuilt/tpp/usr/bin/tpp"
   install -s "$prebuilt/tools/emulator/ddb-emulator" "$ctx/prebuilt/emulator/usr/bin/ddb-emulator"
 }

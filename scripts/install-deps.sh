@@ -23,6 +23,8 @@ if [[ "${TPP_WITH_TESTS:-0}" == 1 ]]; then
   # Real client libraries against tpp (tests/integration/clients): Python's
   # requests; Node's fetch and curl need nothing more.
   packages+=(python3-requests)
+  # The status page in a real browser (tests/integration/status_page_test.cpp).
+  packages+=(chromium)
   # libFuzzer on the request path (tests/fuzz): clang and its runtimes.
   packages+=(clang libclang-rt-14-dev)
 fi

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "admin/health_json.hpp"
+
 namespace tpp::admin {
 
 namespace {
@@ -141,6 +143,7 @@ std::string render_health_json(const health_inputs& in) {
   j["clients"] = {{"active", in.active_clients},
                   {"waiting_at_cap", in.counts.waiting_at_cap},
                   {"top", std::move(top)}};
+  add_status_fields(j, in);
   return dump(j);
 }
 

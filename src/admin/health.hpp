@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "admin/traffic.hpp"
 #include "common/clock.hpp"
 #include "metrics/registry.hpp"
+#include "pool/login_failures.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::admin {
@@ -36,6 +38,14 @@ struct health_inputs {
   // pool::token_pool::max_clients_reported) and how many are active.
   std::vector<pool::client_figures> clients;
   std::size_t active_clients = 0;
+  // For the status page (docs/metrics.md, "Status page"). By slot id
+  // (shorter = no login activity known): pool::token_manager::slot_logins().
+  std::vector<pool::slot_login_state> slot_logins;
+  // pool::token_manager::recent_login_failures() and how many failed in all.
+  std::vector<pool::login_failure> login_failures;
+  std::size_t login_failures_total = 0;
+  // The request counters (health_server fills them from the registry).
+  traffic_figures traffic;
 };
 
 // Number of slots whose state is ready.
@@ -60,7 +70,10 @@ std::vector<std::string> degraded_reasons(const health_inputs& in);
 // "holding","parked","waiting"}]}}. status and pool.{total,in_use,available,waiting} are the
 // old proxy's fields and keep their names. age_seconds is null for a slot
 // without a token; state is the pool's (empty, ready, stale), or
-// "unverified" for a ready token in doubt.
+// "unverified" for a ready token in doubt. Added for the status page, after
+// those (add_status_fields, health_json.cpp): per slot "holder",
+// "lent_seconds", "parked", "login_in_flight", "login_failures"; "queue",
+// "login_failures" and, when in.traffic.known, "requests" and "upstream".
 std::string render_health_json(const health_inputs& in);
 
 // The /readyz body: {"status":"ready"} or {"status":"not ready","reasons":[...]}.

@@ -36,6 +36,8 @@
 #include "admin/connection_table.hpp"
 #include "admin/health_server.hpp"
 #include "admin/prometheus_text.hpp"
+#include "admin/status_page.hpp"
+#include "admin/traffic.hpp"
 #include "common/clock.hpp"
 #include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
@@ -193,7 +195,10 @@ struct health_server::impl {
     const bool is_live = path == "/livez";
     const bool is_ready_path = path == "/readyz";
     const bool is_metrics = path == "/metrics";
-    if (!is_health && !is_live && !is_ready_path && !is_metrics) {
+    // The status page shows what /health shows: whatever guards /health's
+    // detail guards it too.
+    const bool is_status = path == "/status";
+    if (!is_health && !is_live && !is_ready_path && !is_metrics && !is_status) {
       return make_response(http::status::not_found, version, error_json("not found"));
     }
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
@@ -205,14 +210,25 @@ struct health_server::impl {
     if (is_live) {
       return make_response(http::status::ok, version, R"({"status":"alive"})");
     }
-    if ((is_health || is_metrics) && !detail_allowed) {
+    if ((is_health || is_metrics || is_status) && !detail_allowed) {
       metrics::registry::global().on_health_refused();
       return make_response(http::status::forbidden, version,
                            error_json("forbidden: this source is not in health_allow"));
     }
+    if (is_status) {
+      auto res = make_response(http::status::ok, version, std::string(status_page_html()),
+                               status_page_content_type);
+      res.set("Content-Security-Policy", status_page_csp);
+      res.set("X-Content-Type-Options", "nosniff");
+      res.set("Referrer-Policy", "no-referrer");
+      return res;
+    }
     try {
-      const health_inputs in = inputs();
-      if (is_health) return make_response(http::status::ok, version, render_health_json(in));
+      health_inputs in = inputs();
+      if (is_health) {
+        in.traffic = traffic_from(metrics::registry::global().collect(to_scrape_inputs(in)));
+        return make_response(http::status::ok, version, render_health_json(in));
+      }
       if (is_ready_path) {
         return make_response(is_ready(in) ? http::status::ok : http::status::service_unavailable,
                              version, render_ready_json(in));

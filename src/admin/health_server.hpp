@@ -37,7 +37,9 @@ struct health_server_options {
 //   GET|HEAD /livez            -> 200 {"status":"alive"}
 //   GET|HEAD /readyz           -> 200 {"status":"ready"} or 503 not ready
 //   GET|HEAD /metrics          -> 200 Prometheus text (metrics::registry::global())
-//   /health, /healthz, /metrics from a source outside detail_allow -> 403 JSON
+//   GET|HEAD /status           -> 200 the status page (admin/status_page.hpp), HTML
+//                                 that polls /health
+//   /health, /healthz, /metrics, /status from a source outside detail_allow -> 403 JSON
 //   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
 // Malformed requests get 400 (431/413 over the limits) and the connection is
 // closed. Query strings are ignored. A request with `Expect: 100-continue`

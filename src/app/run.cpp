@@ -101,6 +101,11 @@ struct application {
     in.login_error = tokens ? tokens->last_error() : std::string();
     if (auto o = tokens ? tokens->outage() : std::nullopt) in.outage = std::move(o->reason);
     if (tokens) in.unverified = tokens->unverified_slots();
+    if (tokens) {
+      in.slot_logins = tokens->slot_logins();
+      in.login_failures = tokens->recent_login_failures();
+      in.login_failures_total = tokens->login_failures_total();
+    }
     return in;
   }
 };

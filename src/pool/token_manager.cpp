@@ -32,6 +32,7 @@
 
 #include "common/log_exception.hpp"
 #include "common/log_throttle.hpp"
+#include "pool/login_failures.hpp"
 #include "pool/refresh_schedule.hpp"
 #include "pool/refusal_backoff.hpp"
 
@@ -164,6 +165,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   std::optional<clock::time_point> last_doubt_;
   login_outcome::kind last_failure_ = login_outcome::kind::failed;
   std::string last_error_;
+  login_failures failure_log_;  // the recent failures, for /health
   std::optional<startup_result> start_result_;
   std::shared_ptr<signal_channel> start_signal_;
   std::chrono::milliseconds rejected_retry_delay_ = default_rejected_retry_delay;
@@ -419,6 +421,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     last_failure_ = login_outcome::kind::rejected;
     next.state_changed = true;
     last_error_ = "DolphinDB rejected the login: " + message;
+    failure_log_.add({clock_.now(), l.slot, l.is_refresh, "rejected", last_error_});
     if (!min_ready_reached_ && !start_result_ && started_) {
       // Start-up: stop everything. One attempt per credential, never a
       // retry: a wrong password repeated can lock the account.
@@ -455,6 +458,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     if (text != last_error_) next.state_changed = true;
     log_failed_login(l, s, text, delay, now);
     last_error_ = std::move(text);
+    failure_log_.add({now, l.slot, l.is_refresh,
+                      r.what == login_outcome::kind::max_connections ? "max_connections" : "failed",
+                      last_error_});
     defer_slot(s, l.slot, now + std::chrono::duration_cast<clock::duration>(delay));
   }
 
@@ -639,6 +645,13 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     post_wake(true);
   }
 
+  std::vector<slot_login_state> slot_logins() const {
+    std::vector<slot_login_state> out(n_);
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < n_; ++i) out[i] = {slots_[i].in_flight, slots_[i].failures};
+    return out;
+  }
+
   std::vector<bool> unverified_slots() const {
     std::vector<bool> out(n_);
     if (unverified_n_.load(std::memory_order_relaxed) == 0) return out;
@@ -812,6 +825,20 @@ void token_manager::report_token_ok(std::size_t slot, std::uint64_t generation) 
 
 std::vector<bool> token_manager::unverified_slots() const {
   return impl_->unverified_slots();
+}
+
+std::vector<slot_login_state> token_manager::slot_logins() const {
+  return impl_->slot_logins();
+}
+
+std::vector<login_failure> token_manager::recent_login_failures() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->failure_log_.recent();
+}
+
+std::size_t token_manager::login_failures_total() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->failure_log_.total();
 }
 
 asio::awaitable<bool> token_manager::wait_for_install(std::size_t slot,

@@ -14,6 +14,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "dolphindb/login_response.hpp"
+#include "pool/login_failures.hpp"
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
 
@@ -127,6 +128,13 @@ class token_manager {
   // reach it (a node restart kills every token; docs/tokens.md, "After an
   // upstream restart"). Cleared by report_token_ok() or a new install.
   std::vector<bool> unverified_slots() const;
+  // Thread-safe. By slot: its login activity.
+  std::vector<slot_login_state> slot_logins() const;
+  // Thread-safe. The most recent logins that ended without a token, oldest
+  // first (bounded: login_failures::default_capacity), with their reasons.
+  std::vector<login_failure> recent_login_failures() const;
+  // Thread-safe. Logins that ended without a token since start.
+  std::size_t login_failures_total() const;
 
   // Callable from a coroutine on any executor (any io_context thread). True as
   // soon as `slot`'s generation is greater than old_generation (at once if it

@@ -278,8 +278,8 @@ struct token_pool::impl {
     out.reserve(slots.size());
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const auto& s = slots[i];
-      out.push_back(
-          {i, s.state, s.lent, s.generation, s.issued_at, s.lent_since, s.park_ticket != 0});
+      out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since,
+                     s.park_ticket != 0, s.lent ? s.holder : std::string()});
     }
     return out;
   }

@@ -44,6 +44,7 @@ struct slot_info {
   clock::time_point issued_at{};   // when the current token was installed
   clock::time_point lent_since{};  // valid when lent
   bool parked = false;             // lent to an idle connection (see park())
+  std::string holder;              // the client it is lent to (its address); empty when not lent
 };
 
 // Definitions, in terms of slots():

@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "admin/status_page.hpp"
 #include "exposition.hpp"
 #include "metrics/registry.hpp"
 
@@ -51,7 +52,8 @@ health_inputs healthy_pool(std::size_t n = 3) {
     in.slots.push_back({.id = i,
                         .state = pool::slot_state::ready,
                         .generation = 1,
-                        .issued_at = tpp::clock::time_point(10s)});
+                        .issued_at = tpp::clock::time_point(10s),
+                        .holder = {}});
   }
   return in;
 }
@@ -269,6 +271,31 @@ TEST_F(health_server_test, metrics_is_prometheus_text) {
   EXPECT_EQ(ex.samples.at("tpp_tokens_total"), 3);
   EXPECT_EQ(ex.samples.at("tpp_tokens_available"), 3);
   EXPECT_EQ(ex.samples.at("tpp_requests_total{method=\"GET\",status_class=\"2xx\"}"), 1);
+}
+
+TEST_F(health_server_test, status_is_the_html_page_with_a_strict_policy) {
+  start();
+  auto c = connect();
+  const auto r = c.get("/status");
+  EXPECT_EQ(r.result(), http::status::ok);
+  EXPECT_EQ(r[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_EQ(r[http::field::cache_control], "no-store");
+  EXPECT_EQ(std::string(r["Content-Security-Policy"]), std::string(status_page_csp));
+  EXPECT_EQ(r["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(r.body().rfind("<!doctype html>", 0), 0u);
+  EXPECT_NE(r.body().find("</html>"), std::string::npos);
+  EXPECT_TRUE(r.keep_alive());
+  EXPECT_EQ(c.get("/status", http::verb::post).result(), http::status::method_not_allowed);
+}
+
+TEST_F(health_server_test, health_carries_the_request_counters_for_the_status_page) {
+  metrics::registry::global().on_request_done("GET", 503, 0.2);
+  start();
+  auto c = connect();
+  const json j = json::parse(c.get("/health").body());
+  EXPECT_GE(j.at("requests").at("by_class").at("5xx").get<int>(), 1);
+  EXPECT_GE(j.at("requests").at("duration_seconds").at("count").get<int>(), 1);
+  EXPECT_TRUE(j.at("queue").contains("oldest_wait_seconds"));
 }
 
 TEST_F(health_server_test, unknown_path_is_404_json) {

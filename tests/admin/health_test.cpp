@@ -24,7 +24,8 @@ health_inputs healthy_pool(std::size_t n = 4) {
                         .state = slot_state::ready,
                         .lent = false,
                         .generation = 1,
-                        .issued_at = tpp::clock::time_point(100s)});
+                        .issued_at = tpp::clock::time_point(100s),
+                        .holder = {}});
   }
   return in;
 }

@@ -37,12 +37,14 @@ metrics::scrape_inputs some_inputs() {
        .state = pool::slot_state::ready,
        .lent = true,
        .generation = 1,
-       .issued_at = tpp::clock::time_point(900s)},
+       .issued_at = tpp::clock::time_point(900s),
+       .holder = {}},
       {.id = 2,
        .state = pool::slot_state::stale,
        .generation = 1,
-       .issued_at = tpp::clock::time_point(400s)},
-      {.id = 3, .state = pool::slot_state::empty},
+       .issued_at = tpp::clock::time_point(400s),
+       .holder = {}},
+      {.id = 3, .state = pool::slot_state::empty, .holder = {}},
   };
   in.oldest_waiter_since = tpp::clock::time_point(997500ms);
   return in;

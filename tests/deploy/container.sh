@@ -55,6 +55,10 @@ say "proxied through the container: $answer"
 podman exec "$tpp" curl -fsS -o /dev/null http://localhost:9090/healthz ||
   fail "the old compose healthcheck (curl -f http://localhost:9090/healthz) fails"
 [[ $(podman exec "$tpp" id -u) == 10001 ]] || fail "tpp does not run as uid 10001"
+podman exec "$tpp" test -s /usr/share/tpp/prometheus/tpp-alerts.yaml -a -s /usr/share/tpp/grafana/tpp.json ||
+  fail "the image lacks /usr/share/tpp/prometheus/tpp-alerts.yaml or /usr/share/tpp/grafana/tpp.json"
+podman exec "$tpp" curl -fsS http://localhost:9090/status | grep -q '<title>tpp status</title>' ||
+  fail "GET /status does not serve the status page"
 version=$(sed -n 's/^project(tpp VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 label=$(podman image inspect localhost/tpp:latest \
   --format '{{index .Config.Labels "org.opencontainers.image.version"}}')

@@ -20,12 +20,13 @@ prefix=$tmp/usr
 cmake --install "$build" --prefix "$prefix" >/dev/null
 unit=$prefix/lib/systemd/system/tpp.service
 for f in bin/tpp lib/systemd/system/tpp.service share/man/man1/tpp.1 \
-  share/doc/tpp/examples/config.yaml; do
+  share/doc/tpp/examples/config.yaml share/tpp/prometheus/tpp-alerts.yaml \
+  share/tpp/grafana/tpp.json; do
   [[ -f $prefix/$f ]] || fail "not installed: $f"
 done
 grep -q "^ExecStart=$prefix/bin/tpp --config $prefix/etc/tpp/config.yaml\$" "$unit" ||
   fail "the installed unit does not run the installed binary: $(grep ExecStart "$unit")"
-echo "deploy/install: binary, unit, example config and man page installed"
+echo "deploy/install: binary, unit, example config, man page, alert rules and dashboard installed"
 
 out=$(MANPATH=$prefix/share/man systemd-analyze verify "$unit" 2>&1) ||
   fail "systemd-analyze verify: $out"

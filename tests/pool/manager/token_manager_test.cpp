@@ -723,5 +723,55 @@ TEST(token_manager, stop_cancels_slow_logins_and_installs_nothing) {
   EXPECT_EQ(f.get().what, startup_result::kind::stopped);
 }
 
+// The status page lists recent login failures with their reasons: a bounded
+// ring in the manager, kept after the logins succeed again.
+TEST(token_manager, failed_logins_are_kept_in_a_bounded_ring_with_their_reasons) {
+  harness h(10, 10);
+  h.ddb->set_delay([](int) { return 1ms; });
+  h.ddb->set_script([](int call) {
+    if (call <= 30) return outcome(kind::failed, "connect to ddb:8848: Connection refused");
+    return ok_outcome(call);
+  });
+  auto f = h.start();
+  ASSERT_EQ(f.wait_for(20s), std::future_status::ready);
+  EXPECT_TRUE(eventually([&] { return h.all_ready(); }));
+  const auto recent = h.mgr->recent_login_failures();
+  EXPECT_EQ(h.mgr->login_failures_total(), 30u);
+  ASSERT_EQ(recent.size(), pool::login_failures::default_capacity);
+  for (const auto& r : recent) {
+    EXPECT_EQ(r.outcome, "failed");
+    EXPECT_FALSE(r.is_refresh);
+    EXPECT_LT(r.slot, 10u);
+    EXPECT_EQ(r.reason, "login failed: connect to ddb:8848: Connection refused");
+  }
+  for (const auto& s : h.mgr->slot_logins()) {
+    EXPECT_EQ(s.failures, 0u);  // reset by the successful login
+  }
+}
+
+TEST(token_manager, a_rejected_login_is_listed_as_rejected) {
+  harness h(1, 1);
+  h.ddb->set_script([](int) {
+    return outcome(kind::rejected, R"(login("u", ***) => The user name or password is incorrect.)");
+  });
+  EXPECT_EQ(h.start_and_wait().what, startup_result::kind::rejected);
+  const auto recent = h.mgr->recent_login_failures();
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].outcome, "rejected");
+  EXPECT_NE(recent[0].reason.find("incorrect"), std::string::npos);
+}
+
+TEST(login_failures, ring_keeps_the_latest_and_cuts_long_reasons) {
+  pool::login_failures ring(3);
+  for (std::size_t i = 0; i < 5; ++i) ring.add({{}, i, false, "failed", "r" + std::to_string(i)});
+  ring.add({{}, 9, true, "failed", std::string(1000, 'x')});
+  const auto r = ring.recent();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].reason, "r3");
+  EXPECT_EQ(r[1].reason, "r4");
+  EXPECT_EQ(r[2].reason.size(), pool::login_failures::max_reason_bytes);
+  EXPECT_EQ(ring.total(), 6u);
+}
+
 }  // namespace
 }  // namespace tpp::pool
