@@ -33,6 +33,20 @@ enum class handover : std::uint8_t {
   idle,            // taken from the connection while it sat idle between requests
 };
 
+// Why a TLS handshake on the listener failed, as
+// tpp_tls_handshake_failures_total's `reason` label counts it (in the
+// label's exposition order).
+enum class tls_failure : std::uint8_t {
+  timeout,          // no complete handshake within handshake_timeout_seconds
+  plain_http,       // plain HTTP sent to the TLS port
+  version,          // no protocol version in common (TLS 1.1 and older)
+  no_client_cert,   // mTLS: the client sent no certificate
+  bad_client_cert,  // mTLS: its certificate did not verify against client_ca_file
+  client_alert,     // the client refused (often: it does not trust tpp's certificate)
+  closed,           // the client went away mid-handshake
+  other,
+};
+
 namespace detail {
 struct shard;
 }
@@ -68,6 +82,8 @@ class registry {
   void on_client_bytes(std::uint64_t received, std::uint64_t sent) noexcept;
   // A request rejected as malformed (400/431/413) before reaching DolphinDB.
   void on_bad_request() noexcept;
+  // A TLS handshake on the listener failed (server_tls).
+  void on_tls_handshake_failure(tls_failure why) noexcept;
   // An upgraded connection (after a 101) starts / stops being relayed.
   void on_tunnel_opened() noexcept;
   void on_tunnel_closed() noexcept;

@@ -37,6 +37,7 @@ struct request_record {
   double wait_seconds = 0;          // waiting for a token
   double upstream_seconds = 0;      // request sent until response head read
   std::optional<std::size_t> slot;  // the token slot used (never its value)
+  std::string_view identity;        // connection::identity (outlives the record)
   std::optional<request_trace> trace;
 
   // Starts the spans when export is on: continues the client's traceparent,
