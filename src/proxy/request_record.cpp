@@ -24,7 +24,7 @@ void log_access(const request_record& r, std::string_view client_ip, double tota
   // One line per request; the slot id says which token, never its value.
   spdlog::info(
       "access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
-      "total_ms={:.2f} slot={}{}{}",
+      "total_ms={:.2f} slot={}{}{}{}",
       client_ip, r.method.empty() ? "-" : r.method, r.target.empty() ? "-" : r.target, r.status,
       r.bytes_in, r.bytes_out, r.wait_seconds * 1e3, r.upstream_seconds * 1e3, total * 1e3,
       r.slot ? std::to_string(*r.slot) : std::string("-"),
