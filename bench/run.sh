@@ -7,7 +7,7 @@
 #   bench/run.sh --short         CI smoke run (1 round x 2 s, 1,000 idle connections, < 60 s)
 #   bench/run.sh --profile       also: perf profile of tpp under the keep-alive load
 #   bench/run.sh --allocators    also: tpp's keep-alive load with mimalloc (linked), glibc, jemalloc
-#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,profile,alloc
+#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,profile,alloc
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
 # Environment: TPP_BENCH_BUILD_DIR (default build-release), TPP_BENCH_NO_BUILD=1
@@ -25,7 +25,7 @@ bench=$root/bench
 cores=$(nproc)
 
 rounds=3 duration=10 warmup=2 idle_n=10000 connections=50 threads=2
-phases="load,idle,startup,fetch"
+phases="load,idle,startup,fetch,tls"
 strict=0 keep=0 short=0
 while (($#)); do
   case $1 in
@@ -139,7 +139,8 @@ wait_http() {  # url expected_status seconds pid
 }
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
-read -r up_port ngx_port tpp_port tpp_health emu_port tpp2_port tpp2_health <<<"$(free_ports 7)"
+read -r up_port ngx_port tpp_port tpp_health emu_port tpp2_port tpp2_health ngx_tls_port tpp_tls_port \
+  tpp_tls_health <<<"$(free_ports 10)"
 
 # A realistic DolphinDB token: 128 random bytes, base64, 64-char lines, each
 # ending in "\n" (escaped in JSON); the bearer form is the same without them.
@@ -198,6 +199,40 @@ $(nginx_http_common "$tmp/upstream")
 }
 EOF
 
+# ---------------------------------------------------------------- TLS on the proxies' listeners
+# Both terminate TLS 1.3 with the same certificate (EC P-256); the client
+# (wrk, OpenSSL) offers the same suites to both and both take the client's
+# order, so both negotiate the same cipher (checked before the load).
+if has_phase tls; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tmp/tls.key" \
+    -out "$tmp/tls.crt" -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+    >"$tmp/tls-cert.log" 2>&1 || { cat "$tmp/tls-cert.log" >&2; die "openssl: test certificate"; }
+fi
+nginx_location() {
+  cat <<EOF
+        location / {
+            proxy_pass http://ddb;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$http_host;
+            proxy_set_header Authorization "Bearer $bearer";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+        }
+EOF
+}
+nginx_tls_server() {
+  cat <<EOF
+    server {
+        listen 127.0.0.1:$ngx_tls_port ssl reuseport backlog=4096;
+        ssl_certificate $tmp/tls.crt;
+        ssl_certificate_key $tmp/tls.key;
+        ssl_protocols TLSv1.3;
+$(nginx_location)
+    }
+EOF
+}
+
 # ---------------------------------------------------------------- nginx as the proxy under comparison
 # Same job as tpp: a fixed bearer token, Host kept, X-Forwarded-For/-Proto
 # added, keep-alive to the upstream; one worker per core like tpp's default.
@@ -215,16 +250,9 @@ $(nginx_http_common "$tmp/proxy")
     }
     server {
         listen 127.0.0.1:$ngx_port reuseport backlog=4096;
-        location / {
-            proxy_pass http://ddb;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host \$http_host;
-            proxy_set_header Authorization "Bearer $bearer";
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto \$scheme;
-        }
+$(nginx_location)
     }
+$(if has_phase tls; then nginx_tls_server; fi)
 }
 EOF
 
@@ -247,7 +275,7 @@ tpp_config "$tmp/tpp.yaml" "$tpp_port" "$tpp_health" "$up_port" 64 warn
 
 echo "{\"kind\":\"meta\",\"cores\":$cores,\"rounds\":$rounds,\"duration\":$duration,\"threads\":$threads,\"connections\":$connections,\"loadavg\":$(cut -d' ' -f1 /proc/loadavg),\"noisy\":$(awk '{print ($1 >= 0.5) ? "true" : "false"}' /proc/loadavg)}" >>"$results"
 
-if has_phase load || has_phase profile || has_phase alloc || has_phase idle; then
+if has_phase load || has_phase profile || has_phase alloc || has_phase idle || has_phase tls; then
   log "starting the upstream (nginx, 1 worker) on 127.0.0.1:$up_port"
   start_bg upstream nginx -e stderr -p "$tmp/upstream" -c "$tmp/upstream/nginx.conf"
   upstream_pid=$last_pid
@@ -267,15 +295,15 @@ cpu_ticks() {  # user and system CPU ticks of the given processes, summed: "user
   done
   echo "$u $s"
 }
-run_wrk() {  # proxy mode port seconds round "pids" -> one JSON line in $results (round 0 = warm-up, not kept)
-  local proxy=$1 mode=$2 port=$3 secs=$4 round=$5 cpids=$6 close=0 outf line u0 s0 u1 s1
+run_wrk() {  # proxy mode port seconds round "pids" [scheme] -> one JSON line in $results (round 0 = warm-up, not kept)
+  local proxy=$1 mode=$2 port=$3 secs=$4 round=$5 cpids=$6 scheme=${7:-http} close=0 outf line u0 s0 u1 s1
   [[ $mode == close ]] && close=1
   # shellcheck disable=SC2086
   read -r u0 s0 < <(cpu_ticks $cpids)
   outf=$tmp/wrk-$proxy-$mode-$round.txt
   BENCH_CONNECTION_CLOSE=$close timeout $((${secs%.*} + 30)) \
     wrk -t"$threads" -c"$connections" -d"${secs}s" --latency -s "$bench/post.lua" \
-    "http://127.0.0.1:$port" >"$outf" 2>&1 || { cat "$outf" >&2; die "wrk against $proxy ($mode)"; }
+    "$scheme://127.0.0.1:$port" >"$outf" 2>&1 || { cat "$outf" >&2; die "wrk against $proxy ($mode)"; }
   # shellcheck disable=SC2086
   read -r u1 s1 < <(cpu_ticks $cpids)
   line=$(sed -n 's/^BENCH_RESULT //p' "$outf")
@@ -307,7 +335,7 @@ start_tpp() {  # name config health_port [env...] -> tpp_pid
     { cat "$tmp/$name.log" >&2; die "$name did not get ready"; }
 }
 
-if has_phase load || has_phase profile; then
+if has_phase load || has_phase profile || has_phase tls; then
   log "starting nginx (proxy, $cores workers) on 127.0.0.1:$ngx_port and tpp ($cores workers) on 127.0.0.1:$tpp_port"
   start_bg nginx-proxy nginx -e stderr -p "$tmp/proxy" -c "$tmp/proxy/nginx.conf"
   nginx_pid=$last_pid
@@ -338,6 +366,32 @@ if has_phase load; then
   ngx_hwm=0
   for w in $nginx_workers; do ngx_hwm=$((ngx_hwm + $(kib "$w" VmHWM))); done
   echo "{\"kind\":\"rss\",\"tpp_vmhwm_kib\":$(kib "$main_tpp" VmHWM),\"nginx_vmhwm_kib\":$ngx_hwm}" >>"$results"
+fi
+
+if has_phase tls; then
+  tpp_config "$tmp/tpp-tls.yaml" "$tpp_tls_port" "$tpp_tls_health" "$up_port" 64 warn
+  cat >>"$tmp/tpp-tls.yaml" <<EOF
+server_tls: {cert_file: "$tmp/tls.crt", key_file: "$tmp/tls.key", min_version: "1.3"}
+EOF
+  start_tpp tpp-tls "$tmp/tpp-tls.yaml" "$tpp_tls_health"
+  tls_tpp=$tpp_pid
+  ciphers=()
+  for p in "$ngx_tls_port" "$tpp_tls_port"; do
+    [[ $(curl -s --cacert "$tmp/tls.crt" -o /dev/null -w '%{http_code}' -X POST "https://127.0.0.1:$p/api/execute" -d '{"script":"1+1"}') == 200 ]] ||
+      die "TLS proxy on port $p does not answer 200"
+    ciphers+=("$(openssl s_client -connect "127.0.0.1:$p" </dev/null 2>/dev/null | sed -n 's/^New, \(.*\)$/\1/p')")
+  done
+  [[ -n ${ciphers[0]} && ${ciphers[0]} == "${ciphers[1]}" ]] ||
+    die "nginx and tpp negotiate different TLS: '${ciphers[0]}' vs '${ciphers[1]}'"
+  log "tls: ${ciphers[0]}; $rounds round(s) x ${duration} s keep-alive, tpp and nginx alternating"
+  echo "{\"kind\":\"tls\",\"cipher\":\"${ciphers[0]}\"}" >>"$results"
+  run_wrk tpp tls-keepalive "$tpp_tls_port" "$warmup" 0 "$tls_tpp" https
+  run_wrk nginx tls-keepalive "$ngx_tls_port" "$warmup" 0 "$nginx_workers" https
+  for ((r = 1; r <= rounds; r++)); do
+    run_wrk tpp tls-keepalive "$tpp_tls_port" "$duration" "$r" "$tls_tpp" https
+    run_wrk nginx tls-keepalive "$ngx_tls_port" "$duration" "$r" "$nginx_workers" https
+  done
+  stop_pid "$tls_tpp"
 fi
 
 if has_phase profile; then

@@ -24,6 +24,7 @@
 #include "dolphindb/credential_store.hpp"
 #include "dolphindb/login_client.hpp"
 #include "metrics/registry.hpp"
+#include "net/server_tls.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/token_manager.hpp"
 #include "proxy/server.hpp"
@@ -390,6 +391,7 @@ int run(const config::config& cfg) {
   ctx.max_client_connections = descriptor_budget();
   try {
     if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
+    if (cfg.server_tls.enabled()) ctx.tls = std::make_shared<net::server_tls>(cfg.server_tls);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

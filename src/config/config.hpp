@@ -49,6 +49,18 @@ struct upstream_config {
   std::string url() const;
 };
 
+// TLS on a listener (server_tls: the proxy listener; docs/security.md, "TLS
+// on the listener"). Off while cert_file is empty.
+struct listener_tls_config {
+  std::string cert_file;            // PEM: the certificate, then its chain
+  std::string key_file;             // PEM private key (unencrypted)
+  std::string client_ca_file;       // PEM CAs; set = client certificates required (mTLS)
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::chrono::milliseconds handshake_timeout{10000};  // accept to handshake done
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct credential_config {
   std::string username;       // required
   std::string password;       // from password, or read from password_file
@@ -135,6 +147,7 @@ struct config {
   token_config token;
   telemetry_config telemetry;
   clients_config clients;
+  listener_tls_config server_tls;  // new: TLS on `listen`
 
   // New top-level keys.
   std::size_t workers = 0;  // 0 = one per core

@@ -136,6 +136,62 @@ const otlp_exporter_env& in(const C& c) {
   return c.telemetry.otel.*Of;
 }
 
+// The keys of one listener's TLS map (server_tls), each a row.
+using tls_map = listener_tls_config config::*;
+
+std::string tls_version(S v, S n) {
+  std::string text(trim_blanks(v));
+  if (text != "1.2" && text != "1.3")
+    fail(n, "must be \"1.2\" or \"1.3\" (got " + quote_value(v) + ")");
+  return text;
+}
+
+template <tls_map Of>
+constexpr key_spec tls_cert_file(std::string_view path, std::string_view env) {
+  return {path,
+          env,
+          false,
+          false,
+          [](C& c, S v, S) { (c.*Of).cert_file = v; },
+          [](const C& c) { return (c.*Of).cert_file; }};
+}
+template <tls_map Of>
+constexpr key_spec tls_key_file(std::string_view path, std::string_view env) {
+  return {path,
+          env,
+          false,
+          false,
+          [](C& c, S v, S) { (c.*Of).key_file = v; },
+          [](const C& c) { return (c.*Of).key_file; }};
+}
+template <tls_map Of>
+constexpr key_spec tls_client_ca_file(std::string_view path, std::string_view env) {
+  return {path,
+          env,
+          false,
+          false,
+          [](C& c, S v, S) { (c.*Of).client_ca_file = v; },
+          [](const C& c) { return (c.*Of).client_ca_file; }};
+}
+template <tls_map Of>
+constexpr key_spec tls_min_version(std::string_view path, std::string_view env) {
+  return {path,
+          env,
+          false,
+          false,
+          [](C& c, S v, S n) { (c.*Of).min_version = tls_version(v, n); },
+          [](const C& c) { return (c.*Of).min_version; }};
+}
+template <tls_map Of>
+constexpr key_spec tls_handshake_timeout(std::string_view path, std::string_view env) {
+  return {path,
+          env,
+          false,
+          false,
+          [](C& c, S v, S n) { (c.*Of).handshake_timeout = positive_seconds(v, n); },
+          [](const C& c) { return format_seconds((c.*Of).handshake_timeout); }};
+}
+
 template <scope Of>
 constexpr key_spec otlp_endpoint(std::string_view env) {
   return {
@@ -354,6 +410,13 @@ const key_spec table[] = {
      [](C& c, S v, S n) { c.max_body_bytes = count(v, n); },
      [](const C& c) { return std::to_string(c.max_body_bytes); }},
 
+    tls_cert_file<&C::server_tls>("server_tls.cert_file", "TPP_SERVER_TLS_CERT_FILE"),
+    tls_key_file<&C::server_tls>("server_tls.key_file", "TPP_SERVER_TLS_KEY_FILE"),
+    tls_client_ca_file<&C::server_tls>("server_tls.client_ca_file",
+                                       "TPP_SERVER_TLS_CLIENT_CA_FILE"),
+    tls_min_version<&C::server_tls>("server_tls.min_version", "TPP_SERVER_TLS_MIN_VERSION"),
+    tls_handshake_timeout<&C::server_tls>("server_tls.handshake_timeout_seconds",
+                                          "TPP_SERVER_TLS_HANDSHAKE_TIMEOUT_SECONDS"),
     // The standard OpenTelemetry variables: environment only (docs/telemetry.md).
     {"", "OTEL_SDK_DISABLED", false, false,
      [](C& c, S v, S) { c.telemetry.otel.sdk_disabled = lower_ascii(trim_blanks(v)) == "true"; },
@@ -391,7 +454,7 @@ const key_spec table[] = {
 };
 
 constexpr std::string_view section_names[] = {"upstream", "credential", "token", "telemetry",
-                                              "clients"};
+                                              "clients", "server_tls"};
 // Keys whose YAML value may be a list (joined with commas, as their TPP_*
 // variable is written).
 constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 #include "access/key_file.hpp"
 #include "config/listen_check.hpp"
@@ -9,6 +10,7 @@
 #include "config/password_file.hpp"
 #include "config/source.hpp"
 #include "config/suggest.hpp"
+#include "config/tls_files.hpp"
 
 namespace tpp::config {
 namespace {
@@ -108,6 +110,25 @@ void check_listen_host(const draft& d, std::string_view path, const address& a) 
   }
 }
 
+// A listener's TLS map: both files or neither, and they must load as the
+// listener will load them (key matching the certificate included).
+void check_tls(const draft& d, std::string_view map, const listener_tls_config& t) {
+  const std::string cert = std::string(map) + ".cert_file";
+  const std::string key = std::string(map) + ".key_file";
+  if (!t.enabled()) {
+    if (!t.key_file.empty() || !t.client_ca_file.empty()) {
+      fail(d.name_of(cert), "is required when " + std::string(map) + " has other keys");
+    }
+    return;
+  }
+  if (t.key_file.empty()) fail(d.name_of(key), "is required with " + cert);
+  try {
+    make_server_ssl_ctx(t);
+  } catch (const std::runtime_error& e) {
+    fail(std::string(map), e.what());
+  }
+}
+
 void validate(const draft& d, bool file_mode) {
   const config& c = d.cfg;
   if (file_mode && !d.has("listen")) {
@@ -125,6 +146,7 @@ void validate(const draft& d, bool file_mode) {
          "must differ from listen (both are " + c.listen.to_string() + ")");
   }
   require_non_empty(d, "credential.username", c.credential.username);
+  check_tls(d, "server_tls", c.server_tls);
   if (c.token.min_ready > c.token.pool_size) {
     fail(d.name_of("token.min_ready"), "must be at most token.pool_size (" +
                                            std::to_string(c.token.pool_size) + ") (got " +

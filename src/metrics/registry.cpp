@@ -36,6 +36,11 @@ constexpr std::array<std::string_view, 5> status_classes{"1xx", "2xx", "3xx", "4
 constexpr std::array<std::string_view, 4> login_outcomes{"ok", "rejected", "failed",
                                                          "max_connections"};
 constexpr std::array<std::string_view, 2> login_kinds{"startup", "refresh"};
+constexpr std::array<std::string_view, 8> tls_failures{
+    "timeout",         "plain_http",   "version", "no_client_cert",
+    "bad_client_cert", "client_alert", "closed",  "other"};
+static_assert(tls_failures.size() == static_cast<std::size_t>(tls_failure::other) + 1,
+              "one reason label per tls_failure, in the enum's order");
 static_assert(login_outcomes.size() == static_cast<std::size_t>(login_outcome::max_connections) + 1,
               "one outcome label per login_outcome, in the enum's order");
 
@@ -61,7 +66,8 @@ enum counter_id : std::size_t {
   c_key_missing,
   c_key_invalid,
   c_health_refused,
-  c_counter_count
+  c_tls_failures,  // one per tls_failure, in its order
+  c_counter_count = c_tls_failures + 8
 };
 
 std::size_t method_index(std::string_view m) noexcept {
@@ -282,6 +288,10 @@ void registry::on_health_refused() noexcept {
 void registry::on_bad_request() noexcept {
   bump(local().counters[c_bad_requests]);
 }
+void registry::on_tls_handshake_failure(tls_failure why) noexcept {
+  const auto i = std::min(static_cast<std::size_t>(why), tls_failures.size() - 1);
+  bump(local().counters[c_tls_failures + i]);
+}
 void registry::on_token_wait(double seconds) noexcept {
   local().token_wait.record(token_wait_bounds, seconds);
 }
@@ -477,6 +487,13 @@ void add_client_families(family_builder& b, const shard_sums& sums) {
   }
   b.single("tpp_bad_requests_total", counter, "",
            "Malformed client requests rejected before reaching DolphinDB.", c[c_bad_requests]);
+  {
+    auto& f = b.add("tpp_tls_handshake_failures_total", counter, "",
+                    "TLS handshakes on the proxy listener that failed, by reason.");
+    for (std::size_t i = 0; i < tls_failures.size(); ++i) {
+      f.numbers.push_back({{{"reason", std::string(tls_failures[i])}}, c[c_tls_failures + i]});
+    }
+  }
   b.single("tpp_client_received_bytes_total", counter, "By", "Bytes read from clients.",
            c[c_bytes_received]);
   b.single("tpp_client_sent_bytes_total", counter, "By", "Bytes written to clients.",

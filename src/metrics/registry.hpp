@@ -33,6 +33,20 @@ enum class handover : std::uint8_t {
   idle,            // taken from the connection while it sat idle between requests
 };
 
+// Why a TLS handshake on the listener failed, as
+// tpp_tls_handshake_failures_total's `reason` label counts it (in the
+// label's exposition order).
+enum class tls_failure : std::uint8_t {
+  timeout,          // no complete handshake within handshake_timeout_seconds
+  plain_http,       // plain HTTP sent to the TLS port
+  version,          // no protocol version in common (TLS 1.1 and older)
+  no_client_cert,   // mTLS: the client sent no certificate
+  bad_client_cert,  // mTLS: its certificate did not verify against client_ca_file
+  client_alert,     // the client refused (often: it does not trust tpp's certificate)
+  closed,           // the client went away mid-handshake
+  other,
+};
+
 namespace detail {
 struct shard;
 }
@@ -77,6 +91,8 @@ class registry {
   // A /health or /metrics request answered 403: its source is outside
   // health_allow.
   void on_health_refused() noexcept;
+  // A TLS handshake on the listener failed (server_tls).
+  void on_tls_handshake_failure(tls_failure why) noexcept;
   // An upgraded connection (after a 101) starts / stops being relayed.
   void on_tunnel_opened() noexcept;
   void on_tunnel_closed() noexcept;

@@ -25,7 +25,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // What a waiter reads of its client's further bytes, at most.
 constexpr std::size_t max_watched_bytes = 64 * 1024;
 
-asio::awaitable<void> forever(tcp::socket& s) {
+asio::awaitable<void> forever(net::client_stream& s) {
   asio::steady_timer t(s.get_executor(), asio::steady_timer::time_point::max());
   co_await t.async_wait(use_tuple);
 }
@@ -36,7 +36,7 @@ asio::awaitable<void> forever(tcp::socket& s) {
 // that sends a body and then leaves is seen leaving behind those bytes, and
 // its request is never forwarded. Past max_watched_bytes the waiter keeps
 // its place and stops looking: a client still sending that much is there.
-asio::awaitable<void> watch_client_gone(tcp::socket& s, beast::flat_buffer& buf) {
+asio::awaitable<void> watch_client_gone(net::client_stream& s, beast::flat_buffer& buf) {
   while (buf.size() < max_watched_bytes) {
     auto [ec, n] = co_await s.async_read_some(buf.prepare(4096), use_tuple);
     if (ec) co_return;  // gone (or the grant cancelled this read)
@@ -62,7 +62,7 @@ pool::token_outage current_outage(const proxy_context& ctx) {
 
 // Whichever of grant, client gone and timeout comes first. Without a timeout
 // the race has two parts, so a waiter arms no timer.
-asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, tcp::socket& client,
+asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, net::client_stream& client,
                                                 beast::flat_buffer& client_buf, pool::lease& out,
                                                 const std::string& client_ip) {
   using namespace asio::experimental::awaitable_operators;

@@ -5,6 +5,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <string>
 
+#include "net/client_stream.hpp"
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
 
@@ -29,7 +30,7 @@ enum class acquire_outcome {
 // waiter already queued. `client_ip` counts against token.max_per_client.
 // Worker thread only.
 boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
-                                                       boost::asio::ip::tcp::socket& client,
+                                                       net::client_stream& client,
                                                        boost::beast::flat_buffer& client_buf,
                                                        pool::lease& out,
                                                        const std::string& client_ip);

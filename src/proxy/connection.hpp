@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "net/client_stream.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/token_pool.hpp"
 #include "proxy/deadline.hpp"
@@ -27,8 +28,8 @@ struct connection {
 
   worker& w;
   proxy_context& ctx;
-  boost::asio::ip::tcp::socket client;
-  std::string client_ip;  // for X-Forwarded-For and the logs
+  net::client_stream client;  // plain TCP, or TLS with server_tls
+  std::string client_ip;      // for X-Forwarded-For and the logs
   std::string identity;  // who the client is, for logs and limits: the client certificate's subject
                          // or API key name; empty = client_ip
   boost::beast::flat_buffer in_buf;  // client bytes read and not yet used

@@ -237,7 +237,8 @@ void exchange::upstream_request_filter() {
   // Decided before the rewrite strips Upgrade and Connection as hop-by-hop.
   const auto upgrade =
       has_field(head_, http::field::upgrade) ? decide_upgrade(head_) : upgrade_decision{};
-  rewrite_request_head(head_, *c_.lease.token(), c_.client_ip, "http");
+  rewrite_request_head(head_, *c_.lease.token(), c_.client_ip,
+                       c_.client.is_tls() ? "https" : "http");
   if (upgrade.forward) {
     upgrade_ = upgrade.protocols;
     restore_upgrade(head_, upgrade_);
@@ -357,7 +358,7 @@ asio::awaitable<bool> exchange::connect_upstream() {
 
 asio::awaitable<exchange::step> exchange::stream_request() {
   auto r = co_await relay(
-      relay_source<tcp::socket, true>{c_.client, c_.in_buf, req_, client_body_limit()},
+      relay_source<net::client_stream, true>{c_.client, c_.in_buf, req_, client_body_limit()},
       relay_sink<net::upstream_stream>{*c_.upstream,
                                        says_chunked(head_),
                                        {io_phase::upstream_write, cfg_.upstream.read_timeout}},
@@ -523,7 +524,7 @@ asio::awaitable<void> exchange::send_response() {
     auto r = co_await relay(
         relay_source<net::upstream_stream, false>{
             *c_.upstream, c_.up_buf, *res_, {io_phase::upstream_read, cfg_.upstream.read_timeout}},
-        relay_sink<tcp::socket>{c_.client, says_chunked(rhead), to_client}, c_.head_out,
+        relay_sink<net::client_stream>{c_.client, says_chunked(rhead), to_client}, c_.head_out,
         c_.deadline, c_.w.buffers());
     rec_.bytes_out = r.bytes;
     complete = r.complete;

@@ -13,6 +13,7 @@
 #include "access/failure_delay.hpp"
 #include "access/key_store.hpp"
 #include "config/config.hpp"
+#include "net/server_tls.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
@@ -55,6 +56,9 @@ struct proxy_context {
   // Null unless OTLP export is on; then every request makes a span.
   telemetry::otlp::exporter* tracer = nullptr;
   upstream_connector connect_upstream;
+  // server_tls: the listener's TLS context, re-read when its files change
+  // (worker 0's sweep polls them). Null: plain HTTP, the old data path.
+  std::shared_ptr<net::server_tls> tls;
   std::atomic<bool> shutting_down{false};
   // Client connections open on every worker, and how many may be
   // (client_connection_budget() of the descriptor limit): at the budget the

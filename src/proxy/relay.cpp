@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "net/client_stream.hpp"
 #include "net/upstream_stream.hpp"
 #include "proxy/wire.hpp"
 
@@ -215,29 +216,30 @@ asio::awaitable<relay_result> relay(relay_source<In, IsRequest> in, relay_sink<O
 }
 
 // The two directions of a proxied exchange.
-template asio::awaitable<head_read> read_head(tcp::socket&, beast::flat_buffer&, request_parser&,
-                                              head_guard&, io_deadline&, io_limit);
+template asio::awaitable<head_read> read_head(net::client_stream&, beast::flat_buffer&,
+                                              request_parser&, head_guard&, io_deadline&, io_limit);
 template asio::awaitable<head_read> read_head(net::upstream_stream&, beast::flat_buffer&,
                                               response_parser&, head_guard&, io_deadline&,
                                               io_limit);
-template asio::awaitable<boost::system::error_code> read_body(tcp::socket&, beast::flat_buffer&,
-                                                              request_parser&, char*, std::size_t,
-                                                              std::size_t&, io_deadline&, io_limit);
+template asio::awaitable<boost::system::error_code> read_body(net::client_stream&,
+                                                              beast::flat_buffer&, request_parser&,
+                                                              char*, std::size_t, std::size_t&,
+                                                              io_deadline&, io_limit);
 template asio::awaitable<boost::system::error_code> read_body(net::upstream_stream&,
                                                               beast::flat_buffer&, response_parser&,
                                                               char*, std::size_t, std::size_t&,
                                                               io_deadline&, io_limit);
-template asio::awaitable<boost::system::error_code> send_whole(tcp::socket&, std::string_view,
-                                                               std::string_view, bool, io_deadline&,
-                                                               io_limit);
+template asio::awaitable<boost::system::error_code> send_whole(net::client_stream&,
+                                                               std::string_view, std::string_view,
+                                                               bool, io_deadline&, io_limit);
 template asio::awaitable<boost::system::error_code> send_whole(net::upstream_stream&,
                                                                std::string_view, std::string_view,
                                                                bool, io_deadline&, io_limit);
-template asio::awaitable<relay_result> relay(relay_source<tcp::socket, true>,
+template asio::awaitable<relay_result> relay(relay_source<net::client_stream, true>,
                                              relay_sink<net::upstream_stream>, std::string_view,
                                              io_deadline&, relay_buffers&);
 template asio::awaitable<relay_result> relay(relay_source<net::upstream_stream, false>,
-                                             relay_sink<tcp::socket>, std::string_view,
+                                             relay_sink<net::client_stream>, std::string_view,
                                              io_deadline&, relay_buffers&);
 
 }  // namespace tpp::proxy

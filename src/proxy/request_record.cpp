@@ -23,15 +23,16 @@ int status_of(unsigned http_status) {
 void log_access(const request_record& r, std::string_view client_ip, std::string_view identity,
                 double total) {
   // One line per request; the slot id says which token, never its value. A
-  // client known by an API key gets "client=<name>" at the end (the line is
-  // unchanged otherwise).
+  // client known by an API key or a certificate gets identity="<name>" at
+  // the end (the line is unchanged otherwise).
   spdlog::info(
       "access {} \"{} {}\" {} in={} out={} wait_ms={:.2f} upstream_ms={:.2f} "
-      "total_ms={:.2f} slot={}{}{}",
+      "total_ms={:.2f} slot={}{}{}{}",
       client_ip, r.method.empty() ? "-" : r.method, r.target.empty() ? "-" : r.target, r.status,
       r.bytes_in, r.bytes_out, r.wait_seconds * 1e3, r.upstream_seconds * 1e3, total * 1e3,
       r.slot ? std::to_string(*r.slot) : std::string("-"),
-      identity.empty() ? "" : " client=", identity);
+      // OpenSSL escapes quotes and control characters in the subject (RFC 2253).
+      identity.empty() ? "" : " identity=\"", identity, identity.empty() ? "" : "\"");
 }
 
 otlp::span_data server_span(const request_record& r, std::string_view client_ip,

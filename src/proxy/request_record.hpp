@@ -50,7 +50,8 @@ std::uint64_t unix_ns() noexcept;
 // The one place a finished request is accounted for: request metrics, the
 // access log line (telemetry.access_log) and the spans. Does nothing for a
 // request that got no answer (status 0: the client went away first).
-// `identity`: the client's API key name (connection::identity), or empty.
+// `identity`: connection::identity (an API key's name or a client
+// certificate's subject), or empty.
 void record_finished(const request_record& r, const proxy_context& ctx, std::string_view client_ip,
                      std::string_view identity = {});
 

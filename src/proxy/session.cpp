@@ -13,6 +13,7 @@
 #include "proxy/relay.hpp"
 #include "proxy/request_record.hpp"
 #include "proxy/session_entry.hpp"
+#include "proxy/tls_accept.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace tpp::proxy {
@@ -55,7 +56,7 @@ void session::check_deadline(clock::time_point now) {
   boost::system::error_code ec;
   // A tunnel waits on both sides at once: an idle one is cancelled on both.
   const bool both = expired == io_phase::tunnel;
-  if (both || !is_upstream(expired)) c_.client.cancel(ec);
+  if (both || !is_upstream(expired)) c_.client.socket().cancel(ec);
   if ((both || is_upstream(expired)) && c_.upstream) c_.upstream->tcp().socket().cancel(ec);
 }
 
@@ -67,12 +68,16 @@ void session::close() {
   // No shutdown() first: close() sends the same FIN (or the same RST when
   // unread input is left), one system call less per connection.
   boost::system::error_code ec;
-  c_.client.close(ec);
+  c_.client.socket().close(ec);
   if (c_.upstream) c_.upstream->tcp().socket().close(ec);
 }
 
 asio::awaitable<void> run_session(worker* w, tcp::socket socket, tcp::endpoint peer) {
   session s(*w, std::move(socket), peer);
+  if (w->ctx().tls) {
+    const bool ok = co_await accept_tls(s.conn());
+    if (!ok) co_return;
+  }
   co_await s.run();
 }
 
@@ -98,6 +103,9 @@ asio::awaitable<void> session::run() {
   // A clean upstream connection outlives the client: the next session on this
   // worker reuses it.
   if (c_.upstream) c_.w.upstreams().put(std::move(c_.upstream));
+  if (c_.client.is_tls() && !c_.ctx.shutting_down.load(std::memory_order_relaxed)) {
+    co_await close_tls(c_);
+  }
   close();
 }
 
@@ -106,14 +114,17 @@ asio::awaitable<void> session::run() {
 asio::awaitable<bool> session::wait_for_request() {
   if (c_.in_buf.size() > 0) co_return true;  // pipelined
   if (c_.ctx.shutting_down.load(std::memory_order_relaxed)) co_return false;
-  if (c_.in_buf.capacity() == 0) {
+  // TLS reads through OpenSSL, which may hold decrypted bytes already: the
+  // socket says nothing about them, so TLS always takes the read below.
+  const bool plain = !c_.client.is_tls();
+  if (plain && c_.in_buf.capacity() == 0) {
     const auto state = read_first_bytes();
     if (state != net::read_state::nothing) co_return state == net::read_state::bytes;
   }
   armed a(c_.deadline, {io_phase::idle, c_.ctx.cfg.client_idle_timeout});
-  if (c_.in_buf.capacity() == 0) {
+  if (plain && c_.in_buf.capacity() == 0) {
     // No buffer is held while a connection that has not spoken waits.
-    auto [ec] = co_await c_.client.async_wait(tcp::socket::wait_read, use_tuple);
+    auto [ec] = co_await c_.client.socket().async_wait(tcp::socket::wait_read, use_tuple);
     co_return !ec;
   }
   // A connection that has spoken before reads straight into its buffer,
@@ -128,7 +139,7 @@ asio::awaitable<bool> session::wait_for_request() {
 // back before the (maybe long) wait, so idle connections stay cheap.
 net::read_state session::read_first_bytes() {
   std::size_t n = 0;
-  const auto state = net::try_read(c_.client.native_handle(),
+  const auto state = net::try_read(c_.client.socket().native_handle(),
                                    static_cast<char*>(c_.in_buf.prepare(4096).data()), 4096, n);
   c_.in_buf.commit(n);
   if (state == net::read_state::nothing) c_.in_buf.shrink_to_fit();

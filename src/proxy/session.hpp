@@ -39,6 +39,7 @@ class session final : public session_link {
   session& operator=(const session&) = delete;
 
   boost::asio::awaitable<void> run();
+  connection& conn() noexcept { return c_; }
 
   // session_link: called by the worker, on the worker thread.
   void check_deadline(clock::time_point now) override;

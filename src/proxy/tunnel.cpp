@@ -43,7 +43,7 @@ struct tunnel_state {
     if (failed) return;
     failed = true;
     boost::system::error_code ec;
-    c.client.close(ec);
+    c.client.socket().close(ec);
     c.upstream->tcp().socket().close(ec);
   }
 };
@@ -63,9 +63,10 @@ bool is_end_of_stream(const boost::system::error_code& ec) noexcept {
 
 // Passes a FIN on. TLS has no half-close (close_notify ends both directions
 // for most peers), so nothing is sent to a TLS upstream.
-void shutdown_write(tcp::socket& s) {
+void shutdown_write(net::client_stream& s) {
+  if (s.is_tls()) return;
   boost::system::error_code ec;
-  s.shutdown(tcp::socket::shutdown_send, ec);
+  s.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 void shutdown_write(net::upstream_stream& s) {
   if (s.is_tls()) return;

@@ -33,6 +33,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 std::chrono::milliseconds sweep_interval(const config::config& c) {
   auto shortest = std::min({c.client_idle_timeout, c.client_header_timeout, c.upstream.read_timeout,
                             c.upstream.idle_timeout, c.tunnel_idle_timeout});
+  if (c.server_tls.enabled()) shortest = std::min(shortest, c.server_tls.handshake_timeout);
   return std::clamp<std::chrono::milliseconds>(shortest / 4, 10ms, 1000ms);
 }
 
@@ -122,7 +123,17 @@ asio::awaitable<void> sweep_loop(worker* w) {
     // during the walk.
     for (auto& s : w->sessions_) s.check_deadline(now);
     w->upstreams_.prune();
+    if (w->index_ == 0) w->poll_tls_files(now);
   }
+}
+
+// server_tls: certificate and key re-read about once a second when their
+// files change (a few stat() calls; net::server_tls keeps the old pair when
+// the new one does not load).
+void worker::poll_tls_files(clock::time_point now) {
+  if (!ctx_.tls || now - tls_polled_at_ < std::chrono::seconds(1)) return;
+  tls_polled_at_ = now;
+  ctx_.tls->reload_if_changed();
 }
 
 worker::worker(proxy_context& ctx, std::size_t index)

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -78,6 +79,7 @@ class worker {
  private:
   friend boost::asio::awaitable<void> accept_loop(worker* w);
   friend boost::asio::awaitable<void> sweep_loop(worker* w);
+  void poll_tls_files(clock::time_point now);
 
   proxy_context& ctx_;
   std::size_t index_;
@@ -92,6 +94,7 @@ class worker {
   std::optional<boost::asio::steady_timer> sweep_timer_;
   bool stopping_ = false;  // begin_shutdown(): no more accepts
   bool closed_ = false;    // force_close(): no more sweeps either
+  clock::time_point tls_polled_at_{};
 };
 
 }  // namespace tpp::proxy

@@ -209,8 +209,8 @@ TEST_F(keys, the_key_name_is_the_identity) {
   alice.close();
   EXPECT_EQ(second.get(), 200u);
   EXPECT_TRUE(wait_log("access 127.0.0.1 \"GET /__emulator/echo\" 200"));
-  EXPECT_TRUE(wait_log("client=alice"));
-  EXPECT_TRUE(wait_log("client=bob"));
+  EXPECT_TRUE(wait_log("identity=\"alice\""));
+  EXPECT_TRUE(wait_log("identity=\"bob\""));
   bob.close();
   EXPECT_TRUE(wait_all_free());
 }

@@ -167,6 +167,7 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_tunnels_open", gauge, ""},
       {"tpp_requests_total", counter, ""},
       {"tpp_bad_requests_total", counter, ""},
+      {"tpp_tls_handshake_failures_total", counter, ""},
       {"tpp_client_received_bytes_total", counter, "By"},
       {"tpp_client_sent_bytes_total", counter, "By"},
       {"tpp_request_duration_seconds", histo, "s"},
@@ -195,6 +196,17 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
     EXPECT_EQ(s.families[i].type, type) << name;
     EXPECT_EQ(s.families[i].unit, unit) << name;
   }
+}
+
+TEST_F(registry_test, tls_handshake_failures_count_by_reason) {
+  m().on_tls_handshake_failure(tls_failure::plain_http);
+  m().on_tls_handshake_failure(tls_failure::plain_http);
+  m().on_tls_handshake_failure(tls_failure::no_client_cert);
+  const auto s = collect();
+  EXPECT_EQ(value(s, "tpp_tls_handshake_failures_total", {{"reason", "plain_http"}}), 2);
+  EXPECT_EQ(value(s, "tpp_tls_handshake_failures_total", {{"reason", "no_client_cert"}}), 1);
+  EXPECT_EQ(value(s, "tpp_tls_handshake_failures_total", {{"reason", "timeout"}}), 0);
+  EXPECT_EQ(family_of(s, "tpp_tls_handshake_failures_total").numbers.size(), 8u);
 }
 
 TEST_F(registry_test, counters_from_many_threads_sum) {

@@ -34,7 +34,29 @@ extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1,IP:::1,DNS:localhost
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[v3_client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 )";
+
+// A key and certificate named `name` in `dir`, signed by the CA `ca`
+// (ca.crt/ca.key there), valid for `days` (-1: expired yesterday).
+cert_pair issue(const std::string& dir, const std::string& ca, const std::string& name,
+                const std::string& subject, const std::string& extensions, int days) {
+  const std::string cnf = dir + "/openssl.cnf";
+  cert_pair p{dir + "/" + name + ".crt", dir + "/" + name + ".key"};
+  openssl({"req", "-new", "-config", cnf, "-newkey", "ec", "-pkeyopt",
+           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", p.key, "-out",
+           dir + "/" + name + ".csr", "-subj", subject});
+  std::random_device rd;
+  openssl({"x509", "-req", "-in", dir + "/" + name + ".csr", "-CA", dir + "/" + ca + ".crt",
+           "-CAkey", dir + "/" + ca + ".key", "-set_serial", std::to_string(rd() | 1u), "-out",
+           p.cert, "-days", std::to_string(days), "-extfile", cnf, "-extensions", extensions});
+  return p;
+}
 
 void make_ca(const std::string& cnf, const std::string& key, const std::string& cert,
              const std::string& cn) {
@@ -59,6 +81,15 @@ test_ca make_test_ca(const std::string& dir) {
            "-set_serial", std::to_string(rd() | 1u), "-out", ca.server_cert, "-days", "2",
            "-extfile", cnf, "-extensions", "v3_server"});
   return ca;
+}
+
+listener_certs make_listener_certs(const std::string& dir) {
+  listener_certs out;
+  out.client = issue(dir, "ca", "client", "/O=tpp tests/CN=alice", "v3_client", 2);
+  out.other_client = issue(dir, "other-ca", "other-client", "/CN=mallory", "v3_client", 2);
+  out.expired = issue(dir, "ca", "expired", "/CN=localhost", "v3_server", -1);
+  out.rotated = issue(dir, "ca", "rotated", "/CN=rotated", "v3_server", 2);
+  return out;
 }
 
 }  // namespace tpp::test
