@@ -1,6 +1,7 @@
 #include "config/load.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 
