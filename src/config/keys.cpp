@@ -453,8 +453,8 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.telemetry.otel.bsp_schedule_delay.count()); }},
 };
 
-constexpr std::string_view section_names[] = {"upstream", "credential", "token", "telemetry",
-                                              "clients", "server_tls"};
+constexpr std::string_view section_names[] = {"upstream",  "credential", "token",
+                                              "telemetry", "clients",    "server_tls"};
 // Keys whose YAML value may be a list (joined with commas, as their TPP_*
 // variable is written).
 constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};
