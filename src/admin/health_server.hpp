@@ -27,7 +27,7 @@ struct health_server_options {
   std::size_t max_connections = 64;
   // health_allow: who may read /health (/healthz) and /metrics; other
   // sources get 403. Empty = everyone. /livez and /readyz answer all.
-  access::allow_list detail_allow;
+  access::allow_list detail_allow{};
 };
 
 // The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
