@@ -57,8 +57,11 @@ podman exec "$tpp" curl -fsS -o /dev/null http://localhost:9090/healthz ||
 [[ $(podman exec "$tpp" id -u) == 10001 ]] || fail "tpp does not run as uid 10001"
 podman exec "$tpp" test -s /usr/share/tpp/prometheus/tpp-alerts.yaml -a -s /usr/share/tpp/grafana/tpp.json ||
   fail "the image lacks /usr/share/tpp/prometheus/tpp-alerts.yaml or /usr/share/tpp/grafana/tpp.json"
-podman exec "$tpp" curl -fsS http://localhost:9090/status | grep -q '<title>tpp status</title>' ||
-  fail "GET /status does not serve the status page"
+# Read whole, then matched: `curl | grep -q` fails under pipefail when grep
+# stops at the title and curl's next write finds the pipe closed.
+page=$(podman exec "$tpp" curl -fsS http://localhost:9090/status) ||
+  fail "GET /status failed"
+[[ $page == *'<title>tpp status</title>'* ]] || fail "GET /status does not serve the status page"
 version=$(sed -n 's/^project(tpp VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 label=$(podman image inspect localhost/tpp:latest \
   --format '{{index .Config.Labels "org.opencontainers.image.version"}}')
