@@ -7,7 +7,8 @@ namespace {
 // mechanism: the listener's client certificates (server_tls.client_ca_file)
 // join here as one more line.
 bool proxy_guarded(const config& c) {
-  return !c.clients.allow.empty() || !c.clients.keys_file.empty();
+  return !c.clients.allow.empty() || !c.clients.keys_file.empty() ||
+         !c.server_tls.client_ca_file.empty();
 }
 
 }  // namespace
@@ -23,7 +24,8 @@ std::vector<std::string> exposure_warnings(const config& c) {
   if (!is_loopback_host(c.listen.host) && !proxy_guarded(c)) {
     out.push_back("listen " + c.listen.to_string() +
                   " is reachable from the network and neither clients.allow nor "
-                  "clients.keys_file is set: anyone who can connect can run any script on "
+                  "clients.keys_file (nor server_tls.client_ca_file) is set: anyone who can "
+                  "connect can run any script on "
                   "DolphinDB as user '" +
                   c.credential.username + "' (docs/security.md, \"Deploying safely\")");
   }

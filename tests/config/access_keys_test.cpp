@@ -125,7 +125,8 @@ TEST(exposure, an_open_proxy_on_the_network_is_warned_about_plainly) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0],
             "listen 0.0.0.0:8080 is reachable from the network and neither clients.allow nor "
-            "clients.keys_file is set: anyone who can connect can run any script on DolphinDB as "
+            "clients.keys_file (nor server_tls.client_ca_file) is set: anyone who can connect can "
+            "run any script on DolphinDB as "
             "user 'admin' (docs/security.md, \"Deploying safely\")");
 }
 
@@ -135,6 +136,9 @@ TEST(exposure, an_allow_list_or_keys_or_loopback_silence_it) {
   EXPECT_TRUE(exposure_warnings(c).empty());
   c = exposed();
   c.clients.keys_file = "/etc/tpp/client-keys";
+  EXPECT_TRUE(exposure_warnings(c).empty());
+  c = exposed();
+  c.server_tls.client_ca_file = "/etc/tpp/clients-ca.crt";  // mTLS: only certified clients
   EXPECT_TRUE(exposure_warnings(c).empty());
   c = exposed();
   c.listen.host = "127.0.0.1";

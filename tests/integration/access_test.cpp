@@ -220,7 +220,8 @@ TEST_F(access_control, exposure_is_warned_about_at_start_up) {
   start(1, {{"listen", "0.0.0.0:" + std::to_string(port)}});
   EXPECT_TRUE(wait_log("listen 0.0.0.0:" + std::to_string(port) +
                        " is reachable from the network and neither clients.allow nor "
-                       "clients.keys_file is set: anyone who can connect can run any script on "
+                       "clients.keys_file (nor server_tls.client_ca_file) is set: anyone who can "
+                       "connect can run any script on "
                        "DolphinDB as user 'admin'"));
 }
 
