@@ -7,6 +7,7 @@
 #include "config/exposure.hpp"
 #include "config/keys.hpp"
 #include "config/load.hpp"
+#include "error_of.hpp"
 #include "temp_file.hpp"
 #include "yaml_builder.hpp"
 
@@ -23,15 +24,7 @@ load_result load_text(const std::string& yaml, const std::map<std::string, std::
   return load(file.path(), map_env(env));
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 TEST(access_keys, absent_keys_keep_the_old_behaviour) {
   const auto r = load_text(minimal);

@@ -6,6 +6,7 @@
 
 #include "config/describe.hpp"
 #include "config/keys.hpp"
+#include "error_of.hpp"
 #include "temp_file.hpp"
 #include "yaml_builder.hpp"
 
@@ -41,16 +42,7 @@ load_result load_keys(const dotted& keys, const env_map& env = {}) {
   return load_text(test::yaml_of(keys), env);
 }
 
-// what() of the config_error thrown, or "" when loading succeeds.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 std::string shown(const config& c, std::string_view path) {
   return find_key(path)->show(c);

@@ -3,22 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "config/error.hpp"
+#include "error_of.hpp"
 
 namespace tpp::config {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Runs `f` and returns what() of the config_error it throws ("" if none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test_support::error_of;
 
 TEST(parse_uint, accepts_decimal_digits) {
   EXPECT_EQ(parse_uint("0", "k"), 0u);
