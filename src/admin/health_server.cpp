@@ -3,6 +3,8 @@
 // comparisons (io_context/strand executors) at -O2; the code is Asio's, not ours.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -13,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -30,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 
 #include "access/asio_address.hpp"
@@ -185,8 +189,9 @@ struct health_server::impl {
     return adm.accept;
   }
 
-  // `detail_allowed`: the peer is inside opts.detail_allow.
-  response handle(const http::request<http::string_body>& req, bool detail_allowed) {
+  // `refusal`: why /health, /metrics and /status are refused (403); empty:
+  // they are not.
+  response handle(const http::request<http::string_body>& req, std::string_view refusal) {
     const auto target = req.target();
     const std::string_view path(target.data(), std::min(target.find('?'), target.size()));
     const unsigned version = req.version();
@@ -210,10 +215,9 @@ struct health_server::impl {
     if (is_live) {
       return make_response(http::status::ok, version, R"({"status":"alive"})");
     }
-    if ((is_health || is_metrics || is_status) && !detail_allowed) {
+    if ((is_health || is_metrics || is_status) && !refusal.empty()) {
       metrics::registry::global().on_health_refused();
-      return make_response(http::status::forbidden, version,
-                           error_json("forbidden: this source is not in health_allow"));
+      return make_response(http::status::forbidden, version, error_json(refusal));
     }
     if (is_status) {
       auto res = make_response(http::status::ok, version, std::string(status_page_html()),
@@ -267,18 +271,67 @@ struct health_server::impl {
     }
   }
 
+  // Why the detail paths (/health, /metrics, /status) answer 403 to this
+  // peer; empty when they do not.
+  std::string_view source_refusal(beast::tcp_stream& stream) const {
+    if (opts.detail_allow.empty()) return {};
+    boost::system::error_code ec;
+    const auto peer = stream.socket().remote_endpoint(ec);
+    if (!ec && access::source_allowed(opts.detail_allow, peer.address())) return {};
+    return "forbidden: this source is not in health_allow";
+  }
+
   static asio::awaitable<void> run_session(std::shared_ptr<impl> self, connection_table::id id,
                                            tcp::socket sock) {
     beast::tcp_stream stream(std::move(sock));
     registration reg(*self, id, &stream);
     if (self->stop_requested.load() || self->table.evicted(id)) co_return;
+    std::string_view refusal = self->source_refusal(stream);
+    if (!self->opts.tls) {
+      co_await serve(self, id, stream, stream, refusal);
+      co_return;
+    }
+    // This connection keeps the pair it started with, whatever reloads come.
+    const auto ctx = self->opts.tls->current();
+    asio::ssl::stream<beast::tcp_stream&> tls(stream, *ctx);
+    const bool ok = co_await handshake(*self, tls, stream);
+    if (!ok || self->stop_requested.load()) co_return;
+    if (refusal.empty() && !self->opts.tls->settings().client_ca_file.empty() &&
+        !has_verified_certificate(tls.native_handle())) {
+      refusal = "forbidden: a client certificate is required (health_tls.client_ca_file)";
+    }
+    co_await serve(self, id, tls, stream, refusal);
+  }
+
+  // The server side of the TLS handshake, bounded by handshake_timeout. A
+  // client certificate is asked for but optional (health_server_options::tls);
+  // one that is sent must verify. False: the connection ends (logged).
+  template <class Tls>
+  static asio::awaitable<bool> handshake(impl& self, Tls& tls, beast::tcp_stream& raw) {
+    const auto& t = self.opts.tls->settings();
+    if (!t.client_ca_file.empty()) tls.set_verify_mode(asio::ssl::verify_peer);
+    raw.expires_after(t.handshake_timeout);
+    auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (!ec) co_return true;
+    static log_throttle throttle(std::chrono::seconds(10));
+    if (auto admitted = throttle.admit("health tls", steady_clock::instance().now())) {
+      spdlog::warn("health server: TLS handshake failed: {}{}", ec.message(),
+                   suppressed_suffix(*admitted));
+    }
+    co_return false;
+  }
+
+  static bool has_verified_certificate(SSL* ssl) {
+    return SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
+  }
+
+  // The requests of one connection, over `s` (the TCP stream or TLS on it);
+  // `raw` carries the deadlines. `refusal`: see source_refusal().
+  template <class Stream>
+  static asio::awaitable<void> serve(std::shared_ptr<impl> self, connection_table::id id, Stream& s,
+                                     beast::tcp_stream& raw, std::string_view refusal) {
     const auto& o = self->opts;
     beast::flat_buffer buffer(o.max_header_bytes + o.max_body_bytes + 1024);
-    boost::system::error_code pec;
-    const auto peer = stream.socket().remote_endpoint(pec);
-    const bool detail_allowed =
-        o.detail_allow.empty() || (!pec && access::source_allowed(o.detail_allow, peer.address()));
-
     for (;;) {
       // A fresh parser per request: a Beast parser cannot be reused.
       http::request_parser<http::string_body> parser;
@@ -286,13 +339,13 @@ struct health_server::impl {
           std::min<std::size_t>(o.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
       parser.body_limit(o.max_body_bytes);
       self->table.set_waiting(id, true, steady_clock::instance().now());
-      stream.expires_after(o.read_timeout);
-      auto [rec, rn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      raw.expires_after(o.read_timeout);
+      auto [rec, rn] = co_await http::async_read_header(s, buffer, parser, use_tuple);
       // With `Expect: 100-continue` the client may wait for a 100 before it
       // sends the body: answer at once instead of waiting for it.
       const bool skip_body = !rec && !parser.is_done() && expects_continue(parser);
       if (!rec && !parser.is_done() && !skip_body) {
-        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        auto [bec, bn] = co_await http::async_read(s, buffer, parser, use_tuple);
         rec = bec;
       }
       if (self->stop_requested.load()) co_return;
@@ -307,20 +360,31 @@ struct health_server::impl {
         res.prepare_payload();
       } else {
         const auto& req = parser.get();
-        res = self->handle(req, detail_allowed);
+        res = self->handle(req, refusal);
         res.keep_alive(req.keep_alive() && !skip_body);  // an unread body ends the connection
         res.prepare_payload();
         if (req.method() == http::verb::head) res.body().clear();  // headers as for GET
       }
 
-      stream.expires_after(o.write_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+      raw.expires_after(o.write_timeout);
+      auto [wec, wn] = co_await http::async_write(s, res, use_tuple);
       if (wec || self->stop_requested.load()) co_return;
       if (!res.keep_alive()) {
-        co_await linger_close(stream);
+        co_await finish(s, raw);
         co_return;
       }
     }
+  }
+
+  // Ends a connection after its last answer: TLS sends close_notify first
+  // (waiting a moment for the peer's), then linger_close.
+  template <class Stream>
+  static asio::awaitable<void> finish(Stream& s, beast::tcp_stream& raw) {
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      raw.expires_after(std::chrono::seconds(1));
+      auto [ec] = co_await s.async_shutdown(use_tuple);
+    }
+    co_await linger_close(raw);
   }
 
   // Half-closes, then discards what the client still sends for a moment, so

@@ -10,6 +10,7 @@
 #include "access/cidr.hpp"
 #include "admin/health.hpp"
 #include "config/config.hpp"
+#include "net/server_tls.hpp"
 
 namespace tpp::admin {
 
@@ -28,6 +29,11 @@ struct health_server_options {
   // health_allow: who may read /health (/healthz) and /metrics; other
   // sources get 403. Empty = everyone. /livez and /readyz answer all.
   access::allow_list detail_allow{};
+  // health_tls: TLS on this listener (null: plain HTTP), its files re-read
+  // by whoever calls reload_if_changed(). With client CAs a certificate is
+  // asked for, not required: /livez and /readyz stay open to probes, and
+  // /health, /metrics and /status need a verified one (403 otherwise).
+  std::shared_ptr<net::server_tls> tls{};
 };
 
 // The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
@@ -39,7 +45,9 @@ struct health_server_options {
 //   GET|HEAD /metrics          -> 200 Prometheus text (metrics::registry::global())
 //   GET|HEAD /status           -> 200 the status page (admin/status_page.hpp), HTML
 //                                 that polls /health
-//   /health, /healthz, /metrics, /status from a source outside detail_allow -> 403 JSON
+//   /health, /healthz, /metrics, /status from a source outside detail_allow, or
+//                                 without a client certificate when tls asks for
+//                                 one -> 403 JSON
 //   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
 // Malformed requests get 400 (431/413 over the limits) and the connection is
 // closed. Query strings are ignored. A request with `Expect: 100-continue`

@@ -80,8 +80,10 @@ struct application {
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
   asio::signal_set signals{control};
-  // Polls clients.keys_file for changes (only with keys); shutdown cancels it.
-  std::optional<asio::steady_timer> key_poll;
+  std::shared_ptr<net::server_tls> health_tls;  // health_tls, when set
+  // Polls clients.keys_file and the health_tls files for changes (only when
+  // either is set); shutdown cancels it.
+  std::optional<asio::steady_timer> file_poll;
   int exit_code = 0;
   bool stopping = false;
   // Set when shutdown begins: every event loop ends by then. Main thread only.
@@ -144,7 +146,7 @@ asio::awaitable<void> shut_down(application* app) {
   // may keep waiting (the token manager cancels its logins and timers).
   app->tokens->stop();
   if (app->health) app->health->stop();
-  if (app->key_poll) app->key_poll->cancel();
+  if (app->file_poll) app->file_poll->cancel();
   boost::system::error_code ignored;
   app->signals.cancel(ignored);
 }
@@ -320,6 +322,7 @@ bool open_listeners(application& app) {
       hopts.max_connections = cfg.health_max_connections;
       hopts.read_timeout = cfg.health_idle_timeout;
       hopts.detail_allow = cfg.health_allow;
+      hopts.tls = app.health_tls;
       app.health.emplace(
           app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
       app.health->start();
@@ -331,15 +334,19 @@ bool open_listeners(application& app) {
   }
 }
 
-// clients.keys_file is looked at once a second and re-read when it changed
-// (docs/security.md, "Client API keys"): no restart to add or revoke a key.
-asio::awaitable<void> poll_keys(application* app) {
-  auto& timer = *app->key_poll;
+// clients.keys_file and the health_tls files are looked at once a second and
+// re-read when they changed (docs/security.md, "Client API keys" and "TLS on
+// the health listener"): no restart to add or revoke a key or to renew a
+// certificate. The proxy listener's own certificate is polled by its first
+// worker (proxy/worker.cpp).
+asio::awaitable<void> poll_files(application* app) {
+  auto& timer = *app->file_poll;
   for (;;) {
     timer.expires_after(1s);
     auto [ec] = co_await timer.async_wait(use_tuple);
     if (ec || app->stopping) co_return;
-    app->ctx.keys->reload_if_changed();
+    if (app->ctx.keys) app->ctx.keys->reload_if_changed();
+    if (app->health_tls) app->health_tls->reload_if_changed();
   }
 }
 
@@ -355,9 +362,13 @@ bool load_keys(application& app) {
   }
   spdlog::info("clients.keys_file {}: {} keys; every request must carry one", path,
                app.ctx.keys->size());
-  app.key_poll.emplace(app.control);
-  asio::co_spawn(app.control, poll_keys(&app), log_exception{"client key reload"});
   return true;
+}
+
+void start_file_poll(application& app) {
+  if (!app.ctx.keys && !app.health_tls) return;
+  app.file_poll.emplace(app.control);
+  asio::co_spawn(app.control, poll_files(&app), log_exception{"file reload"});
 }
 
 // Serves until a signal ends it, then drains within the grace period.
@@ -392,6 +403,8 @@ int run(const config::config& cfg) {
   try {
     if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
     if (cfg.server_tls.enabled()) ctx.tls = std::make_shared<net::server_tls>(cfg.server_tls);
+    if (cfg.health_tls.enabled())
+      app.health_tls = std::make_shared<net::server_tls>(cfg.health_tls);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
@@ -408,6 +421,7 @@ int run(const config::config& cfg) {
   watch_password_file(app);
   for (const auto& w : config::exposure_warnings(cfg)) spdlog::warn("{}", w);
   if (!load_keys(app)) return 1;
+  start_file_poll(app);
   if (!open_listeners(app)) return 1;
   serve(app);
   spdlog::info("tpp stopped");

@@ -148,6 +148,10 @@ struct config {
   telemetry_config telemetry;
   clients_config clients;
   listener_tls_config server_tls;  // new: TLS on `listen`
+  // new: TLS on `health_listen`. Its client_ca_file asks for a certificate
+  // without requiring one: /livez and /readyz stay open to probes, and the
+  // detail (/health, /metrics, /status) needs a verified one.
+  listener_tls_config health_tls;
 
   // New top-level keys.
   std::size_t workers = 0;  // 0 = one per core

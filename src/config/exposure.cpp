@@ -11,6 +11,12 @@ bool proxy_guarded(const config& c) {
          !c.server_tls.client_ca_file.empty();
 }
 
+// Something on the health listener decides who may read its detail: an
+// allow-list, or client certificates (health_tls.client_ca_file).
+bool health_detail_guarded(const config& c) {
+  return !c.health_allow.empty() || !c.health_tls.client_ca_file.empty();
+}
+
 }  // namespace
 
 bool is_loopback_host(std::string_view host) {
@@ -29,9 +35,10 @@ std::vector<std::string> exposure_warnings(const config& c) {
                   "DolphinDB as user '" +
                   c.credential.username + "' (docs/security.md, \"Deploying safely\")");
   }
-  if (c.health_listen && !is_loopback_host(c.health_listen->host) && c.health_allow.empty()) {
+  if (c.health_listen && !is_loopback_host(c.health_listen->host) && !health_detail_guarded(c)) {
     out.push_back("health_listen " + c.health_listen->to_string() +
-                  " is reachable from the network and health_allow is not set: anyone who can "
+                  " is reachable from the network and neither health_allow nor "
+                  "health_tls.client_ca_file is set: anyone who can "
                   "connect can read /health (token slots, client addresses and key names) and "
                   "/metrics (docs/security.md, \"Deploying safely\")");
   }

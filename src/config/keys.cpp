@@ -136,7 +136,7 @@ const otlp_exporter_env& in(const C& c) {
   return c.telemetry.otel.*Of;
 }
 
-// The keys of one listener's TLS map (server_tls), each a row.
+// The keys of one listener's TLS map (server_tls, health_tls), each a row.
 using tls_map = listener_tls_config config::*;
 
 std::string tls_version(S v, S n) {
@@ -417,6 +417,13 @@ const key_spec table[] = {
     tls_min_version<&C::server_tls>("server_tls.min_version", "TPP_SERVER_TLS_MIN_VERSION"),
     tls_handshake_timeout<&C::server_tls>("server_tls.handshake_timeout_seconds",
                                           "TPP_SERVER_TLS_HANDSHAKE_TIMEOUT_SECONDS"),
+    tls_cert_file<&C::health_tls>("health_tls.cert_file", "TPP_HEALTH_TLS_CERT_FILE"),
+    tls_key_file<&C::health_tls>("health_tls.key_file", "TPP_HEALTH_TLS_KEY_FILE"),
+    tls_client_ca_file<&C::health_tls>("health_tls.client_ca_file",
+                                       "TPP_HEALTH_TLS_CLIENT_CA_FILE"),
+    tls_min_version<&C::health_tls>("health_tls.min_version", "TPP_HEALTH_TLS_MIN_VERSION"),
+    tls_handshake_timeout<&C::health_tls>("health_tls.handshake_timeout_seconds",
+                                          "TPP_HEALTH_TLS_HANDSHAKE_TIMEOUT_SECONDS"),
     // The standard OpenTelemetry variables: environment only (docs/telemetry.md).
     {"", "OTEL_SDK_DISABLED", false, false,
      [](C& c, S v, S) { c.telemetry.otel.sdk_disabled = lower_ascii(trim_blanks(v)) == "true"; },
@@ -453,8 +460,8 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.telemetry.otel.bsp_schedule_delay.count()); }},
 };
 
-constexpr std::string_view section_names[] = {"upstream",  "credential", "token",
-                                              "telemetry", "clients",    "server_tls"};
+constexpr std::string_view section_names[] = {"upstream", "credential", "token",     "telemetry",
+                                              "clients",  "server_tls", "health_tls"};
 // Keys whose YAML value may be a list (joined with commas, as their TPP_*
 // variable is written).
 constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};

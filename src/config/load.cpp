@@ -148,6 +148,10 @@ void validate(const draft& d, bool file_mode) {
   }
   require_non_empty(d, "credential.username", c.credential.username);
   check_tls(d, "server_tls", c.server_tls);
+  check_tls(d, "health_tls", c.health_tls);
+  if (c.health_tls.enabled() && !c.health_listen) {
+    fail(d.name_of("health_tls.cert_file"), "is set but health_listen is off");
+  }
   if (c.token.min_ready > c.token.pool_size) {
     fail(d.name_of("token.min_ready"), "must be at most token.pool_size (" +
                                            std::to_string(c.token.pool_size) + ") (got " +

@@ -146,11 +146,14 @@ TEST(exposure, health_detail_on_the_network_without_health_allow) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_TRUE(
       w[0].starts_with("health_listen 0.0.0.0:9090 is reachable from the network and "
-                       "health_allow is not set"))
+                       "neither health_allow nor health_tls.client_ca_file is set"))
       << w[0];
   c.health_allow.push_back(*access::parse_cidr("127.0.0.1"));
   EXPECT_TRUE(exposure_warnings(c).empty());
   c.health_allow.clear();
+  c.health_tls.client_ca_file = "/etc/tpp/ops-ca.crt";  // detail needs a client certificate
+  EXPECT_TRUE(exposure_warnings(c).empty());
+  c.health_tls.client_ca_file.clear();
   c.health_listen->host = "127.0.0.1";
   EXPECT_TRUE(exposure_warnings(c).empty());
 }

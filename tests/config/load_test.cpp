@@ -165,13 +165,16 @@ const std::vector<sample> samples = {
     {"credential.rejected_retry_seconds", "60", "10", "10"},
     {"server_tls.min_version", "1.2", "1.3", "1.3"},
     {"server_tls.handshake_timeout_seconds", "10", "0.5", "0.5"},
+    {"health_tls.min_version", "1.2", "1.3", "1.3"},
+    {"health_tls.handshake_timeout_seconds", "10", "0.5", "0.5"},
 };
 
 // Keys that must name real, matching PEM files: tests/net/server_tls_test.cpp.
 bool needs_real_files(std::string_view path) {
   return path == "credential.password_file" || path == "clients.keys_file" ||
          path == "server_tls.cert_file" || path == "server_tls.key_file" ||
-         path == "server_tls.client_ca_file";
+         path == "server_tls.client_ca_file" || path == "health_tls.cert_file" ||
+         path == "health_tls.key_file" || path == "health_tls.client_ca_file";
 }
 
 TEST(load_keys_table, the_samples_cover_every_key_but_the_password_file) {

@@ -65,6 +65,24 @@ TEST_F(server_tls_test, a_good_pair_loads_and_is_shown) {
   EXPECT_EQ(r.cfg.server_tls.handshake_timeout, std::chrono::milliseconds(2500));
 }
 
+TEST_F(server_tls_test, health_tls_loads_like_server_tls_and_needs_the_health_listener) {
+  auto r = load({{"TPP_HEALTH_TLS_CERT_FILE", ca_.server_cert},
+                 {"TPP_HEALTH_TLS_KEY_FILE", ca_.server_key},
+                 {"TPP_HEALTH_TLS_CLIENT_CA_FILE", ca_.ca_cert},
+                 {"TPP_HEALTH_LISTEN", "127.0.0.1:9090"}});
+  EXPECT_TRUE(r.cfg.health_tls.enabled());
+  EXPECT_FALSE(r.cfg.server_tls.enabled());
+  EXPECT_EQ(r.cfg.health_tls.client_ca_file, ca_.ca_cert);
+  EXPECT_NE(error_of({{"TPP_HEALTH_TLS_CERT_FILE", ca_.server_cert},
+                      {"TPP_HEALTH_TLS_KEY_FILE", certs_.client.key},
+                      {"TPP_HEALTH_LISTEN", "127.0.0.1:9090"}})
+                .find("does not match"),
+            std::string::npos);
+  EXPECT_EQ(error_of({{"TPP_HEALTH_TLS_CERT_FILE", ca_.server_cert},
+                      {"TPP_HEALTH_TLS_KEY_FILE", ca_.server_key}}),
+            "TPP_HEALTH_TLS_CERT_FILE: is set but health_listen is off");
+}
+
 TEST_F(server_tls_test, no_keys_means_no_tls) {
   auto r = load({});
   EXPECT_FALSE(r.cfg.server_tls.enabled());
