@@ -12,7 +12,9 @@ TPP_WITH_TESTS=1 "$root/scripts/install-deps.sh"
 "$root/tests/telemetry/otlp/receiver/install.sh"
 "$root/tests/integration/ws_client/install.sh"
 "$root/tests/deploy/k8s-schema/install.sh"
-TPP_BUILD_DIR="$build" "$root/scripts/build.sh"
+# Line tables only (-g1): stack traces, perf and callgrind keep file and line,
+# and the build takes a fifth less CPU than with full debug information.
+TPP_BUILD_DIR="$build" "$root/scripts/build.sh" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
 
 # Deployment: the container image built offline from the binaries above, run

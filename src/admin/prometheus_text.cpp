@@ -87,8 +87,8 @@ void append_labels(std::string& out, const metrics::label_set& labels, std::stri
 }
 
 template <class Value>
-void sample(std::string& out, std::string_view name, std::string_view suffix,
-            const metrics::label_set& labels, Value v, std::string_view le = {}) {
+void write_sample(std::string& out, std::string_view name, std::string_view suffix,
+                  const metrics::label_set& labels, Value v, std::string_view le = {}) {
   out.append(name).append(suffix);
   append_labels(out, labels, le);
   out += ' ';
@@ -103,14 +103,14 @@ void histogram(std::string& out, const std::string& name, const metrics::histogr
     cumulative += i < h.counts.size() ? h.counts[i] : 0;
     le.clear();
     append_number(le, h.bounds[i]);
-    sample(out, name, "_bucket", h.labels, cumulative, le);
+    write_sample(out, name, "_bucket", h.labels, cumulative, le);
   }
   // +Inf and _count from the buckets themselves, so that they always agree
   // and never fall below a finite bucket.
   for (std::size_t i = h.bounds.size(); i < h.counts.size(); ++i) cumulative += h.counts[i];
-  sample(out, name, "_bucket", h.labels, cumulative, "+Inf");
-  sample(out, name, "_sum", h.labels, h.sum);
-  sample(out, name, "_count", h.labels, cumulative);
+  write_sample(out, name, "_bucket", h.labels, cumulative, "+Inf");
+  write_sample(out, name, "_sum", h.labels, h.sum);
+  write_sample(out, name, "_count", h.labels, cumulative);
 }
 
 }  // namespace
@@ -123,7 +123,7 @@ std::string render_prometheus(const metrics::snapshot& snap) {
     append_escaped(out, f.help, false);
     out.append("\n# TYPE ").append(f.name).append(" ").append(type_name(f.type)).append("\n");
     for (const auto& p : f.numbers) {
-      std::visit([&](auto v) { sample(out, f.name, {}, p.labels, v); }, p.value);
+      std::visit([&](auto v) { write_sample(out, f.name, {}, p.labels, v); }, p.value);
     }
     for (const auto& h : f.histograms) histogram(out, f.name, h);
   }

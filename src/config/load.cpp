@@ -113,12 +113,12 @@ void check_listen_host(const draft& d, std::string_view path, const address& a) 
 
 // A listener's TLS map: both files or neither, and they must load as the
 // listener will load them (key matching the certificate included).
-void check_tls(const draft& d, std::string_view map, const listener_tls_config& t) {
-  const std::string cert = std::string(map) + ".cert_file";
-  const std::string key = std::string(map) + ".key_file";
+void check_tls(const draft& d, const std::string& map, const listener_tls_config& t) {
+  const std::string cert = map + ".cert_file";
+  const std::string key = map + ".key_file";
   if (!t.enabled()) {
     if (!t.key_file.empty() || !t.client_ca_file.empty()) {
-      fail(d.name_of(cert), "is required when " + std::string(map) + " has other keys");
+      fail(d.name_of(cert), "is required when " + map + " has other keys");
     }
     return;
   }
@@ -126,7 +126,7 @@ void check_tls(const draft& d, std::string_view map, const listener_tls_config& 
   try {
     make_server_ssl_ctx(t);
   } catch (const std::runtime_error& e) {
-    fail(std::string(map), e.what());
+    fail(map, e.what());
   }
 }
 

@@ -93,6 +93,61 @@ void pattern_fill(char* out, std::size_t n, std::uint64_t offset) {
 }
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
+using query_map = std::map<std::string, std::string, std::less<>>;
+
+// What a request's head says, copied out of its parser.
+struct request_info {
+  std::string method;
+  std::string target;
+  std::string path;
+  query_map query;
+  header_list headers;
+  std::vector<std::string> authorization;  // every Authorization value
+  std::string content_type;
+  std::string session_header;
+  bool expect_continue = false;
+  bool chunked = false;
+  bool keep_alive = false;
+  // DolphinDB's WebSocket is an Upgrade on `/`; the request is kept whole
+  // for the handshake.
+  std::optional<http::request<http::empty_body>> upgrade;
+};
+
+request_info describe(const http::request<http::empty_body>& req) {
+  request_info in;
+  in.method = std::string(req.method_string());
+  in.target = std::string(req.target());
+  const auto qpos = in.target.find('?');
+  in.path = in.target.substr(0, qpos);
+  in.query = parse_query(qpos == std::string::npos ? std::string_view{}
+                                                   : std::string_view(in.target).substr(qpos + 1));
+  for (const auto& f : req) {
+    in.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    if (f.name() == http::field::authorization) in.authorization.emplace_back(f.value());
+    if (f.name() == http::field::content_type) in.content_type = std::string(f.value());
+    if (beast::iequals(f.name_string(), "sessionID")) in.session_header = std::string(f.value());
+    if (f.name() == http::field::expect && beast::iequals(f.value(), "100-continue")) {
+      in.expect_continue = true;
+    }
+  }
+  in.chunked = req.chunked();
+  in.keep_alive = req.keep_alive();
+  if (in.path == "/" && beast::websocket::is_upgrade(req)) in.upgrade.emplace(req);
+  return in;
+}
+
+// A request once its body is read: its head, its token and its body's
+// kept prefix.
+struct request {
+  request_info in;
+  auth_result auth;
+  std::string body;
+  // False when the token is invalid and the invalid_token switch says to
+  // refuse it (guest mode carries on as guest).
+  bool auth_allows(const switches& sw) const {
+    return !auth.present() || auth.valid || sw.invalid_token == invalid_token_mode::guest;
+  }
+};
 
 template <class Stream>
 class connection {
@@ -118,11 +173,52 @@ class connection {
     tcp().close();
   }
 
-  // One request and its answer. false: the connection must end.
+  // One request and its answer. false: the connection must end. Split in
+  // small coroutines: GCC 12 spends minutes on one with dozens of
+  // suspension points.
   asio::awaitable<bool> handle_one() {
     http::request_parser<http::empty_body> hp;
     hp.header_limit(64 * 1024);
     hp.body_limit(boost::none);  // echo takes any size; nothing is held whole in memory
+    const bool head_read = co_await read_head(hp);
+    if (!head_read) co_return false;
+    // `hp.get()` belongs to the parser, which read_body consumes: everything
+    // needed later is copied out here.
+    request_info in = describe(hp.get());
+    head_request_ = in.method == "HEAD";
+    if (in.expect_continue) {
+      static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+      auto [wec, wn] = co_await asio::async_write(s_, asio::buffer(continue_line), use_tuple);
+      if (wec) co_return false;
+    }
+    if (in.path.starts_with(control_prefix)) {
+      const bool more = co_await serve_control(hp, in);
+      co_return more;
+    }
+    const std::vector<std::string_view> authorization(in.authorization.begin(),
+                                                      in.authorization.end());
+    auto auth = ctx_.state.check(authorization);
+    request r{std::move(in), std::move(auth), {}};
+    const bool is_echo = r.in.path == "/__emulator/echo";
+    body_spool spool;
+    body_sink sink{is_echo ? record_prefix : keep_limit, is_echo ? &spool : nullptr};
+    const bool body_read = co_await read_body(hp, sink);
+    if (!body_read) co_return false;
+    r.body = sink.kept;
+    record(r, sink);
+    const switches sw = ctx_.state.current();
+    r.in.keep_alive = r.in.keep_alive && sw.keep_alive;
+    if (is_echo && r.auth_allows(sw)) {
+      co_await sleep_ms(sw.response_delay_ms);
+      const bool more = co_await serve_echo(r, spool);
+      co_return more;
+    }
+    const bool more = co_await route(r, sw);
+    co_return more;
+  }
+
+  // The request head, with the idle timeout; a malformed one gets a 400.
+  asio::awaitable<bool> read_head(http::request_parser<http::empty_body>& hp) {
     auto idle = ctx_.state.current().idle_timeout_ms;
     if (idle > 0) {
       tcp().expires_after(std::chrono::milliseconds(idle));
@@ -132,182 +228,145 @@ class connection {
     auto [ec, n] = co_await http::async_read_header(s_, buf_, hp, use_tuple);
     tcp().expires_never();
     idle_closed_ = ec == beast::error::timeout && idle > 0;
-    if (ec) {
-      if (ec.category() == make_error_code(http::error::bad_target).category() &&
-          ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        co_await send_text(http::status::bad_request, std::string("bad request\n"), "text/plain",
-                           false, {});
-      }
-      co_return false;
+    if (!ec) co_return true;
+    if (ec.category() == make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      co_await send_text(http::status::bad_request, std::string("bad request\n"), "text/plain",
+                         false, {});
     }
+    co_return false;
+  }
 
-    const auto& req = hp.get();
-    const std::string method(req.method_string());
-    head_request_ = req.method() == http::verb::head;
-    const std::string target(req.target());
-    const auto qpos = target.find('?');
-    const std::string path = target.substr(0, qpos);
-    const auto query = parse_query(
-        qpos == std::string::npos ? std::string_view{} : std::string_view(target).substr(qpos + 1));
-    header_list headers;
-    std::vector<std::string_view> authorization;
-    std::string content_type;
-    std::string session_header;
-    bool expect_continue = false;
-    for (const auto& f : req) {
-      headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-      if (f.name() == http::field::authorization) authorization.push_back(f.value());
-      if (f.name() == http::field::content_type) content_type = std::string(f.value());
-      if (beast::iequals(f.name_string(), "sessionID")) session_header = std::string(f.value());
-      if (f.name() == http::field::expect && beast::iequals(f.value(), "100-continue")) {
-        expect_continue = true;
-      }
-    }
-    const bool chunked_request = req.chunked();
-    bool keep_alive = req.keep_alive();
-    // DolphinDB's WebSocket is an Upgrade on `/`; the request is kept whole
-    // for the handshake.
-    std::optional<http::request<http::empty_body>> upgrade;
-    if (path == "/" && beast::websocket::is_upgrade(req)) upgrade.emplace(req);
-    // `req` belongs to the header parser, which read_body consumes: everything
-    // needed later is copied out above.
-
-    if (expect_continue) {
-      static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-      auto [wec, wn] = co_await asio::async_write(s_, asio::buffer(continue_line), use_tuple);
-      if (wec) co_return false;
-    }
-
-    if (path.starts_with(control_prefix)) {
-      body_sink sink{keep_limit};
-      if (!co_await read_body(hp, sink)) co_return false;
-      auto reply = handle_control(ctx_.state, method,
-                                  std::string_view(path).substr(control_prefix.size()), sink.kept);
-      const auto answered = co_await send_text(
-          static_cast<http::status>(reply.status),
-          reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-          "application/json", keep_alive, {});
-      co_return answered;
-    }
-
-    auth_result auth = ctx_.state.check(authorization);
-    const bool is_echo = path == "/__emulator/echo";
-    body_spool spool;
-    body_sink sink{is_echo ? record_prefix : keep_limit, is_echo ? &spool : nullptr};
-    if (!co_await read_body(hp, sink)) co_return false;
+  void record(const request& r, const body_sink& sink) {
     if (ctx_.verbose) {
-      std::cerr << "ddb-emulator: " << method << ' ' << target
-                << " token=" << (auth.present() ? (auth.valid ? "valid" : "invalid") : "none")
+      std::cerr << "ddb-emulator: " << r.in.method << ' ' << r.in.target
+                << " token=" << (r.auth.present() ? (r.auth.valid ? "valid" : "invalid") : "none")
                 << '\n';
     }
-    ctx_.state.note_request(request_record{method, target, auth.token, auth.valid,
-                                           auth.authorization_count, std::move(headers), sink.bytes,
+    ctx_.state.note_request(request_record{r.in.method, r.in.target, r.auth.token, r.auth.valid,
+                                           r.auth.authorization_count, r.in.headers, sink.bytes,
                                            sink.kept.substr(0, record_prefix)});
+  }
 
-    const switches sw = ctx_.state.current();
-    keep_alive = keep_alive && sw.keep_alive;
-    if (upgrade) {
-      // Like every other endpoint, it wants a valid token.
-      if (!auth.valid) {
-        co_await send_text(http::status::unauthorized,
-                           "ddb-emulator: WebSocket needs a valid token\n", "text/plain", false,
-                           {});
-        co_return false;
-      }
-      co_await serve_websocket(s_, *upgrade);
+  asio::awaitable<bool> serve_control(http::request_parser<http::empty_body>& hp,
+                                      const request_info& in) {
+    body_sink sink{keep_limit};
+    const bool body_read = co_await read_body(hp, sink);
+    if (!body_read) co_return false;
+    auto reply = handle_control(ctx_.state, in.method,
+                                std::string_view(in.path).substr(control_prefix.size()), sink.kept);
+    const auto answered = co_await send_text(
+        static_cast<http::status>(reply.status),
+        reply.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+        "application/json", in.keep_alive, {});
+    co_return answered;
+  }
+
+  // Everything but control and echo, after the body was read.
+  asio::awaitable<bool> route(request& r, const switches& sw) {
+    if (r.in.upgrade) {
+      const bool more = co_await serve_upgrade(r);
+      co_return more;
+    }
+    if (r.in.path == "/api/login") {
+      const auto answered = co_await do_login(sw, r.body, r.in.keep_alive);
+      co_return answered;
+    }
+    co_await sleep_ms(sw.response_delay_ms);
+    if (!r.auth_allows(sw)) {
+      const bool more = co_await refuse_token(r, sw);
+      co_return more;
+    }
+    if (r.in.path == "/api/execute") {
+      const bool more = co_await serve_execute(r, sw);
+      co_return more;
+    }
+    if (r.in.path.starts_with("/__emulator/")) {
+      const bool more = co_await serve_fault(r, sw);
+      co_return more;
+    }
+    const bool more = co_await not_found(r, sw);
+    co_return more;
+  }
+
+  asio::awaitable<bool> serve_upgrade(request& r) {
+    // Like every other endpoint, it wants a valid token.
+    if (!r.auth.valid) {
+      co_await send_text(http::status::unauthorized,
+                         "ddb-emulator: WebSocket needs a valid token\n", "text/plain", false, {});
       co_return false;
     }
-    if (path == "/api/login") {
-      const auto answered = co_await do_login(sw, sink.kept, keep_alive);
-      co_return answered;
-    }
+    co_await serve_websocket(s_, *r.in.upgrade);
+    co_return false;
+  }
 
-    co_await sleep_ms(sw.response_delay_ms);
-    if (auth.present() && !auth.valid) {
-      if (sw.invalid_token == invalid_token_mode::http_401) {
-        const auto answered = co_await send_text(
-            http::status::unauthorized,
-            envelope(sw, "0", "", false, "invalid token", nlohmann::json::array()),
-            "application/json", keep_alive, {});
-        co_return answered;
-      }
-      if (sw.invalid_token == invalid_token_mode::code1) {
-        const auto answered =
-            co_await send_text(http::status::ok,
-                               envelope(sw, "0", "", false, "The ticket is invalid or expired",
-                                        nlohmann::json::array()),
-                               "application/json", keep_alive, {});
-        co_return answered;
-      }
-      // guest mode: carry on as guest (auth.user is "guest")
-    }
+  // An invalid token, answered as the invalid_token switch says.
+  asio::awaitable<bool> refuse_token(const request& r, const switches& sw) {
+    const bool as_401 = sw.invalid_token == invalid_token_mode::http_401;
+    std::string answer =
+        envelope(sw, "0", "", false, as_401 ? "invalid token" : "The ticket is invalid or expired",
+                 nlohmann::json::array());
+    const auto answered =
+        co_await send_text(as_401 ? http::status::unauthorized : http::status::ok,
+                           std::move(answer), "application/json", r.in.keep_alive, {});
+    co_return answered;
+  }
 
-    if (path == "/api/execute") {
-      auto j = nlohmann::json::parse(sink.kept, nullptr, false);
-      std::string script;
-      if (j.is_object() && j.contains("script") && j["script"].is_string()) {
-        script = j["script"].get<std::string>();
-      }
-      std::uint64_t ms = 0;
-      if (parse_sleep(script, ms)) co_await sleep_ms(ms);
-      // DolphinDB runs the script in the session named by a sessionID header,
-      // else in the token's own session.
-      std::string session = session_header;
-      if (session.empty()) session = auth.session.empty() ? "0" : auth.session;
-      // Built before the co_await: GCC 12 destroys the temporaries of a ?:
-      // inside a co_await expression twice (docs/proxy.md, "Coroutines").
-      auto ran = ctx_.vars.run(session, script);
-      std::string answer =
-          ran.ok ? envelope(sw, session, auth.user, true, "", ran.text)
-                 : envelope(sw, session, auth.user, false, ran.text, nlohmann::json::array());
-      const auto answered = co_await send_text(http::status::ok, std::move(answer),
-                                               "application/json", keep_alive, {});
-      co_return answered;
+  asio::awaitable<bool> serve_execute(const request& r, const switches& sw) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    std::string script;
+    if (j.is_object() && j.contains("script") && j["script"].is_string()) {
+      script = j["script"].get<std::string>();
     }
-    if (is_echo) {
-      header_list extra{
-          {"X-Emulator-Token", auth.token},
-          {"X-Emulator-Token-Valid", auth.valid ? "1" : "0"},
-          {"X-Emulator-Authorization-Count", std::to_string(auth.authorization_count)},
-          {"Content-Type", content_type.empty() ? "application/octet-stream" : content_type}};
-      const auto answered = co_await send_streamed(
-          std::move(extra), chunked_request, spool.size(), keep_alive,
-          [&spool](char* out, std::size_t cap) { return spool.read(out, cap); });
-      co_return answered;
-    }
+    std::uint64_t ms = 0;
+    if (parse_sleep(script, ms)) co_await sleep_ms(ms);
+    // DolphinDB runs the script in the session named by a sessionID header,
+    // else in the token's own session.
+    std::string session = r.in.session_header;
+    if (session.empty()) session = r.auth.session.empty() ? "0" : r.auth.session;
+    // Built before the co_await: GCC 12 destroys the temporaries of a ?:
+    // inside a co_await expression twice (docs/proxy.md, "Coroutines").
+    auto ran = ctx_.vars.run(session, script);
+    std::string answer =
+        ran.ok ? envelope(sw, session, r.auth.user, true, "", ran.text)
+               : envelope(sw, session, r.auth.user, false, ran.text, nlohmann::json::array());
+    const auto answered = co_await send_text(http::status::ok, std::move(answer),
+                                             "application/json", r.in.keep_alive, {});
+    co_return answered;
+  }
+
+  asio::awaitable<bool> serve_echo(const request& r, body_spool& spool) {
+    header_list extra{
+        {"X-Emulator-Token", r.auth.token},
+        {"X-Emulator-Token-Valid", r.auth.valid ? "1" : "0"},
+        {"X-Emulator-Authorization-Count", std::to_string(r.auth.authorization_count)},
+        {"Content-Type",
+         r.in.content_type.empty() ? "application/octet-stream" : r.in.content_type}};
+    const auto answered = co_await send_streamed(
+        std::move(extra), r.in.chunked, spool.size(), r.in.keep_alive,
+        [&spool](char* out, std::size_t cap) { return spool.read(out, cap); });
+    co_return answered;
+  }
+
+  // The /__emulator/ paths that play a fault or a shape of answer
+  // (docs/emulator.md).
+  asio::awaitable<bool> serve_fault(const request& r, const switches& sw) {
+    const auto& path = r.in.path;
+    const auto& query = r.in.query;
     if (path == "/__emulator/bytes") {
-      const std::uint64_t total = query_u64(query, "n");
-      std::uint64_t offset = 0;
-      auto chunked = query.find("chunked");
-      header_list extra;
-      extra.emplace_back("Content-Type", "application/octet-stream");
-      const auto answered =
-          co_await send_streamed(std::move(extra), chunked != query.end() && chunked->second == "1",
-                                 total, keep_alive, [&offset, total](char* out, std::size_t cap) {
-                                   std::size_t piece = std::min<std::uint64_t>(cap, total - offset);
-                                   pattern_fill(out, piece, offset);
-                                   offset += piece;
-                                   return piece;
-                                 });
-      co_return answered;
+      const bool more = co_await serve_bytes(r);
+      co_return more;
     }
     if (path == "/__emulator/slow") {
       const auto ms = query_u64(query, "ms");
       co_await sleep_ms(ms);
-      const auto answered = co_await send_text(
-          http::status::ok, "slept " + std::to_string(ms) + " ms\n", "text/plain", keep_alive, {});
+      const auto answered =
+          co_await send_text(http::status::ok, "slept " + std::to_string(ms) + " ms\n",
+                             "text/plain", r.in.keep_alive, {});
       co_return answered;
     }
     if (path == "/__emulator/drop") {
-      // A head promising 2N bytes, N bytes, then the connection ends.
-      const auto after = query_u64(query, "after");
-      std::string raw =
-          "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-          std::to_string(after * 2) + "\r\n\r\n";
-      const auto head = raw.size();
-      raw.resize(head + after);
-      pattern_fill(raw.data() + head, after, 0);
-      co_await asio::async_write(s_, asio::buffer(raw), use_tuple);
+      co_await serve_drop(query_u64(query, "after"));
       co_return false;
     }
     if (path == "/__emulator/close") co_return false;
@@ -315,8 +374,8 @@ class connection {
       // A path that refuses every token, fresh or not.
       const bool more = co_await send_text(
           http::status::unauthorized,
-          envelope(sw, "0", auth.user, false, "invalid token", nlohmann::json::array()),
-          "application/json", keep_alive, {});
+          envelope(sw, "0", r.auth.user, false, "invalid token", nlohmann::json::array()),
+          "application/json", r.in.keep_alive, {});
       co_return more;
     }
     if (path == "/__emulator/extra") {
@@ -326,13 +385,46 @@ class connection {
           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
           "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Emulator-Injected: 1\r\n\r\ninjected";
       auto [wec, wn] = co_await asio::async_write(s_, asio::buffer(raw), use_tuple);
-      co_return !wec && keep_alive;
+      co_return !wec && r.in.keep_alive;
     }
-    const auto answered =
-        co_await send_text(http::status::not_found,
-                           envelope(sw, "0", auth.user, false, "ddb-emulator: no such path " + path,
-                                    nlohmann::json::array()),
-                           "application/json", keep_alive, {});
+    const bool more = co_await not_found(r, sw);
+    co_return more;
+  }
+
+  asio::awaitable<bool> serve_bytes(const request& r) {
+    const std::uint64_t total = query_u64(r.in.query, "n");
+    std::uint64_t offset = 0;
+    auto chunked = r.in.query.find("chunked");
+    header_list extra;
+    extra.emplace_back("Content-Type", "application/octet-stream");
+    const auto answered = co_await send_streamed(
+        std::move(extra), chunked != r.in.query.end() && chunked->second == "1", total,
+        r.in.keep_alive, [&offset, total](char* out, std::size_t cap) {
+          std::size_t piece = std::min<std::uint64_t>(cap, total - offset);
+          pattern_fill(out, piece, offset);
+          offset += piece;
+          return piece;
+        });
+    co_return answered;
+  }
+
+  // A head promising 2N bytes, N bytes, then the connection ends.
+  asio::awaitable<void> serve_drop(std::uint64_t after) {
+    std::string raw =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+        std::to_string(after * 2) + "\r\n\r\n";
+    const auto head = raw.size();
+    raw.resize(head + after);
+    pattern_fill(raw.data() + head, after, 0);
+    co_await asio::async_write(s_, asio::buffer(raw), use_tuple);
+  }
+
+  asio::awaitable<bool> not_found(const request& r, const switches& sw) {
+    std::string answer =
+        envelope(sw, "0", r.auth.user, false, "ddb-emulator: no such path " + r.in.path,
+                 nlohmann::json::array());
+    const auto answered = co_await send_text(http::status::not_found, std::move(answer),
+                                             "application/json", r.in.keep_alive, {});
     co_return answered;
   }
 
