@@ -3,32 +3,17 @@
 // With client CAs, probes stay open and the detail needs a certificate.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "proxy_fixture.hpp"
-#include "support/child_process.hpp"
 #include "support/paths.hpp"
 #include "support/test_ca.hpp"
 #include "support/wait.hpp"
+#include "tls_tools.hpp"
 
 namespace tpp::test {
 namespace {
 
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-struct run_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-run_result run(const std::string& path, std::vector<std::string> args) {
-  child_process p(path, std::move(args));
-  auto code = p.wait_exit(30s);
-  return {code.value_or(-1), p.stdout_text(), p.stderr_text()};
-}
 
 class health_tls : public proxy_test {
  protected:
@@ -38,13 +23,7 @@ class health_tls : public proxy_test {
     live_ = {scratch().path() + "/live.crt", scratch().path() + "/live.key"};
     install({ca_.server_cert, ca_.server_key});
   }
-  // The way a renewal lands: new files renamed over the old ones.
-  void install(const cert_pair& p) {
-    fs::copy_file(p.cert, live_.cert + ".new", fs::copy_options::overwrite_existing);
-    fs::copy_file(p.key, live_.key + ".new", fs::copy_options::overwrite_existing);
-    fs::rename(live_.key + ".new", live_.key);
-    fs::rename(live_.cert + ".new", live_.cert);
-  }
+  void install(const cert_pair& p) { install_pair(p, live_); }
   // tpp with health_tls (plus `extra` in it), ready once `tpp probe` says so:
   // the fixture's own readiness check speaks plain HTTP.
   void start_tls(json extra = json::object()) {
@@ -58,13 +37,6 @@ class health_tls : public proxy_test {
   }
   std::string url(const std::string& path) {
     return "https://localhost:" + std::to_string(tpp().health_port()) + path;
-  }
-  // curl with `args`, then the URL; stdout is the body then the status.
-  run_result curl(std::vector<std::string> args, const std::string& u) {
-    std::vector<std::string> all{"-sS", "--max-time", "10", "-w", "\n%{http_code}"};
-    all.insert(all.end(), args.begin(), args.end());
-    all.push_back(u);
-    return run("/usr/bin/curl", std::move(all));
   }
   std::vector<std::string> with_cert(const cert_pair& p) {
     return {"--cacert", ca_.ca_cert, "--cert", p.cert, "--key", p.key};

@@ -15,9 +15,9 @@
 #include <fstream>
 
 #include "proxy_fixture.hpp"
-#include "support/child_process.hpp"
 #include "support/test_ca.hpp"
 #include "support/wait.hpp"
+#include "tls_tools.hpp"
 
 namespace tpp::test {
 namespace {
@@ -28,18 +28,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-
-struct run_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-run_result run(const std::string& path, std::vector<std::string> args) {
-  child_process p(path, std::move(args));
-  auto code = p.wait_exit(30s);
-  return {code.value_or(-1), p.stdout_text(), p.stderr_text()};
-}
 
 // One TLS connection kept open across requests (keep-alive), verifying the
 // server against `ca`.
@@ -96,14 +84,7 @@ class listener_tls : public proxy_test {
     live_ = {scratch().path() + "/live.crt", scratch().path() + "/live.key"};
     install({ca_.server_cert, ca_.server_key});
   }
-  // Puts a pair in place the way a rotation does: new files renamed over
-  // the old ones.
-  void install(const cert_pair& p) {
-    fs::copy_file(p.cert, live_.cert + ".new", fs::copy_options::overwrite_existing);
-    fs::copy_file(p.key, live_.key + ".new", fs::copy_options::overwrite_existing);
-    fs::rename(live_.key + ".new", live_.key);
-    fs::rename(live_.cert + ".new", live_.cert);
-  }
+  void install(const cert_pair& p) { install_pair(p, live_); }
   json tls_config(json extra = json::object()) {
     json t = {{"cert_file", live_.cert}, {"key_file", live_.key}};
     t.merge_patch(extra);
@@ -111,13 +92,6 @@ class listener_tls : public proxy_test {
   }
   std::string url(const std::string& path = "/__emulator/echo") {
     return "https://localhost:" + std::to_string(tpp().port()) + path;
-  }
-  // curl with `args`, then the URL; stdout is the body then the status.
-  run_result curl(std::vector<std::string> args, const std::string& u) {
-    std::vector<std::string> all{"-sS", "--max-time", "10", "-w", "\n%{http_code}"};
-    all.insert(all.end(), args.begin(), args.end());
-    all.push_back(u);
-    return run("/usr/bin/curl", std::move(all));
   }
   double failures(const std::string& reason) {
     return metric("tpp_tls_handshake_failures_total{reason=\"" + reason + "\"}").value_or(-1);
