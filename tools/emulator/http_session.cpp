@@ -204,8 +204,8 @@ class connection {
     body_sink sink{is_echo ? record_prefix : keep_limit, is_echo ? &spool : nullptr};
     const bool body_read = co_await read_body(hp, sink);
     if (!body_read) co_return false;
-    r.body = sink.kept;
     record(r, sink);
+    r.body = std::move(sink.kept);
     const switches sw = ctx_.state.current();
     r.in.keep_alive = r.in.keep_alive && sw.keep_alive;
     if (is_echo && r.auth_allows(sw)) {
@@ -237,15 +237,16 @@ class connection {
     co_return false;
   }
 
-  void record(const request& r, const body_sink& sink) {
+  // Hands the request's headers over to the record: nothing reads them after.
+  void record(request& r, const body_sink& sink) {
     if (ctx_.verbose) {
       std::cerr << "ddb-emulator: " << r.in.method << ' ' << r.in.target
                 << " token=" << (r.auth.present() ? (r.auth.valid ? "valid" : "invalid") : "none")
                 << '\n';
     }
     ctx_.state.note_request(request_record{r.in.method, r.in.target, r.auth.token, r.auth.valid,
-                                           r.auth.authorization_count, r.in.headers, sink.bytes,
-                                           sink.kept.substr(0, record_prefix)});
+                                           r.auth.authorization_count, std::move(r.in.headers),
+                                           sink.bytes, sink.kept.substr(0, record_prefix)});
   }
 
   asio::awaitable<bool> serve_control(http::request_parser<http::empty_body>& hp,
