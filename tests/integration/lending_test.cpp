@@ -47,6 +47,9 @@ TEST_F(lending, keep_alive_connection_keeps_one_token) {
 
 TEST_F(lending, live_connections_get_different_tokens) {
   start(4);
+  // Ready means one token. Before the other logins finish, affinity lets a
+  // newcomer take an idle connection's token, so four tokens need four logins.
+  ASSERT_TRUE(wait_tokens(4));
   std::vector<http_client> clients;
   std::set<std::string> tokens;
   for (int i = 0; i < 4; ++i) {
