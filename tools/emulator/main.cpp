@@ -82,10 +82,11 @@ int main(int argc, char** argv) {
   }
   try {
     server srv(opts);
-    if (!port_file.empty()) write_port_file(port_file, srv.port());
     const bool v6 = opts.host.find(':') != std::string::npos;
     std::cout << "ddb-emulator listening on " << (v6 ? "[" : "") << opts.host << (v6 ? "]" : "")
               << ':' << srv.port() << std::endl;
+    // Last: whoever waits for the port file may read our output at once.
+    if (!port_file.empty()) write_port_file(port_file, srv.port());
     srv.run();
   } catch (const std::exception& e) {
     std::cerr << "ddb-emulator: " << e.what() << '\n';

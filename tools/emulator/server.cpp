@@ -71,6 +71,7 @@ server::server(server_options opts)
         return v;
       }()),
       acceptor_(*iocs_[0]),
+      signals_(*iocs_[0], SIGINT, SIGTERM),
       ctx_(std::make_shared<server_context>(opts_.initial)) {
   ctx_->verbose = opts_.verbose;
   if (!opts_.tls_cert.empty() || !opts_.tls_key.empty()) {
@@ -110,8 +111,7 @@ std::uint16_t server::port() const {
 }
 
 void server::run() {
-  asio::signal_set signals(*iocs_[0], SIGINT, SIGTERM);
-  signals.async_wait([this](const boost::system::error_code& ec, int) {
+  signals_.async_wait([this](const boost::system::error_code& ec, int) {
     if (!ec) stop();
   });
   asio::co_spawn(*iocs_[0], accept_loop(this), log_exception{"accept loop"});

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <memory>
@@ -27,8 +28,8 @@ struct server_options {
 // one of `threads` io_contexts (round robin), where it stays.
 class server {
  public:
-  // Binds and listens. Throws std::exception with a readable message (bad
-  // address, port in use, unreadable certificate).
+  // Binds, listens and takes over SIGTERM/SIGINT. Throws std::exception with a readable message
+  // (bad address, port in use, unreadable certificate).
   explicit server(server_options opts);
   ~server();
 
@@ -45,6 +46,9 @@ class server {
   server_options opts_;
   std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Registered by the constructor, before anyone learns the port: a SIGTERM
+  // sent as soon as the address is announced must stop us, not kill us.
+  boost::asio::signal_set signals_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::shared_ptr<server_context> ctx_;
 };
