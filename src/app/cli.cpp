@@ -17,8 +17,7 @@ std::string_view version() {
 }
 
 int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
-             std::ostream& err, const std::function<int(const config::config&)>& run,
-             const probe_function& probe) {
+             std::ostream& err, const run_function& run, const probe_function& probe) {
   CLI::App cli("tpp: a token pool proxy in front of DolphinDB's REST API", "tpp");
   std::optional<std::string> config_path;
   bool check_only = false;
@@ -74,7 +73,7 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
 
   telemetry::setup_logging(loaded.cfg.telemetry);
   try {
-    return run(loaded.cfg);
+    return run(loaded.cfg, [&] { return config::load(config_path, env); });
   } catch (const std::exception& e) {
     err << "tpp: " << e.what() << "\n";
     return 1;

@@ -7,6 +7,7 @@
 #include "app/probe.hpp"
 #include "config/config.hpp"
 #include "config/env.hpp"
+#include "config/load.hpp"
 
 namespace tpp::app {
 
@@ -17,7 +18,10 @@ std::string_view version();
 // drive it with string streams and an injected environment.
 //
 //   tpp [--config FILE]      load FILE (or, without it, only TPP_* variables),
-//                            set up logging and return run(cfg)
+//                            set up logging and return run(cfg, reload):
+//                            reload() loads the same file and environment
+//                            again (SIGHUP), throwing config_error when the
+//                            result is invalid
 //   tpp --check-config ...   load and validate, print the effective
 //                            configuration (password redacted) to `out`, 0
 //   tpp probe [--path P] [--timeout S] [--config FILE]
@@ -33,8 +37,9 @@ std::string_view version();
 // escaping `run` is reported the same way and gives 1.
 using probe_function =
     std::function<int(const config::config&, const probe_options&, std::ostream&)>;
+using reload_function = std::function<config::load_result()>;
+using run_function = std::function<int(const config::config&, const reload_function&)>;
 int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
-             std::ostream& err, const std::function<int(const config::config&)>& run,
-             const probe_function& probe = {});
+             std::ostream& err, const run_function& run, const probe_function& probe = {});
 
 }  // namespace tpp::app

@@ -2,6 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <ctime>
 #include <string>
 
 namespace tpp::app {
@@ -22,6 +23,15 @@ void send(std::string_view state, std::string_view status) {
 
 void notify_ready(std::string_view status) {
   send("READY=1", status);
+}
+
+void notify_reloading(std::string_view status) {
+  // systemd's notify-reload protocol wants the monotonic time with it.
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1'000'000ULL +
+                    static_cast<unsigned long long>(now.tv_nsec / 1000);
+  send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec), status);
 }
 
 void notify_stopping(std::string_view status) {

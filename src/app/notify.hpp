@@ -13,6 +13,8 @@ namespace tpp::app {
 
 // READY=1: token.min_ready tokens are held and the proxy serves.
 void notify_ready(std::string_view status);
+// RELOADING=1: a reload (SIGHUP) began; notify_ready() ends it.
+void notify_reloading(std::string_view status);
 // STOPPING=1: draining after SIGTERM/SIGINT (or a fatal start-up error).
 void notify_stopping(std::string_view status);
 // STATUS=...: a line for `systemctl status`, no state change.

@@ -17,6 +17,7 @@
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
+#include "app/reload.hpp"
 #include "common/fd_limit.hpp"
 #include "common/file_watch.hpp"
 #include "common/log_exception.hpp"
@@ -62,14 +63,17 @@ metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcep
 
 // Everything tpp runs, wired together; lives for the whole process.
 struct application {
-  explicit application(const config::config& c) : cfg(c) {
+  application(const config::config& c, std::function<config::load_result()> source)
+      : cfg(c), reload_source(std::move(source)) {
     // SIGHUP and SIGUSR1/2 end a process by default: caught here so that a
     // reload habit (or a stray kill -HUP) does not drop in-flight requests.
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signals.add(sig);
   }
 
+  // The configuration at start-up; what a reload changed is in ctx.settings().
   const config::config& cfg;
-  asio::io_context control{1};  // token manager, health server, signals
+  std::function<config::load_result()> reload_source;  // SIGHUP; empty: reload refused
+  asio::io_context control{1};                         // token manager, health server, signals
   std::shared_ptr<asio::ssl::context> tls;
   proxy::proxy_context ctx;
   std::unique_ptr<telemetry::otlp::exporter> tracer;
@@ -131,7 +135,7 @@ asio::awaitable<void> shut_down(application* app) {
   app->ctx.shutting_down = true;
   notify_stopping("draining");
   app->proxy->begin_shutdown();
-  const auto deadline = steady_clock::instance().now() + app->cfg.shutdown_grace;
+  const auto deadline = steady_clock::instance().now() + app->ctx.settings()->shutdown_grace;
   app->hard_deadline = deadline + shutdown_margin;
   asio::steady_timer tick(app->control);
   while (app->proxy->active_sessions() > 0 && steady_clock::instance().now() < deadline) {
@@ -190,19 +194,41 @@ const char* signal_name(int sig) {
   }
 }
 
-// SIGINT and SIGTERM stop tpp; the others it catches are logged and ignored
-// until reload exists (docs/security.md, "Secrets and signals").
+// SIGHUP: the configuration is loaded again and what can change live is
+// applied (docs/operations.md, "Reload"); systemd hears RELOADING, then READY.
+void reload_on_signal(application& app) {
+  spdlog::info("received SIGHUP: reloading the configuration");
+  if (!app.reload_source) {
+    spdlog::warn("reload: this tpp was started without a configuration source; nothing changes");
+    return;
+  }
+  notify_reloading("reloading the configuration");
+  const bool ok = reload(app.reload_source, {app.ctx, app.credential, *app.tokens});
+  // The files behind the settings are read again too, whatever their stamps
+  // (a copy that kept the modification time is not missed).
+  if (app.ctx.tls) app.ctx.tls->reload();
+  if (app.health_tls) app.health_tls->reload();
+  if (app.ctx.keys) app.ctx.keys->reload_if_changed();
+  notify_ready(ok ? "serving; configuration reloaded"
+                  : "serving; the last reload failed, the previous configuration stays");
+}
+
+// SIGINT and SIGTERM stop tpp, SIGHUP reloads; SIGUSR1/2 are logged and
+// ignored (docs/security.md, "Secrets and signals").
 asio::awaitable<void> wait_for_signal(application* app) {
   for (;;) {
     auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
     if (ec) co_return;
     if (sig == SIGINT || sig == SIGTERM) {
       spdlog::info("received {}, shutting down (grace {} ms)", signal_name(sig),
-                   app->cfg.shutdown_grace.count());
+                   app->ctx.settings()->shutdown_grace.count());
       break;
     }
-    spdlog::warn("received {}: ignored (tpp cannot reload its configuration yet)",
-                 signal_name(sig));
+    if (sig == SIGHUP && !app->stopping) {
+      reload_on_signal(*app);
+      continue;
+    }
+    spdlog::warn("received {}: ignored", signal_name(sig));
   }
   co_await shut_down(app);
 }
@@ -266,16 +292,17 @@ bool start_exporter(application& app) {
 // The token manager, and the data path's hooks into it.
 void start_token_manager(application& app) {
   const auto& cfg = app.cfg;
-  const auto login_timeout = cfg.upstream.connect_timeout + cfg.upstream.read_timeout;
   pool::token_manager::hooks hooks;
   hooks.on_login = [](dolphindb::login_outcome::kind k, bool is_refresh, double seconds) {
     metrics::registry::global().on_login(metrics_outcome(k), is_refresh, seconds);
   };
   app.tokens = std::make_unique<pool::token_manager>(
       app.control.get_executor(), cfg.token, app.ctx.pool,
-      [&app, login_timeout]() {
-        return login_once(app.control.get_executor(), app.ctx.upstream, &app.credential,
-                          login_timeout);
+      [&app]() {
+        // The read timeout may change on reload; the connect timeout cannot.
+        const auto timeout =
+            app.cfg.upstream.connect_timeout + app.ctx.settings()->upstream.read_timeout;
+        return login_once(app.control.get_executor(), app.ctx.upstream, &app.credential, timeout);
       },
       steady_clock::instance(), hooks);
   app.tokens->set_rejected_retry_delay(cfg.credential.rejected_retry);
@@ -394,9 +421,9 @@ void serve(application& app) {
 
 }  // namespace
 
-int run(const config::config& cfg) {
+int run(const config::config& cfg, const std::function<config::load_result()>& reload_source) {
   std::signal(SIGPIPE, SIG_IGN);
-  application app(cfg);
+  application app(cfg, reload_source);
   auto& ctx = app.ctx;
   ctx.cfg = cfg;
   ctx.max_client_connections = descriptor_budget();

@@ -466,6 +466,33 @@ constexpr std::string_view section_names[] = {"upstream", "credential", "token",
 // variable is written).
 constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};
 
+// Keys a reload applies to a running tpp (docs/configuration.md, the Reload
+// column): each is read per connection or per request from the settings in
+// force, or handed to the part that owns it (log level, pool, logins). Every
+// other key waits for a restart.
+constexpr std::string_view live_key_names[] = {
+    "upstream.read_timeout_seconds",
+    "credential.username",
+    "credential.password",
+    "credential.rejected_retry_seconds",
+    "token.binding",
+    "token.acquire_timeout_seconds",
+    "token.max_waiting",
+    "token.max_per_client",
+    "token.retry_buffer_bytes",
+    "telemetry.log_filter",
+    "telemetry.access_log",
+    "clients.allow",
+    "client_idle_timeout_seconds",
+    "client_header_timeout_seconds",
+    "tunnel_idle_timeout_seconds",
+    "shutdown_grace_seconds",
+    "max_header_bytes",
+    "max_header_fields",
+    "client_body_min_bytes_per_second",
+    "max_body_bytes",
+};
+
 }  // namespace
 
 std::span<const key_spec> all_keys() {
@@ -497,6 +524,11 @@ bool takes_list(std::string_view path) {
 bool is_section(std::string_view path) {
   return std::find(std::begin(section_names), std::end(section_names), path) !=
          std::end(section_names);
+}
+
+bool reloads_live(std::string_view path) {
+  return std::find(std::begin(live_key_names), std::end(live_key_names), path) !=
+         std::end(live_key_names);
 }
 
 }  // namespace tpp::config

@@ -46,6 +46,10 @@ const key_spec* find_env_key(std::string_view env);
 // in the environment ("clients.allow", "health_allow").
 bool takes_list(std::string_view path);
 
+// True when a reload applies `path` to the running proxy; false for the keys
+// that need a restart, and for the variables without a file key (OTEL_*).
+bool reloads_live(std::string_view path);
+
 // The maps that hold settings: "upstream", "credential", "token", "telemetry",
 // "clients".
 std::span<const std::string_view> sections();

@@ -35,6 +35,15 @@ bool credential_store::reread() {
   return true;
 }
 
+bool credential_store::replace(std::string username, std::string password) {
+  std::lock_guard lock(mu_);
+  if (username == cred_.username && password == cred_.password) return false;
+  cred_.username = std::move(username);
+  cred_.password = std::move(password);
+  ++cred_.version;
+  return true;
+}
+
 boost::asio::awaitable<login_outcome> async_login_with(boost::asio::any_io_executor ex,
                                                        net::upstream_target target,
                                                        credential_store& store,

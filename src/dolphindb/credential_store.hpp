@@ -21,7 +21,7 @@ class credential_store {
   struct credential {
     std::string username;
     std::string password;
-    std::uint64_t version = 0;  // +1 each time reread() finds a new password
+    std::uint64_t version = 0;  // +1 each time reread() or replace() changes it
   };
 
   // `password` is the one read at start-up; `password_file` may be empty
@@ -35,6 +35,9 @@ class credential_store {
   // that cannot be read, or is empty, keeps the old password and logs why
   // (once per distinct error): a half-written secret must not stop the logins.
   bool reread();
+  // A reload brought a new username or password (credential.password_file's
+  // content included): the next logins use it. True when it differs.
+  bool replace(std::string username, std::string password);
 
  private:
   const std::string file_;

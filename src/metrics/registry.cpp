@@ -66,6 +66,8 @@ enum counter_id : std::size_t {
   c_key_missing,
   c_key_invalid,
   c_health_refused,
+  c_reloads_ok,
+  c_reloads_failed,
   c_tls_failures,  // one per tls_failure, in its order
   c_counter_count = c_tls_failures + 8
 };
@@ -284,6 +286,9 @@ void registry::on_client_key_rejected(bool missing) noexcept {
 }
 void registry::on_health_refused() noexcept {
   bump(local().counters[c_health_refused]);
+}
+void registry::on_config_reload(bool ok) noexcept {
+  bump(local().counters[ok ? c_reloads_ok : c_reloads_failed]);
 }
 void registry::on_bad_request() noexcept {
   bump(local().counters[c_bad_requests]);
@@ -568,6 +573,13 @@ void add_login_families(family_builder& b, const shard_sums& sums) {
   b.histogram("tpp_login_duration_seconds", "Duration of DolphinDB logins.", login_bounds,
               sums.login_duration);
 
+  {
+    auto& f = b.add("tpp_config_reloads_total", counter, "",
+                    "Configuration reloads (SIGHUP), by result: ok (applied), failed (the new "
+                    "configuration was invalid; the old one stays).");
+    f.numbers.push_back({{{"result", "ok"}}, sums.counters[c_reloads_ok]});
+    f.numbers.push_back({{{"result", "failed"}}, sums.counters[c_reloads_failed]});
+  }
   b.add("tpp_build_info", gauge, "", "Always 1; the version label names the build.")
       .numbers.push_back({{{"version", TPP_VERSION}}, std::uint64_t{1}});
 }

@@ -91,6 +91,8 @@ class registry {
   // A /health or /metrics request answered 403: its source is outside
   // health_allow.
   void on_health_refused() noexcept;
+  // A configuration reload ended: applied, or refused as invalid.
+  void on_config_reload(bool ok) noexcept;
   // A TLS handshake on the listener failed (server_tls).
   void on_tls_handshake_failure(tls_failure why) noexcept;
   // An upgraded connection (after a 101) starts / stops being relayed.

@@ -668,6 +668,26 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     });
   }
 
+  void renew_all() {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->stopped_) return;
+      {
+        std::lock_guard lock(self->mu_);
+        const auto now = self->clock_.now();
+        // A slot with a login under way or urgent work gets a token with the
+        // current credential anyway; the others are refreshed ahead, at most
+        // max_refresh_ at once, so the old tokens serve until each is replaced.
+        for (std::size_t i = 0; i < self->n_; ++i) {
+          if (!self->slots_[i].needs_login && !self->slots_[i].in_flight) {
+            self->schedule_.postpone(i, now);
+          }
+        }
+      }
+      spdlog::info("token manager: every token is renewed with the current credential");
+      self->wake();
+    });
+  }
+
   // Strand. Ends a rejection hold: what it deferred is due now.
   bool lift_hold() {
     std::lock_guard lock(mu_);
@@ -853,6 +873,10 @@ void token_manager::stop() {
 
 void token_manager::credential_changed() {
   impl_->credential_changed();
+}
+
+void token_manager::renew_all() {
+  impl_->renew_all();
 }
 
 void token_manager::set_rejected_retry_delay(std::chrono::milliseconds d) {

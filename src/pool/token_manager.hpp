@@ -155,7 +155,13 @@ class token_manager {
   // credential anyway.
   void credential_changed();
 
-  // Call before start(): credential.rejected_retry_seconds.
+  // Thread-safe, any thread. Every held token is replaced by a fresh login
+  // (a reload changed the credential): make-before-break, as a refresh-ahead,
+  // with at most a quarter of token.login_concurrency logins at once, so
+  // clients keep being served by the old tokens meanwhile.
+  void renew_all();
+
+  // Thread-safe: credential.rejected_retry_seconds, from the next rejection on.
   void set_rejected_retry_delay(std::chrono::milliseconds d);
 
  private:

@@ -62,12 +62,14 @@ pool::token_outage current_outage(const proxy_context& ctx) {
 
 // Whichever of grant, client gone and timeout comes first. Without a timeout
 // the race has two parts, so a waiter arms no timer.
-asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx, net::client_stream& client,
+asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
+                                                const config::token_config& settings,
+                                                net::client_stream& client,
                                                 beast::flat_buffer& client_buf, pool::lease& out,
                                                 const std::string& client_ip) {
   using namespace asio::experimental::awaitable_operators;
-  const auto timeout = ctx.cfg.token.acquire_timeout;
-  auto acquire = pool::async_acquire(ctx.pool, ctx.cfg.token.max_waiting, client_ip, use_tuple);
+  const auto timeout = settings.acquire_timeout;
+  auto acquire = pool::async_acquire(ctx.pool, settings.max_waiting, client_ip, use_tuple);
   std::variant<std::tuple<boost::system::error_code, pool::lease>, std::monostate, std::monostate>
       got;
   if (timeout.count() > 0) {

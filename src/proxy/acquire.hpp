@@ -5,6 +5,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <string>
 
+#include "config/config.hpp"
 #include "net/client_stream.hpp"
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
@@ -28,12 +29,11 @@ enum class acquire_outcome {
 // when token.acquire_timeout_seconds is set, a timer. A pool that refuses
 // waiters (pool::token_pool::refuse_waiters) ends the wait at once, also for a
 // waiter already queued. `client_ip` counts against token.max_per_client.
-// Worker thread only.
-boost::asio::awaitable<acquire_outcome> wait_for_token(proxy_context& ctx,
-                                                       net::client_stream& client,
-                                                       boost::beast::flat_buffer& client_buf,
-                                                       pool::lease& out,
-                                                       const std::string& client_ip);
+// `settings`: the connection's (acquire timeout, queue bound). Worker thread
+// only.
+boost::asio::awaitable<acquire_outcome> wait_for_token(
+    proxy_context& ctx, const config::token_config& settings, net::client_stream& client,
+    boost::beast::flat_buffer& client_buf, pool::lease& out, const std::string& client_ip);
 
 // What a client refused with acquire_outcome::no_token is told: the token
 // manager's reason and Retry-After (token_hooks::outage), or a generic one

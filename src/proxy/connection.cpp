@@ -16,7 +16,17 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 connection::connection(worker& wk, asio::ip::tcp::socket c, std::string ip)
-    : w(wk), ctx(wk.ctx()), client(std::move(c)), client_ip(std::move(ip)) {}
+    : w(wk), ctx(wk.ctx()), client(std::move(c)), client_ip(std::move(ip)) {
+  refresh_settings();
+}
+
+void connection::refresh_settings() {
+  // A relaxed-cost check per request; the lock only after a reload.
+  const auto version = ctx.settings_version.load(std::memory_order_acquire);
+  if (settings && version == settings_version) return;
+  settings = ctx.settings();
+  settings_version = version;
+}
 
 void connection::drop_upstream() {
   if (!upstream) return;
@@ -72,7 +82,7 @@ asio::awaitable<void> connection::answer(request_record& rec, http::response<htt
                                          bool head_request) {
   rec.status = res.result_int();
   keep_alive = false;
-  armed a(deadline, {io_phase::client_write, ctx.cfg.client_idle_timeout});
+  armed a(deadline, {io_phase::client_write, cfg().client_idle_timeout});
   if (head_request) {
     // Content-Length stays: it says what a GET would have got.
     http::response<http::empty_body> head_only(std::move(res.base()));

@@ -5,10 +5,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "common/clock.hpp"
+#include "config/config.hpp"
 #include "net/client_stream.hpp"
 #include "net/upstream_stream.hpp"
 #include "pool/token_pool.hpp"
@@ -49,6 +51,13 @@ struct connection {
   std::string head_out;  // the head being forwarded, as wire text (reused)
   io_deadline deadline;
   bool keep_alive = true;  // false once this connection must close
+  // The settings this connection works with (proxy_context::settings()),
+  // renewed between requests by refresh_settings() after a reload.
+  std::shared_ptr<const config::config> settings;
+  std::uint64_t settings_version = 0;
+
+  const config::config& cfg() const { return *settings; }
+  void refresh_settings();
 
   // identity, or client_ip when it is empty: whom token.max_per_client,
   // /health's clients and the access log count.

@@ -89,12 +89,7 @@ std::optional<std::string_view> presented_key(const http::request_header<>& h, b
 }  // namespace
 
 exchange::exchange(connection& c, request_parser& req, request_record& rec)
-    : c_(c),
-      req_(req),
-      head_(req.get()),
-      rec_(rec),
-      cfg_(c.ctx.cfg),
-      version_(req.get().version()) {}
+    : c_(c), req_(req), head_(req.get()), rec_(rec), cfg_(c.cfg()), version_(req.get().version()) {}
 
 // A phase that has nothing to wait for in the common case (a token already
 // held, no Expect, a body already buffered, an answer that cannot mean a
@@ -178,7 +173,7 @@ asio::awaitable<bool> exchange::take_token() {
     // A waiter may wait long, and thousands may: the buffer that grew to read
     // a big head is cut to what it still holds (the body's first bytes).
     c_.in_buf.shrink_to_fit();
-    outcome = co_await wait_for_token(c_.ctx, c_.client, c_.in_buf, c_.lease, c_.who());
+    outcome = co_await wait_for_token(c_.ctx, cfg_.token, c_.client, c_.in_buf, c_.lease, c_.who());
   }
   switch (outcome) {
     case acquire_outcome::granted:

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 
@@ -46,9 +47,29 @@ struct token_hooks {
 using upstream_connector =
     std::function<boost::asio::awaitable<net::connect_result>(net::upstream_stream&)>;
 
-// What every worker shares: read-only after start, except the atomics.
+// What every worker shares: read-only after start, except the atomics and
+// the settings a reload replaces.
 struct proxy_context {
+  // The configuration at start-up: what only a restart changes (listen,
+  // workers, pool size, ...). What a reload may change is read from
+  // settings() (docs/operations.md, "Reload").
   config::config cfg;
+
+  // The settings in force: cfg until the first set_settings(). Thread-safe.
+  // A connection keeps a snapshot and takes a new one before a request when
+  // settings_version has moved, so one exchange never mixes two versions.
+  std::shared_ptr<const config::config> settings() const {
+    std::lock_guard lock(settings_mu_);
+    if (settings_) return settings_;
+    return {std::shared_ptr<const config::config>{}, &cfg};  // not owning: cfg outlives all
+  }
+  void set_settings(std::shared_ptr<const config::config> next) {
+    std::lock_guard lock(settings_mu_);
+    settings_ = std::move(next);
+    settings_version.fetch_add(1, std::memory_order_release);
+  }
+  std::atomic<std::uint64_t> settings_version{0};
+
   std::shared_ptr<pool::token_pool> pool;
   net::upstream_target upstream;
   token_hooks hooks;
@@ -70,6 +91,10 @@ struct proxy_context {
   // none asked, the default). Failed attempts are slowed down per source.
   std::shared_ptr<access::key_store> keys;
   access::failure_delay key_failures;
+
+ private:
+  mutable std::mutex settings_mu_;
+  std::shared_ptr<const config::config> settings_;
 };
 
 }  // namespace tpp::proxy

@@ -117,7 +117,8 @@ void request_record::start_trace(const boost::beast::http::request_header<>& hea
   t.upstream = otlp::new_span_id();
 }
 
-void record_finished(const request_record& r, const proxy_context& ctx, std::string_view client_ip,
+void record_finished(const request_record& r, const proxy_context& ctx,
+                     const config::config& settings, std::string_view client_ip,
                      std::string_view identity) {
   if (r.status == 0) return;
   const double total = seconds_since(r.started);
@@ -125,7 +126,7 @@ void record_finished(const request_record& r, const proxy_context& ctx, std::str
   m.on_request_done(r.method.empty() ? "other" : r.method, r.status, total);
   m.on_client_bytes(r.bytes_in, r.bytes_out);
   if (r.trace && ctx.tracer) submit_spans(r, ctx, client_ip);
-  if (ctx.cfg.telemetry.access_log) log_access(r, client_ip, identity, total);
+  if (settings.telemetry.access_log) log_access(r, client_ip, identity, total);
 }
 
 }  // namespace tpp::proxy

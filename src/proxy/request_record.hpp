@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/clock.hpp"
+#include "config/config.hpp"
 
 namespace tpp::proxy {
 
@@ -51,8 +52,10 @@ std::uint64_t unix_ns() noexcept;
 // access log line (telemetry.access_log) and the spans. Does nothing for a
 // request that got no answer (status 0: the client went away first).
 // `identity`: connection::identity (an API key's name or a client
-// certificate's subject), or empty.
-void record_finished(const request_record& r, const proxy_context& ctx, std::string_view client_ip,
+// certificate's subject), or empty. `settings`: the connection's
+// (telemetry.access_log).
+void record_finished(const request_record& r, const proxy_context& ctx,
+                     const config::config& settings, std::string_view client_ip,
                      std::string_view identity = {});
 
 }  // namespace tpp::proxy

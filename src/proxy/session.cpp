@@ -82,11 +82,12 @@ asio::awaitable<void> run_session(worker* w, tcp::socket socket, tcp::endpoint p
 }
 
 asio::awaitable<void> session::run() {
-  const auto& cfg = c_.ctx.cfg;
   while (c_.keep_alive) {
     const bool more = co_await wait_for_request();
     if (!more) break;
     c_.deadline.clear_timeout();
+    c_.refresh_settings();
+    const auto& cfg = c_.cfg();
     request_parser req;
     configure_request_parser(req, cfg.max_header_bytes, cfg.max_body_bytes);
     request_record rec;
@@ -96,7 +97,7 @@ asio::awaitable<void> session::run() {
       exchange ex(c_, req, rec);
       co_await ex.run();
     }
-    record_finished(rec, c_.ctx, c_.client_ip, c_.identity);
+    record_finished(rec, c_.ctx, cfg, c_.client_ip, c_.identity);
     after_exchange();
   }
   c_.deadline.disarm();
@@ -121,7 +122,7 @@ asio::awaitable<bool> session::wait_for_request() {
     const auto state = read_first_bytes();
     if (state != net::read_state::nothing) co_return state == net::read_state::bytes;
   }
-  armed a(c_.deadline, {io_phase::idle, c_.ctx.cfg.client_idle_timeout});
+  armed a(c_.deadline, {io_phase::idle, c_.cfg().client_idle_timeout});
   if (plain && c_.in_buf.capacity() == 0) {
     // No buffer is held while a connection that has not spoken waits.
     auto [ec] = co_await c_.client.socket().async_wait(tcp::socket::wait_read, use_tuple);
@@ -150,9 +151,10 @@ net::read_state session::read_first_bytes() {
 // after a 400/431/501 when the head was refused.
 asio::awaitable<bool> session::read_request_head(request_parser& req, request_record& rec) {
   const auto& ctx = c_.ctx;
-  head_guard guard(ctx.cfg.max_header_bytes, ctx.cfg.max_header_fields);
+  const auto& cfg = c_.cfg();
+  head_guard guard(cfg.max_header_bytes, cfg.max_header_fields);
   auto r = co_await read_head(c_.client, c_.in_buf, req, guard, c_.deadline,
-                              {io_phase::client_head, ctx.cfg.client_header_timeout, true});
+                              {io_phase::client_head, cfg.client_header_timeout, true});
   rec.started = steady_clock::instance().now();
   if (r.ec) {  // timed out, or the client went away
     c_.keep_alive = false;
@@ -166,7 +168,7 @@ asio::awaitable<bool> session::read_request_head(request_parser& req, request_re
   }
   const auto& head = req.get();
   rec.method.assign(head.method_string());
-  if (ctx.cfg.telemetry.access_log || ctx.tracer) rec.target.assign(head.target());
+  if (cfg.telemetry.access_log || ctx.tracer) rec.target.assign(head.target());
   if (ctx.tracer) rec.start_trace(head);
   c_.keep_alive = req.keep_alive() && !ctx.shutting_down.load(std::memory_order_relaxed);
   co_return true;
@@ -177,7 +179,7 @@ void session::after_exchange() {
     metrics::registry::global().on_token_reacquired();
     c_.handed_over = false;
   }
-  switch (c_.ctx.cfg.token.binding) {
+  switch (c_.cfg().token.binding) {
     case config::token_binding::request:
       c_.release_lease();
       break;

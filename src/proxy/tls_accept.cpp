@@ -75,7 +75,7 @@ void log_failure(const connection& c, metrics::tls_failure why,
 // input would send a reset that can destroy the answer in flight.
 asio::awaitable<void> answer_plain_http(connection& c) {
   auto& sock = c.client.socket();
-  armed a(c.deadline, {io_phase::client_write, c.ctx.cfg.client_header_timeout});
+  armed a(c.deadline, {io_phase::client_write, c.cfg().client_header_timeout});
   const std::string answer = fmt::format(
       "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n"
       "Connection: close\r\n\r\n{}",

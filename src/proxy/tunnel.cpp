@@ -120,7 +120,7 @@ asio::awaitable<void> pump(In* in, Out* out, beast::flat_buffer* pending, tunnel
 asio::awaitable<tunnel_totals> run_tunnel(connection& c) {
   using namespace asio::experimental::awaitable_operators;
   open_tunnel_gauge gauge;
-  tunnel_state st{c, c.ctx.cfg.tunnel_idle_timeout};
+  tunnel_state st{c, c.cfg().tunnel_idle_timeout};
   tunnel_totals t;
   st.touch();
   // Both directions at once; `&&` waits for both (neither throws).

@@ -52,7 +52,7 @@ bool at_budget(const proxy_context& ctx) {
 // read from it, counted, and logged at most once per 10 s (with how many
 // were not logged), so that a scan cannot flood the log.
 bool refused_source(const proxy_context& ctx, const tcp::endpoint& peer) {
-  if (access::source_allowed(ctx.cfg.clients.allow, peer.address())) return false;
+  if (access::source_allowed(ctx.settings()->clients.allow, peer.address())) return false;
   metrics::registry::global().on_connection_refused();
   static log_throttle throttle(std::chrono::seconds(10));
   if (auto suppressed = throttle.admit("not_allowed", steady_clock::instance().now())) {

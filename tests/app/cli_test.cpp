@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -26,14 +27,15 @@ struct invocation {
   int exit_code = -1;
 
   invocation(std::vector<std::string> args, std::map<std::string, std::string> env = {},
-             int run_result = 0) {
+             int run_result = 0, std::function<void(const reload_function&)> during = {}) {
     std::string program = "tpp";
     std::vector<char*> argv{program.data()};
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     exit_code = cli_main(static_cast<int>(argv.size() - 1), argv.data(), config::map_env(env), out,
-                         err, [&](const config::config& cfg) {
+                         err, [&](const config::config& cfg, const reload_function& reload) {
                            ran_with = cfg;
+                           if (during) during(reload);
                            return run_result;
                          });
   }
@@ -197,6 +199,29 @@ TEST(cli, check_config_reports_errors_like_a_normal_start) {
   EXPECT_EQ(i.out.str(), "");
 }
 
+// SIGHUP's source: the same file and environment, read again when asked.
+TEST(cli, run_gets_a_reload_that_reads_the_file_and_environment_again) {
+  test::temp_file file(good_yaml);
+  std::optional<config::load_result> again;
+  std::string failure;
+  invocation i({"-c", file.path()}, {{"TPP_TOKEN_MAX_WAITING", "9"}}, 0,
+               [&](const reload_function& reload) {
+                 std::ofstream(file.path()) << good_yaml << "token: {pool_size: 7}\n";
+                 again = reload();
+                 std::ofstream(file.path()) << "listen: [not, an, address]\n";
+                 try {
+                   reload();
+                 } catch (const std::exception& e) {
+                   failure = e.what();
+                 }
+               });
+  EXPECT_EQ(i.exit_code, 0);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->cfg.token.pool_size, 7u);
+  EXPECT_EQ(again->cfg.token.max_waiting, 9u);
+  EXPECT_NE(failure.find("listen"), std::string::npos) << failure;
+}
+
 TEST(cli, an_exception_from_run_is_reported_on_one_line) {
   test::temp_file file(good_yaml);
   std::string args0 = "tpp";
@@ -206,7 +231,9 @@ TEST(cli, an_exception_from_run_is_reported_on_one_line) {
   std::ostringstream out;
   std::ostringstream err;
   int code = cli_main(3, argv, config::map_env({}), out, err,
-                      [](const config::config&) -> int { throw std::runtime_error("boom"); });
+                      [](const config::config&, const reload_function&) -> int {
+                        throw std::runtime_error("boom");
+                      });
   EXPECT_EQ(code, 1);
   EXPECT_EQ(err.str(), "tpp: boom\n");
 }

@@ -12,7 +12,7 @@ namespace tpp::config {
 namespace {
 
 // docs/configuration.md has one table row per key:
-// | `path` | `ENV` | default | meaning | old-or-new |
+// | `path` | `ENV` | default | meaning | live-or-restart | old-or-new |
 // and one per variable that only the environment sets:
 // | `OTEL_...` | default | meaning |
 TEST(configuration_doc, has_a_row_for_every_key_marked_old_or_new) {
@@ -31,7 +31,8 @@ TEST(configuration_doc, has_a_row_for_every_key_marked_old_or_new) {
     if (!k.in_file()) continue;
     const std::string& row = it->second;
     EXPECT_NE(row.find("| `" + std::string(k.env) + "` |"), std::string::npos) << row;
-    EXPECT_TRUE(row.ends_with(k.from_old_proxy ? "| old |" : "| new |")) << row;
+    const std::string reload = reloads_live(k.path) ? "| live " : "| restart ";
+    EXPECT_TRUE(row.ends_with(reload + (k.from_old_proxy ? "| old |" : "| new |"))) << row;
   }
   EXPECT_EQ(rows.size(), all_keys().size());
 }

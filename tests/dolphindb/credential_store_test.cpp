@@ -38,6 +38,19 @@ TEST(credential_store, without_a_file_the_password_never_changes) {
   EXPECT_EQ(c.version, 0u);
 }
 
+// A reload: the username or the password may change, each counted once.
+TEST(credential_store, replace_takes_a_new_username_or_password_once) {
+  credential_store store("admin", "123456", "");
+  EXPECT_FALSE(store.replace("admin", "123456"));
+  EXPECT_TRUE(store.replace("admin", "rotated"));
+  EXPECT_TRUE(store.replace("ops", "rotated"));
+  EXPECT_FALSE(store.replace("ops", "rotated"));
+  const auto c = store.current();
+  EXPECT_EQ(c.username, "ops");
+  EXPECT_EQ(c.password, "rotated");
+  EXPECT_EQ(c.version, 2u);
+}
+
 TEST(credential_store, a_new_password_in_the_file_is_taken_once) {
   password_file f;
   f.write("old\n");

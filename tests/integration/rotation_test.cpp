@@ -4,11 +4,10 @@
 // an error, and tpp must not sit out a rejection hold once the file is new.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
+#include "background_load.hpp"
 #include "proxy_fixture.hpp"
 #include "support/wait.hpp"
 
@@ -24,38 +23,6 @@ void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-// Requests on a keep-alive connection and on new ones until stopped; counts
-// the answers that are not a 200 with a token DolphinDB accepted.
-class load {
- public:
-  explicit load(std::function<http_client()> connect) {
-    thread_ = std::thread([this, connect] {
-      auto keep = connect();
-      while (!stop_ && served_ < 20000) {
-        auto fresh = connect();
-        for (auto* c : {&keep, &fresh}) {
-          auto r = c->request("POST", "/__emulator/echo", {}, "x");
-          ++served_;
-          if (r.status != 200 || r.header("X-Emulator-Token-Valid") != "1") ++failed_;
-        }
-        std::this_thread::sleep_for(10ms);  // pacing the load, not waiting for a condition
-      }
-    });
-  }
-  ~load() { finish(); }
-  void finish() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int served() const { return served_; }
-  int failed() const { return failed_; }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<int> served_{0}, failed_{0};
-  std::thread thread_;
-};
-
 // Refresh-ahead logins every ~5 s per slot keep logins going during the test.
 json rotating_config(const std::string& file) {
   return {{"credential", {{"password", nullptr}, {"password_file", file}}},
@@ -70,7 +37,7 @@ TEST_F(rotation, password_changed_at_dolphindb_then_in_the_file_fails_no_request
   write_file(file, "123456\n");
   start(2, rotating_config(file));
   ASSERT_TRUE(wait_tokens(2));
-  load l([this] { return client(); });
+  background_load l([this] { return client(); });
 
   emu().configure({{"password", "rotated-1"}});
   ASSERT_TRUE(wait_log("DolphinDB rejected the login", 15s));
@@ -97,7 +64,7 @@ TEST_F(rotation, a_rejected_login_rereads_the_file_before_holding) {
   fs::create_symlink(v1, link);
   start(2, rotating_config(link));
   ASSERT_TRUE(wait_tokens(2));
-  load l([this] { return client(); });
+  background_load l([this] { return client(); });
 
   emu().configure({{"password", "rotated-2"}});
   fs::remove(link);

@@ -189,6 +189,7 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_replays_total", counter, ""},
       {"tpp_logins_total", counter, ""},
       {"tpp_login_duration_seconds", histo, "s"},
+      {"tpp_config_reloads_total", counter, ""},
       {"tpp_build_info", gauge, ""},
   };
   // Exactly these, in this (the exposition) order.
@@ -210,6 +211,15 @@ TEST_F(registry_test, tls_handshake_failures_count_by_reason) {
   EXPECT_EQ(value(s, "tpp_tls_handshake_failures_total", {{"reason", "no_client_cert"}}), 1);
   EXPECT_EQ(value(s, "tpp_tls_handshake_failures_total", {{"reason", "timeout"}}), 0);
   EXPECT_EQ(family_of(s, "tpp_tls_handshake_failures_total").numbers.size(), 8u);
+}
+
+TEST_F(registry_test, config_reloads_count_by_result) {
+  m().on_config_reload(true);
+  m().on_config_reload(false);
+  m().on_config_reload(false);
+  const auto s = collect();
+  EXPECT_EQ(value(s, "tpp_config_reloads_total", {{"result", "ok"}}), 1);
+  EXPECT_EQ(value(s, "tpp_config_reloads_total", {{"result", "failed"}}), 2);
 }
 
 TEST_F(registry_test, counters_from_many_threads_sum) {

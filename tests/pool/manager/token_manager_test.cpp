@@ -9,6 +9,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -516,6 +517,37 @@ TEST(token_manager, a_changed_credential_ends_the_rejection_hold) {
   h.mgr->report_auth_failure(1, g1);  // a login the test can wait for
   EXPECT_TRUE(eventually([&] { return h.generation(1) > g1; }, 3s));
   EXPECT_EQ(h.ddb->calls, before + 3);
+}
+
+// A reload with a new credential (docs/operations.md, "Reload"): every slot
+// gets a fresh token, the lent one included, never two at once with
+// login_concurrency 4 (a quarter of it), and no slot is ever without a ready
+// token on the way.
+TEST(token_manager, renew_all_replaces_every_token_one_refresh_at_a_time) {
+  harness h(4, 4);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  auto lent = h.pool->try_acquire();
+  ASSERT_TRUE(lent);
+  std::vector<std::uint64_t> before;
+  for (std::size_t i = 0; i < 4; ++i) before.push_back(h.generation(i));
+  const int calls = h.ddb->calls;
+  h.ddb->reset_max();
+  h.mgr->renew_all();
+  bool always_ready = true;
+  EXPECT_TRUE(eventually([&] {
+    always_ready = always_ready && h.all_ready();
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (h.generation(i) <= before[i]) return false;
+    }
+    return true;
+  }));
+  EXPECT_TRUE(always_ready);
+  EXPECT_EQ(h.ddb->calls, calls + 4);
+  EXPECT_EQ(h.ddb->max_in_flight, 1);
+  std::lock_guard lock(h.mu);
+  EXPECT_TRUE(
+      std::all_of(h.logins.end() - 4, h.logins.end(), [](const auto& l) { return l.second; }));
 }
 
 TEST(refusal_backoff, the_first_young_refusal_logs_in_at_once_then_doubles_to_a_minute) {

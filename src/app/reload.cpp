@@ -1,0 +1,79 @@
+#include "app/reload.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <memory>
+
+#include "config/reload.hpp"
+#include "metrics/registry.hpp"
+#include "telemetry/logging.hpp"
+
+namespace tpp::app {
+
+namespace {
+
+// The parts that do not read the settings themselves get the new values.
+void hand_over(const config::reload_plan& plan, const reload_targets& to) {
+  const auto& next = plan.next;
+  if (plan.changed("telemetry.log_filter")) {
+    bool ok = true;
+    const auto level = telemetry::parse_log_filter(next.telemetry.log_filter, &ok);
+    if (ok) {
+      spdlog::default_logger()->set_level(level);
+    } else {
+      spdlog::warn("reload: telemetry.log_filter: cannot parse '{}'; the level stays",
+                   next.telemetry.log_filter);
+    }
+  }
+  if (plan.changed("token.max_per_client"))
+    to.ctx.pool->set_max_per_client(next.token.max_per_client);
+  if (plan.changed("credential.rejected_retry_seconds")) {
+    to.tokens.set_rejected_retry_delay(next.credential.rejected_retry);
+  }
+  if (to.credential.replace(next.credential.username, next.credential.password)) {
+    // A hold after a rejection ends, and every token is replaced with one of
+    // the new credential before the old one goes (make-before-break).
+    to.tokens.credential_changed();
+    to.tokens.renew_all();
+  }
+}
+
+void log_plan(const config::reload_plan& plan) {
+  if (plan.applied.empty() && plan.need_restart.empty()) {
+    spdlog::info("reload: the configuration is unchanged");
+    return;
+  }
+  if (!plan.applied.empty()) {
+    spdlog::info("reload: applied {}", fmt::join(plan.applied, ", "));
+  }
+  if (!plan.need_restart.empty()) {
+    spdlog::warn("reload: changed but only applied at the next restart: {}",
+                 fmt::join(plan.need_restart, ", "));
+  }
+}
+
+}  // namespace
+
+bool reload(const std::function<config::load_result()>& source, const reload_targets& to) {
+  config::load_result loaded;
+  try {
+    loaded = source();
+  } catch (const std::exception& e) {
+    spdlog::error("reload failed, tpp keeps running with the configuration it has: {}", e.what());
+    metrics::registry::global().on_config_reload(false);
+    return false;
+  }
+  for (const auto& w : loaded.warnings) spdlog::warn("reload: {}", w);
+  const auto running = to.ctx.settings();
+  auto plan = config::plan_reload(*running, loaded.cfg);
+  to.ctx.set_settings(std::make_shared<const config::config>(plan.next));
+  hand_over(plan, to);
+  log_plan(plan);
+  metrics::registry::global().on_config_reload(true);
+  return true;
+}
+
+}  // namespace tpp::app
