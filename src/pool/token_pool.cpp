@@ -133,6 +133,7 @@ struct token_pool::impl {
   std::size_t lent_n = 0;
   // Set by refuse_waiters() while no slot is ready; cleared by install().
   bool refusing = false;
+  bool paused = false;  // pause(): nothing is lent until resume()
   client_shares shares;
 
   void set_state(slot& s, slot_state to) {
@@ -202,6 +203,7 @@ struct token_pool::impl {
   // slot, else the longest-parked one (taken from its idle holder); at its
   // cap, only one its own idle connection parked (its count stays the same).
   std::optional<std::size_t> lend_to(const std::string& client, clock::time_point now) {
+    if (paused) return std::nullopt;
     if (!shares.at_cap(client)) {
       if (!free.empty()) {
         const auto idx = free.back();
@@ -237,7 +239,7 @@ struct token_pool::impl {
   // servable, so this is O(1) per grant.
   void dispatch(clock::time_point now, grants& out) {
     auto it = waiters.begin();
-    while (it != waiters.end() && (!free.empty() || !parked.empty())) {
+    while (!paused && it != waiters.end() && (!free.empty() || !parked.empty())) {
       if (!servable(it->second.client)) {
         ++it;
         continue;
@@ -270,6 +272,7 @@ struct token_pool::impl {
     c.stale = stale_n;
     c.parked = parked.size();
     c.waiting_at_cap = capped_waiters();
+    c.paused = paused;
     return c;
   }
 
@@ -381,7 +384,7 @@ parked_lease token_pool::park(lease l) {
     const auto idx = l.slot_;
     auto& s = impl_->slots[idx];
     assert(s.lent && s.park_ticket == 0);
-    if (s.state == slot_state::ready) {
+    if (s.state == slot_state::ready && !impl_->paused) {
       const auto ticket = impl_->next_ticket++;
       impl_->park(idx, ticket);
       // A waiter takes it at once (nobody can wait while a slot is parked
@@ -511,6 +514,38 @@ bool token_pool::refuse_waiters() {
 bool token_pool::refusing() const {
   std::lock_guard lk(impl_->mu);
   return impl_->refusing;
+}
+
+bool token_pool::pause() {
+  std::lock_guard lk(impl_->mu);
+  if (impl_->paused) return false;
+  impl_->paused = true;
+  // Idle holders give their parked slots back: they would otherwise keep
+  // sending requests upstream through the pause.
+  while (!impl_->parked.empty()) {
+    const auto idx = impl_->parked.begin()->second;
+    auto& s = impl_->slots[idx];
+    impl_->drop_parked(s);
+    impl_->free.push_back(idx);
+  }
+  return true;
+}
+
+bool token_pool::resume() {
+  impl::grants gs;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (!impl_->paused) return false;
+    impl_->paused = false;
+    impl_->dispatch(clock_.now(), gs);
+  }
+  run(std::move(gs));
+  return true;
+}
+
+bool token_pool::paused() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->paused;
 }
 
 std::shared_ptr<const std::string> token_pool::token_of(std::size_t idx) const {

@@ -69,6 +69,7 @@ struct pool_counts {
   std::size_t stale = 0;           // slots in state stale (lent or not)
   std::size_t parked = 0;          // lent, but parked by an idle connection
   std::size_t waiting_at_cap = 0;  // waiters whose client is at its cap
+  bool paused = false;             // token_pool::pause() is in force
 };
 
 // counts(), slots() and the oldest waiter taken under one lock: mutually
@@ -222,6 +223,19 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   bool refuse_waiters();
   // True between a successful refuse_waiters() and the next install().
   bool refusing() const;
+
+  // --- maintenance (POST /admin/pause, /admin/resume) -----------------------
+  // A paused pool lends nothing: try_acquire() finds nothing and enqueue()
+  // queues (counted as waiting, max_waiting applies), even while tokens are
+  // free. Leases already granted keep working until returned; park() returns
+  // the slot instead of parking it, and slots parked when pause() is called
+  // are taken back (their idle holders acquire again, and wait), so once the
+  // exchanges under way end, no token is in use. resume() serves the queue
+  // in FIFO order. Both are idempotent; true when the state changed. While
+  // paused, "nobody waits while a token is free" does not hold.
+  bool pause();
+  bool resume();
+  bool paused() const;
 
   // --- observation -----------------------------------------------------------
   pool_counts counts() const;

@@ -46,9 +46,13 @@ inline void expect_consistent(const token_pool& p) {
   EXPECT_EQ(s.counts.total, s.counts.ready + s.counts.stale);
   EXPECT_LE(s.counts.available + s.counts.in_use, s.counts.size);
   // Nobody waits while a token is free, nor while an idle connection keeps
-  // one it would give up: except a client at its token.max_per_client cap.
+  // one it would give up: except a client at its token.max_per_client cap,
+  // and while the pool is paused (when nothing is parked either).
   EXPECT_LE(s.counts.waiting_at_cap, s.counts.waiting);
-  if (s.counts.waiting > s.counts.waiting_at_cap) {
+  if (s.counts.paused) {
+    EXPECT_EQ(s.counts.parked, 0u);
+  }
+  if (s.counts.waiting > s.counts.waiting_at_cap && !s.counts.paused) {
     EXPECT_EQ(s.counts.available, 0u);
     EXPECT_EQ(s.counts.parked, 0u);
   }
