@@ -106,6 +106,8 @@ std::vector<std::string> degraded_reasons(const health_inputs& in) {
     r.push_back(std::to_string(w) +
                 (w == 1 ? " client waiting for a token" : " clients waiting for a token"));
   }
+  if (in.counts.paused)
+    r.emplace_back("lending paused by an operator (POST /admin/resume ends it)");
   if (in.shutting_down) r.emplace_back("shutting down");
   return r;
 }
@@ -117,7 +119,8 @@ std::string render_health_json(const health_inputs& in) {
   j["status"] = reasons.empty() ? "healthy" : "degraded";
   j["pool"] = {{"total", in.counts.total},         {"in_use", in.counts.in_use},
                {"available", in.counts.available}, {"waiting", in.counts.waiting},
-               {"parked", in.counts.parked},       {"size", in.counts.size}};
+               {"parked", in.counts.parked},       {"size", in.counts.size},
+               {"paused", in.counts.paused}};
   j["reasons"] = std::move(reasons);
   json slots = json::array();
   for (const auto& s : in.slots) {

@@ -65,7 +65,7 @@ std::vector<std::string> not_ready_reasons(const health_inputs& in);
 std::vector<std::string> degraded_reasons(const health_inputs& in);
 
 // The /health body: {"status":"healthy"|"degraded","pool":{"total","in_use",
-// "available","waiting","parked","size"},"reasons":[...],"slots":[{"id","state",
+// "available","waiting","parked","size","paused"},"reasons":[...],"slots":[{"id","state",
 // "lent","age_seconds"}],"clients":{"active","max_per_client","top":[{"client",
 // "holding","parked","waiting"}]}}. status and pool.{total,in_use,available,waiting} are the
 // old proxy's fields and keep their names. age_seconds is null for a slot

@@ -196,6 +196,7 @@ struct health_server::impl {
     const std::string_view path(target.data(), std::min(target.find('?'), target.size()));
     const unsigned version = req.version();
 
+    if (admin_api::owns(path)) return handle_admin(req, refusal);
     const bool is_health = path == "/health" || path == "/healthz";
     const bool is_live = path == "/livez";
     const bool is_ready_path = path == "/readyz";
@@ -246,6 +247,26 @@ struct health_server::impl {
       return make_response(http::status::internal_server_error, version,
                            error_json("internal error"));
     }
+  }
+
+  response handle_admin(const http::request<http::string_body>& req, std::string_view refusal) {
+    const unsigned version = req.version();
+    if (!opts.admin)
+      return make_response(http::status::not_found, version, error_json("not found"));
+    if (!refusal.empty()) {
+      metrics::registry::global().on_health_refused();
+      return make_response(http::status::forbidden, version, error_json(refusal));
+    }
+    std::optional<std::string_view> authorization;
+    if (auto it = req.find(http::field::authorization); it != req.end()) {
+      authorization = std::string_view(it->value().data(), it->value().size());
+    }
+    const auto a = opts.admin->handle(std::string_view(req.method_string()),
+                                      std::string_view(req.target()), authorization);
+    auto res = make_response(static_cast<http::status>(a.status), version, a.body);
+    if (a.challenge) res.set(http::field::www_authenticate, "Bearer");
+    if (a.status == 405) res.set(http::field::allow, "POST");
+    return res;
   }
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "access/cidr.hpp"
+#include "admin/admin_api.hpp"
 #include "admin/health.hpp"
 #include "config/config.hpp"
 #include "net/server_tls.hpp"
@@ -34,6 +35,10 @@ struct health_server_options {
   // asked for, not required: /livez and /readyz stay open to probes, and
   // /health, /metrics and /status need a verified one (403 otherwise).
   std::shared_ptr<net::server_tls> tls{};
+  // The admin actions (/admin/*); null: those paths answer 404. Refused
+  // like the detail paths (detail_allow, client certificate) before the
+  // API's own check.
+  std::shared_ptr<const admin_api> admin{};
 };
 
 // The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
@@ -48,6 +53,7 @@ struct health_server_options {
 //   /health, /healthz, /metrics, /status from a source outside detail_allow, or
 //                                 without a client certificate when tls asks for
 //                                 one -> 403 JSON
+//   /admin/...                 -> admin_api (when set; 404 otherwise)
 //   other path -> 404 JSON; known path, other method -> 405 JSON with Allow.
 // Malformed requests get 400 (431/413 over the limits) and the connection is
 // closed. Query strings are ignored. A request with `Expect: 100-continue`

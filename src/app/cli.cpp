@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "app/ctl.hpp"
 #include "config/describe.hpp"
 #include "config/load.hpp"
 #include "telemetry/logging.hpp"
@@ -39,6 +40,21 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
 
+  std::string ctl_action;
+  std::optional<std::size_t> ctl_slot;
+  auto* ctl_cmd = cli.add_subcommand(
+      "ctl",
+      "Ask the running tpp for an admin action over its health listener: reload, "
+      "refresh (tokens), pause, resume (lending), drain (then stop)");
+  ctl_cmd->add_option("action", ctl_action, "reload, refresh, pause, resume or drain")
+      ->required()
+      ->check(
+          CLI::IsMember(std::vector<std::string>(std::begin(ctl_actions), std::end(ctl_actions))));
+  ctl_cmd->add_option("--slot", ctl_slot, "With refresh: only this slot's token")->type_name("N");
+  ctl_cmd->add_option("--timeout", probe_timeout_seconds, "Seconds to wait for the answer")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -65,6 +81,20 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
     probing.timeout =
         std::chrono::milliseconds(static_cast<long long>(probe_timeout_seconds * 1000));
     return probe(loaded.cfg, probing, out);
+  }
+  if (ctl_cmd->parsed()) {
+    if (!probe) {
+      err << "tpp: ctl is not available in this build\n";
+      return 1;
+    }
+    auto request = ctl_request(loaded.cfg, ctl_action, ctl_slot);
+    if (auto* why = std::get_if<std::string>(&request)) {
+      err << "tpp ctl: " << *why << "\n";
+      return 1;
+    }
+    auto opts = std::get<probe_options>(std::move(request));
+    opts.timeout = std::chrono::milliseconds(static_cast<long long>(probe_timeout_seconds * 1000));
+    return probe(loaded.cfg, opts, out);
   }
   if (check_only) {
     out << config::describe(loaded.cfg);

@@ -28,6 +28,9 @@ std::string_view version();
 //                            load the configuration like a run would, then
 //                            return probe(cfg, options, out): 0 when the
 //                            running tpp's health listener answers 2xx
+//   tpp ctl ACTION [--slot N] [--timeout S] [--config FILE]
+//                            an admin action (app/ctl.hpp) through probe():
+//                            0 when the running tpp answers 2xx
 //   tpp --version | -V       "tpp <version>" to `out`, 0
 //   tpp --help               usage to `out`, 0
 //

@@ -58,7 +58,9 @@ struct exchange {
 
   void run(const config::address& at, const probe_options& opts, bool use_tls) {
     const std::string host = reachable_host(at.host);
-    request = {http::verb::get, opts.path, 11};
+    request = {opts.post ? http::verb::post : http::verb::get, opts.path, 11};
+    if (!opts.authorization.empty()) request.set(http::field::authorization, opts.authorization);
+    if (opts.post) request.content_length(0);
     request.set(http::field::host, at.port == 0 ? host : host + ":" + std::to_string(at.port));
     request.set(http::field::user_agent, "tpp-probe");
     request.set(http::field::connection, "close");
@@ -107,7 +109,7 @@ struct exchange {
 
 int probe(const config::config& cfg, const probe_options& opts, std::ostream& out) {
   if (!cfg.health_listen) {
-    out << "tpp probe: health_listen is off, there is nothing to ask\n";
+    out << opts.name << ": health_listen is off, there is nothing to ask\n";
     return 1;
   }
   exchange x;
@@ -116,12 +118,12 @@ int probe(const config::config& cfg, const probe_options& opts, std::ostream& ou
   const std::string where =
       (use_tls ? "https://" : "http://") + cfg.health_listen->to_string() + opts.path;
   if (x.error) {
-    out << "tpp probe: " << where << ": " << x.error.message() << "\n";
+    out << opts.name << ": " << where << ": " << x.error.message() << "\n";
     return 1;
   }
   const unsigned status = x.response.result_int();
   if (status == 0) {
-    out << "tpp probe: " << where << ": no answer\n";
+    out << opts.name << ": " << where << ": no answer\n";
     return 1;
   }
   out << status << " " << one_line(x.response.body()) << "\n";

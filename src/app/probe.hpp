@@ -11,6 +11,10 @@ namespace tpp::app {
 struct probe_options {
   std::string path = "/readyz";  // any path of the health listener
   std::chrono::milliseconds timeout{3000};
+  // `tpp ctl`: a POST, with this Authorization value when not empty.
+  bool post = false;
+  std::string authorization;
+  std::string name = "tpp probe";  // how its error lines start
 };
 
 // `tpp probe`: asks a running tpp, over its health listener, one GET `path`

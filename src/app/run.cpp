@@ -194,13 +194,13 @@ const char* signal_name(int sig) {
   }
 }
 
-// SIGHUP: the configuration is loaded again and what can change live is
-// applied (docs/operations.md, "Reload"); systemd hears RELOADING, then READY.
-void reload_on_signal(application& app) {
-  spdlog::info("received SIGHUP: reloading the configuration");
+// SIGHUP and POST /admin/reload: the configuration is loaded again and what
+// can change live is applied (docs/operations.md, "Reload"); systemd hears
+// RELOADING, then READY. False: the new configuration was refused.
+bool reload_now(application& app) {
   if (!app.reload_source) {
     spdlog::warn("reload: this tpp was started without a configuration source; nothing changes");
-    return;
+    return false;
   }
   notify_reloading("reloading the configuration");
   const bool ok = reload(app.reload_source, {app.ctx, app.credential, *app.tokens});
@@ -211,6 +211,7 @@ void reload_on_signal(application& app) {
   if (app.ctx.keys) app.ctx.keys->reload_if_changed();
   notify_ready(ok ? "serving; configuration reloaded"
                   : "serving; the last reload failed, the previous configuration stays");
+  return ok;
 }
 
 // SIGINT and SIGTERM stop tpp, SIGHUP reloads; SIGUSR1/2 are logged and
@@ -225,7 +226,8 @@ asio::awaitable<void> wait_for_signal(application* app) {
       break;
     }
     if (sig == SIGHUP && !app->stopping) {
-      reload_on_signal(*app);
+      spdlog::info("received SIGHUP: reloading the configuration");
+      reload_now(*app);
       continue;
     }
     spdlog::warn("received {}: ignored", signal_name(sig));
@@ -339,6 +341,21 @@ void watch_password_file(application& app) {
   }
 }
 
+// The admin actions on the health listener (docs/operations.md, "Admin
+// actions"); they run on the control thread, as the signals do.
+std::shared_ptr<const admin::admin_api> make_admin(application& app) {
+  admin::admin_actions act;
+  act.reload = [&app] { return !app.stopping && reload_now(app); };
+  act.renew_all = [&app] { app.tokens->renew_all(); };
+  act.renew_slot = [&app](std::size_t slot) { return app.tokens->renew(slot); };
+  act.pause = [&app] { return app.ctx.pool->pause(); };
+  act.resume = [&app] { return app.ctx.pool->resume(); };
+  act.drain = [&app] { asio::co_spawn(app.control, shut_down(&app), log_exception{"drain"}); };
+  return std::make_shared<const admin::admin_api>(
+      [&app] { return app.ctx.settings()->admin.token_file; },
+      config::is_loopback_host(app.cfg.health_listen->host), std::move(act));
+}
+
 bool open_listeners(application& app) {
   const auto& cfg = app.cfg;
   app.proxy = std::make_unique<proxy::server>(app.ctx);
@@ -350,6 +367,7 @@ bool open_listeners(application& app) {
       hopts.read_timeout = cfg.health_idle_timeout;
       hopts.detail_allow = cfg.health_allow;
       hopts.tls = app.health_tls;
+      hopts.admin = make_admin(app);
       app.health.emplace(
           app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
       app.health->start();

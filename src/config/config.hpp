@@ -133,6 +133,14 @@ struct clients_config {
   std::string keys_file;     // client API keys (name + SHA-256); empty = no keys asked
 };
 
+// The admin actions on the health listener (POST /admin/*, docs/operations.md).
+struct admin_config {
+  // The file holding the admin token (its first line), read at each admin
+  // request; empty = admin actions only when the health listener is
+  // loopback-only.
+  std::string token_file;
+};
+
 struct config {
   address listen{"0.0.0.0", 8080};
   std::optional<address> health_listen;
@@ -152,6 +160,7 @@ struct config {
   // without requiring one: /livez and /readyz stay open to probes, and the
   // detail (/health, /metrics, /status) needs a verified one.
   listener_tls_config health_tls;
+  admin_config admin;
 
   // New top-level keys.
   std::size_t workers = 0;  // 0 = one per core

@@ -424,6 +424,8 @@ const key_spec table[] = {
     tls_min_version<&C::health_tls>("health_tls.min_version", "TPP_HEALTH_TLS_MIN_VERSION"),
     tls_handshake_timeout<&C::health_tls>("health_tls.handshake_timeout_seconds",
                                           "TPP_HEALTH_TLS_HANDSHAKE_TIMEOUT_SECONDS"),
+    {"admin.token_file", "TPP_ADMIN_TOKEN_FILE", false, false,
+     [](C& c, S v, S) { c.admin.token_file = v; }, [](const C& c) { return c.admin.token_file; }},
     // The standard OpenTelemetry variables: environment only (docs/telemetry.md).
     {"", "OTEL_SDK_DISABLED", false, false,
      [](C& c, S v, S) { c.telemetry.otel.sdk_disabled = lower_ascii(trim_blanks(v)) == "true"; },
@@ -460,8 +462,8 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.telemetry.otel.bsp_schedule_delay.count()); }},
 };
 
-constexpr std::string_view section_names[] = {"upstream", "credential", "token",     "telemetry",
-                                              "clients",  "server_tls", "health_tls"};
+constexpr std::string_view section_names[] = {"upstream", "credential", "token",      "telemetry",
+                                              "clients",  "server_tls", "health_tls", "admin"};
 // Keys whose YAML value may be a list (joined with commas, as their TPP_*
 // variable is written).
 constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};
@@ -491,6 +493,7 @@ constexpr std::string_view live_key_names[] = {
     "max_header_fields",
     "client_body_min_bytes_per_second",
     "max_body_bytes",
+    "admin.token_file",
 };
 
 }  // namespace

@@ -103,6 +103,15 @@ std::optional<std::string> check_keys_file(const draft& d) {
   return name + ": " + path + " lists no key: every proxied request is refused (401)";
 }
 
+// The admin token is read at each admin request; a file that cannot be read
+// now is a mistake to report before tpp runs.
+void check_admin_token(const draft& d) {
+  const std::string& path = d.cfg.admin.token_file;
+  if (path.empty()) return;
+  const auto read = read_password_file(path);
+  if (!read.error.empty()) fail(d.name_of("admin.token_file"), read.error);
+}
+
 // Host names are accepted where users write them ("localhost:8080"); one that
 // does not resolve fails here, for --check-config as for the run.
 void check_listen_host(const draft& d, std::string_view path, const address& a) {
@@ -149,6 +158,7 @@ void validate(const draft& d, bool file_mode) {
   require_non_empty(d, "credential.username", c.credential.username);
   check_tls(d, "server_tls", c.server_tls);
   check_tls(d, "health_tls", c.health_tls);
+  check_admin_token(d);
   if (c.health_tls.enabled() && !c.health_listen) {
     fail(d.name_of("health_tls.cert_file"), "is set but health_listen is off");
   }

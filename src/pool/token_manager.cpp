@@ -668,8 +668,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     });
   }
 
-  void renew_all() {
-    asio::post(strand_, [self = shared_from_this()] {
+  // `slots` empty: all of them.
+  void renew(std::vector<std::size_t> slots) {
+    asio::post(strand_, [self = shared_from_this(), slots = std::move(slots)] {
       if (self->stopped_) return;
       {
         std::lock_guard lock(self->mu_);
@@ -678,12 +679,16 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         // current credential anyway; the others are refreshed ahead, at most
         // max_refresh_ at once, so the old tokens serve until each is replaced.
         for (std::size_t i = 0; i < self->n_; ++i) {
-          if (!self->slots_[i].needs_login && !self->slots_[i].in_flight) {
+          const bool asked =
+              slots.empty() || std::find(slots.begin(), slots.end(), i) != slots.end();
+          if (asked && !self->slots_[i].needs_login && !self->slots_[i].in_flight) {
             self->schedule_.postpone(i, now);
           }
         }
       }
-      spdlog::info("token manager: every token is renewed with the current credential");
+      spdlog::info("token manager: renewing {}", slots.empty()
+                                                     ? std::string("every token")
+                                                     : fmt::format("slot {}", slots.front()));
       self->wake();
     });
   }
@@ -876,7 +881,13 @@ void token_manager::credential_changed() {
 }
 
 void token_manager::renew_all() {
-  impl_->renew_all();
+  impl_->renew({});
+}
+
+bool token_manager::renew(std::size_t slot) {
+  if (slot >= impl_->n_) return false;
+  impl_->renew({slot});
+  return true;
 }
 
 void token_manager::set_rejected_retry_delay(std::chrono::milliseconds d) {

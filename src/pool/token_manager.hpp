@@ -160,6 +160,9 @@ class token_manager {
   // with at most a quarter of token.login_concurrency logins at once, so
   // clients keep being served by the old tokens meanwhile.
   void renew_all();
+  // The same for one slot (POST /admin/tokens/refresh?slot=N: PgBouncer's
+  // RECONNECT). False when there is no such slot.
+  bool renew(std::size_t slot);
 
   // Thread-safe: credential.rejected_retry_seconds, from the next rejection on.
   void set_rejected_retry_delay(std::chrono::milliseconds d);

@@ -199,6 +199,41 @@ TEST(cli, check_config_reports_errors_like_a_normal_start) {
   EXPECT_EQ(i.out.str(), "");
 }
 
+// `tpp ctl ACTION`: the admin action as a POST with the token from
+// admin.token_file, through the probe.
+TEST(cli, ctl_sends_the_action_with_the_admin_token) {
+  test::temp_file token("the-admin-token\n", ".txt");
+  test::temp_file file(std::string(good_yaml) + "health_listen: \"127.0.0.1:9090\"\n" +
+                       "admin: {token_file: \"" + token.path() + "\"}\n");
+  std::vector<probe_options> sent;
+  auto run_ctl = [&](std::vector<std::string> args, std::ostringstream& err) {
+    args.insert(args.begin(), {"tpp", "ctl"});
+    args.insert(args.end(), {"-c", file.path()});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::ostringstream out;
+    return cli_main(static_cast<int>(args.size()), argv.data(), config::map_env({}), out, err, {},
+                    [&](const config::config&, const probe_options& o, std::ostream&) {
+                      sent.push_back(o);
+                      return 0;
+                    });
+  };
+  std::ostringstream err;
+  EXPECT_EQ(run_ctl({"pause"}, err), 0) << err.str();
+  EXPECT_EQ(run_ctl({"refresh", "--slot", "3"}, err), 0) << err.str();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].path, "/admin/pause");
+  EXPECT_TRUE(sent[0].post);
+  EXPECT_EQ(sent[0].authorization, "Bearer the-admin-token");
+  EXPECT_EQ(sent[1].path, "/admin/tokens/refresh?slot=3");
+  std::ostringstream bad;
+  EXPECT_NE(run_ctl({"pause", "--slot", "1"}, bad), 0);
+  EXPECT_EQ(bad.str(), "tpp ctl: --slot goes with refresh only\n");
+  EXPECT_EQ(run_ctl({"restart"}, bad), 2);
+  EXPECT_EQ(sent.size(), 2u);
+}
+
 // SIGHUP's source: the same file and environment, read again when asked.
 TEST(cli, run_gets_a_reload_that_reads_the_file_and_environment_again) {
   test::temp_file file(good_yaml);

@@ -92,13 +92,27 @@ env_list tpp_env(const emulator& emu, const ports& p, const std::string& passwor
           {"TPP_SHUTDOWN_GRACE_SECONDS", "2"}};
 }
 
-TEST(sd_notify, ready_once_min_ready_tokens_are_held_then_stopping_on_sigterm) {
-  emulator emu({"--login-delay-ms", "20"});
+// tpp under a stand-in service manager, in front of its own emulator.
+struct supervised {
+  explicit supervised(const std::string& password, std::vector<std::string> emulator_flags = {})
+      : emu(std::move(emulator_flags)), tpp(tpp_binary_path(), {}, env(password)) {}
+
+  emulator emu;
   ports p;
   notify_socket systemd;
-  auto env = tpp_env(emu, p, "123456");
-  env.emplace_back("NOTIFY_SOCKET", systemd.path());
-  child_process tpp(tpp_binary_path(), {}, env);
+  child_process tpp;
+
+ private:
+  env_list env(const std::string& password) const {
+    auto e = tpp_env(emu, p, password);
+    e.emplace_back("NOTIFY_SOCKET", systemd.path());
+    return e;
+  }
+};
+
+TEST(sd_notify, ready_once_min_ready_tokens_are_held_then_stopping_on_sigterm) {
+  supervised run("123456", {"--login-delay-ms", "20"});
+  auto& [emu, p, systemd, tpp] = run;
 
   auto messages = systemd.until("READY=1", 10s);
   ASSERT_TRUE(contains(messages, "READY=1")) << tpp.stderr_text();
@@ -111,13 +125,25 @@ TEST(sd_notify, ready_once_min_ready_tokens_are_held_then_stopping_on_sigterm) {
   EXPECT_EQ(tpp.wait_exit(10s), 0);
 }
 
+// systemd's notify-reload protocol: RELOADING=1 with the monotonic time,
+// then READY=1 once the new configuration is in force.
+TEST(sd_notify, sighup_reports_reloading_then_ready) {
+  supervised run("123456");
+  auto& [emu, p, systemd, tpp] = run;
+  ASSERT_TRUE(contains(systemd.until("READY=1", 10s), "READY=1")) << tpp.stderr_text();
+
+  tpp.signal(SIGHUP);
+  const auto messages = systemd.until("READY=1", 5s);
+  ASSERT_TRUE(contains(messages, "RELOADING=1")) << tpp.stderr_text();
+  EXPECT_TRUE(contains(messages, "MONOTONIC_USEC="));
+  EXPECT_TRUE(contains(messages, "READY=1"));
+  tpp.signal(SIGTERM);
+  EXPECT_EQ(tpp.wait_exit(10s), 0);
+}
+
 TEST(sd_notify, a_rejected_password_never_reports_ready) {
-  emulator emu;
-  ports p;
-  notify_socket systemd;
-  auto env = tpp_env(emu, p, "wrong");
-  env.emplace_back("NOTIFY_SOCKET", systemd.path());
-  child_process tpp(tpp_binary_path(), {}, env);
+  supervised run("wrong");
+  auto& [emu, p, systemd, tpp] = run;
   EXPECT_EQ(tpp.wait_exit(10s), 1);
   const auto messages = systemd.until("READY=1", 200ms);  // whatever is queued
   EXPECT_FALSE(contains(messages, "READY=1"));

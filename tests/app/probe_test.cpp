@@ -93,6 +93,25 @@ TEST(probe, a_wildcard_listener_is_asked_on_loopback_and_the_path_is_chosen) {
   EXPECT_TRUE(server.request().starts_with("GET /livez HTTP/1.1\r\n")) << server.request();
 }
 
+// `tpp ctl`: a POST with the admin token, and its own name in error lines.
+TEST(probe, ctl_posts_with_the_authorization_it_is_given) {
+  canned_server server(answer(202, R"({"refreshing":"all"})"));
+  std::ostringstream out;
+  probe_options opts;
+  opts.path = "/admin/tokens/refresh";
+  opts.post = true;
+  opts.authorization = "Bearer t0ken";
+  EXPECT_EQ(probe(health_on("127.0.0.1", server.port()), opts, out), 0);
+  const auto req = server.request();
+  EXPECT_TRUE(req.starts_with("POST /admin/tokens/refresh HTTP/1.1\r\n")) << req;
+  EXPECT_NE(req.find("Authorization: Bearer t0ken\r\n"), std::string::npos) << req;
+  EXPECT_NE(req.find("Content-Length: 0\r\n"), std::string::npos) << req;
+  opts.name = "tpp ctl";
+  std::ostringstream off;
+  EXPECT_EQ(probe(config::config{}, opts, off), 1);
+  EXPECT_TRUE(off.str().starts_with("tpp ctl: health_listen is off")) << off.str();
+}
+
 TEST(probe, not_ready_is_unhealthy) {
   canned_server server(answer(503, R"({"status":"not ready","reason":"shutting down"})"));
   std::ostringstream out;

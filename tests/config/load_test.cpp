@@ -174,7 +174,8 @@ bool needs_real_files(std::string_view path) {
   return path == "credential.password_file" || path == "clients.keys_file" ||
          path == "server_tls.cert_file" || path == "server_tls.key_file" ||
          path == "server_tls.client_ca_file" || path == "health_tls.cert_file" ||
-         path == "health_tls.key_file" || path == "health_tls.client_ca_file";
+         path == "health_tls.key_file" || path == "health_tls.client_ca_file" ||
+         path == "admin.token_file";
 }
 
 TEST(load_keys_table, the_samples_cover_every_key_but_the_password_file) {
@@ -284,6 +285,23 @@ TEST(load_file, the_deploy_example_loads_unchanged) {
   EXPECT_EQ(r.cfg.token.refresh_check, 60s);
   EXPECT_EQ(r.cfg.telemetry.otlp_endpoint, "http://localhost:4317");
   EXPECT_EQ(r.cfg.telemetry.log_filter, "info");
+}
+
+// ------------------------------------------------------------- admin token
+
+TEST(load_admin_token, the_file_must_be_readable_and_not_empty) {
+  test::temp_file token("an-admin-token\n", ".txt");
+  auto r = load_keys(with(minimal, {{"admin.token_file", token.path()}}));
+  EXPECT_EQ(r.cfg.admin.token_file, token.path());
+  EXPECT_EQ(error_of([] {
+              load_keys(with(minimal, {{"admin.token_file", "/nonexistent/t"}}));
+            }),
+            "admin.token_file: cannot read /nonexistent/t: No such file or directory");
+  test::temp_file empty("", ".txt");
+  EXPECT_NE(error_of([&] {
+              load_keys(minimal, {{"TPP_ADMIN_TOKEN_FILE", empty.path()}});
+            }).find("TPP_ADMIN_TOKEN_FILE: "),
+            std::string::npos);
 }
 
 // ------------------------------------------------------------- passwords
