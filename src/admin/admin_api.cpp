@@ -17,7 +17,7 @@ namespace {
 constexpr std::string_view prefix = "/admin/";
 
 admin_answer answer(unsigned status, nlohmann::json body) {
-  return {status, body.dump(), false};
+  return {status, body.dump(), false, {}};
 }
 
 admin_answer error(unsigned status, std::string message) {
@@ -88,7 +88,13 @@ admin_answer admin_api::handle(std::string_view method, std::string_view target,
   const auto path = target.substr(0, q);
   const auto query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
   if (auto refusal = refuse(authorization)) return *refusal;
-  if (method != "POST") return error(405, "admin actions are POST requests");
+  const std::string_view wanted = path == "/admin/clients" ? "GET" : "POST";
+  if (method != wanted) {
+    auto a = error(405, "this admin path takes " + std::string(wanted));
+    a.allow = wanted;
+    return a;
+  }
+  if (path == "/admin/clients") return {200, actions_.clients(), false, {}};
   return act(path, query);
 }
 

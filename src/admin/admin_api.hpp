@@ -17,12 +17,14 @@ struct admin_actions {
   std::function<bool()> pause;                  // true: it was not paused
   std::function<bool()> resume;                 // true: it was paused
   std::function<void()> drain;                  // as SIGTERM
+  std::function<std::string()> clients;         // the GET /admin/clients body
 };
 
 struct admin_answer {
   unsigned status = 200;
   std::string body;        // JSON
   bool challenge = false;  // 401: send WWW-Authenticate: Bearer
+  std::string allow;       // 405: the method the path takes
 };
 
 // The admin actions on the health listener (docs/operations.md, "Admin
@@ -31,6 +33,7 @@ struct admin_answer {
 //   POST /admin/tokens/refresh[?slot=N] -> 202 (all tokens, or slot N)
 //   POST /admin/pause, /admin/resume   -> 200 {"paused":...,"changed":...}
 //   POST /admin/drain                  -> 202, then tpp drains and stops
+//   GET  /admin/clients                -> 200 clients_json.hpp
 // Who may: with admin.token_file, a caller presenting `Authorization: Bearer
 // <the file's content>` (compared in constant time; the file is read at each
 // request, so a new token applies at once); without it, anyone who can reach

@@ -265,7 +265,7 @@ struct health_server::impl {
                                       std::string_view(req.target()), authorization);
     auto res = make_response(static_cast<http::status>(a.status), version, a.body);
     if (a.challenge) res.set(http::field::www_authenticate, "Bearer");
-    if (a.status == 405) res.set(http::field::allow, "POST");
+    if (!a.allow.empty()) res.set(http::field::allow, a.allow);
     return res;
   }
 

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "access/key_store.hpp"
+#include "admin/clients_json.hpp"
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
@@ -341,6 +342,9 @@ void watch_password_file(application& app) {
   }
 }
 
+// GET /admin/clients lists at most this many waiters (the count is exact).
+constexpr std::size_t max_waiters_listed = 1000;
+
 // The admin actions on the health listener (docs/operations.md, "Admin
 // actions"); they run on the control thread, as the signals do.
 std::shared_ptr<const admin::admin_api> make_admin(application& app) {
@@ -350,6 +354,11 @@ std::shared_ptr<const admin::admin_api> make_admin(application& app) {
   act.renew_slot = [&app](std::size_t slot) { return app.tokens->renew(slot); };
   act.pause = [&app] { return app.ctx.pool->pause(); };
   act.resume = [&app] { return app.ctx.pool->resume(); };
+  act.clients = [&app] {
+    const auto& pool = *app.ctx.pool;
+    return admin::render_clients_json(pool.slots(), pool.waiters(max_waiters_listed),
+                                      pool.counts().waiting, steady_clock::instance().now());
+  };
   act.drain = [&app] { asio::co_spawn(app.control, shut_down(&app), log_exception{"drain"}); };
   return std::make_shared<const admin::admin_api>(
       [&app] { return app.ctx.settings()->admin.token_file; },

@@ -589,6 +589,17 @@ std::size_t token_pool::ready_count() const {
   return impl_->ready_n;
 }
 
+std::vector<waiter_info> token_pool::waiters(std::size_t at_most) const {
+  std::lock_guard lk(impl_->mu);
+  std::vector<waiter_info> out;
+  out.reserve(std::min(at_most, impl_->waiters.size()));
+  for (const auto& [id, w] : impl_->waiters) {
+    if (out.size() == at_most) break;
+    out.push_back({w.client, w.since});
+  }
+  return out;
+}
+
 std::optional<clock::time_point> token_pool::oldest_waiter_since() const {
   std::lock_guard lk(impl_->mu);
   if (impl_->waiters.empty()) return std::nullopt;

@@ -74,6 +74,12 @@ struct pool_counts {
 
 // counts(), slots() and the oldest waiter taken under one lock: mutually
 // consistent even while other threads lend and return.
+// One queued acquisition (GET /admin/clients).
+struct waiter_info {
+  std::string client;  // as given to enqueue(); empty when none was
+  clock::time_point since;
+};
+
 struct pool_snapshot {
   pool_counts counts;
   std::vector<slot_info> slots;
@@ -246,6 +252,8 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   std::size_t size() const noexcept { return size_; }
   // When the longest-waiting waiter joined the queue; nullopt if none waits.
   std::optional<clock::time_point> oldest_waiter_since() const;
+  // The first `at_most` waiters, longest-waiting first.
+  std::vector<waiter_info> waiters(std::size_t at_most) const;
   const clock& time_source() const noexcept { return clock_; }
 
   token_pool(std::size_t size, const clock& clk);  // use create()

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "admin/clients_json.hpp"
+
 namespace tpp::admin {
 namespace {
 
@@ -35,6 +37,10 @@ struct fake_proxy {
     a.pause = [this] { return !std::exchange(paused, true); };
     a.resume = [this] { return std::exchange(paused, false); };
     a.drain = [this] { calls.push_back("drain"); };
+    a.clients = [this] {
+      calls.push_back("clients");
+      return std::string(R"({"holding":[]})");
+    };
     return a;
   }
 };
@@ -108,13 +114,26 @@ TEST_F(admin_api_test, an_unreadable_token_file_refuses_with_503) {
   EXPECT_TRUE(proxy.calls.empty());
 }
 
-TEST_F(admin_api_test, actions_are_posts_and_unknown_ones_are_404) {
+TEST_F(admin_api_test, actions_are_posts_the_client_list_a_get_and_unknown_ones_are_404) {
   auto api = without_token(true);
-  EXPECT_EQ(api.handle("GET", "/admin/reload", std::nullopt).status, 405u);
+  const auto get = api.handle("GET", "/admin/reload", std::nullopt);
+  EXPECT_EQ(get.status, 405u);
+  EXPECT_EQ(get.allow, "POST");
+  EXPECT_EQ(api.handle("POST", "/admin/clients", std::nullopt).allow, "GET");
   EXPECT_EQ(api.handle("POST", "/admin/restart", std::nullopt).status, 404u);
   EXPECT_TRUE(proxy.calls.empty());
   EXPECT_TRUE(admin_api::owns("/admin/anything"));
   EXPECT_FALSE(admin_api::owns("/administrator"));
+}
+
+TEST_F(admin_api_test, the_client_list_needs_the_token_too) {
+  write_token("t");
+  auto api = with_token(true);
+  EXPECT_EQ(api.handle("GET", "/admin/clients", std::nullopt).status, 401u);
+  const auto a = api.handle("GET", "/admin/clients", "Bearer t");
+  EXPECT_EQ(a.status, 200u);
+  EXPECT_EQ(a.body, R"({"holding":[]})");
+  EXPECT_EQ(proxy.calls, std::vector<std::string>{"clients"});
 }
 
 TEST_F(admin_api_test, an_invalid_configuration_answers_422) {
@@ -145,6 +164,25 @@ TEST_F(admin_api_test, pause_and_resume_say_whether_anything_changed) {
   EXPECT_EQ(json::parse(api.handle("POST", "/admin/resume", std::nullopt).body),
             (json{{"paused", false}, {"changed", true}}));
   EXPECT_FALSE(proxy.paused);
+}
+
+TEST(clients_json, lists_holders_with_lease_ages_and_waiters_in_queue_order) {
+  const auto now = clock::time_point{} + std::chrono::seconds(100);
+  std::vector<pool::slot_info> slots(3);
+  for (std::size_t i = 0; i < 3; ++i) slots[i].id = i;
+  slots[1].lent = true;
+  slots[1].holder = "etl-job";
+  slots[1].lent_since = now - std::chrono::milliseconds(2500);
+  slots[2].lent = true;
+  slots[2].parked = true;
+  slots[2].holder = "10.0.0.7";
+  slots[2].lent_since = now;
+  const std::vector<pool::waiter_info> waiters{{"10.0.0.8", now - std::chrono::seconds(1)}};
+  EXPECT_EQ(json::parse(render_clients_json(slots, waiters, 5, now)), json::parse(R"({"holding":[
+              {"slot":1,"client":"etl-job","lease_seconds":2.5,"parked":false},
+              {"slot":2,"client":"10.0.0.7","lease_seconds":0.0,"parked":true}],
+              "waiting":[{"client":"10.0.0.8","waiting_seconds":1.0}],
+              "waiting_total":5})"));
 }
 
 }  // namespace

@@ -73,6 +73,29 @@ TEST_F(admin, pause_holds_new_requests_and_resume_serves_them) {
   EXPECT_TRUE(wait_all_free());
 }
 
+// Who holds which token, who waits: identities where clients have them.
+TEST_F(admin, clients_lists_holders_and_waiters) {
+  start_with_token(1);
+  auto slow = request_async("GET", "/__emulator/slow?ms=400");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
+  auto queued = request_async("GET", "/__emulator/echo");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+  http_client c("127.0.0.1", tpp().health_port());
+  const auto r =
+      c.request("GET", "/admin/clients", {{"Authorization", std::string("Bearer ") + admin_token}});
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto j = json::parse(r.body);
+  ASSERT_EQ(j["holding"].size(), 1u) << r.body;
+  EXPECT_EQ(j["holding"][0]["slot"], 0);
+  EXPECT_EQ(j["holding"][0]["client"], "127.0.0.1");
+  EXPECT_GE(j["holding"][0]["lease_seconds"].get<double>(), 0.0);
+  ASSERT_EQ(j["waiting"].size(), 1u) << r.body;
+  EXPECT_EQ(j["waiting"][0]["client"], "127.0.0.1");
+  EXPECT_EQ(j["waiting_total"], 1);
+  EXPECT_EQ(slow.get().status, 200u);
+  EXPECT_EQ(queued.get().status, 200u);
+}
+
 // After a DolphinDB restart: every token, or one slot, replaced under load.
 TEST_F(admin, tokens_refresh_replaces_every_token_under_load) {
   start_with_token(3);

@@ -446,6 +446,32 @@ TEST(TokenPool, TimesComeFromTheClock) {
   expect_consistent(*p);
 }
 
+// GET /admin/clients: who waits, and since when, in queue order.
+TEST(TokenPool, WaitersAreListedLongestWaitingFirst) {
+  fake_clock clk;
+  auto p = filled_pool(1, clk);
+  recorder r;
+  auto held = p->try_acquire("10.0.0.1");
+  const auto t0 = clk.now();
+  p->enqueue(r.handler(2), 0, "10.0.0.2");
+  clk.advance(2s);
+  p->enqueue(r.handler(3), 0, "10.0.0.3");
+  p->enqueue(r.handler(4), 0, "10.0.0.4");
+  const auto w = p->waiters(2);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].client, "10.0.0.2");
+  EXPECT_EQ(w[0].since, t0);
+  EXPECT_EQ(w[1].client, "10.0.0.3");
+  EXPECT_EQ(w[1].since, t0 + 2s);
+  EXPECT_EQ(p->waiters(10).size(), 3u);
+  held.reset();  // the first waiter gets the token and leaves the queue
+  ASSERT_EQ(r.order, std::vector<int>{2});
+  const auto left = p->waiters(10);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].client, "10.0.0.3");
+  expect_consistent(*p);
+}
+
 TEST(TokenPool, SlotStateNames) {
   EXPECT_STREQ(to_string(slot_state::empty), "empty");
   EXPECT_STREQ(to_string(slot_state::ready), "ready");

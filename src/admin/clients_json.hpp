@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "pool/token_pool.hpp"
+
+namespace tpp::admin {
+
+// The GET /admin/clients body (docs/operations.md, "Admin actions"): who
+// holds which slot and for how long, and who waits since when:
+// {"holding":[{"slot","client","lease_seconds","parked"}],
+//  "waiting":[{"client","waiting_seconds"}],"waiting_total":N}.
+// `client` is the connection's identity (API key name, certificate subject)
+// or its address. `waiters` may be the first few of `waiting_total`.
+std::string render_clients_json(const std::vector<pool::slot_info>& slots,
+                                const std::vector<pool::waiter_info>& waiters,
+                                std::size_t waiting_total, clock::time_point now);
+
+}  // namespace tpp::admin
