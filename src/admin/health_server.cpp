@@ -217,8 +217,7 @@ struct health_server::impl {
       return make_response(http::status::ok, version, R"({"status":"alive"})");
     }
     if ((is_health || is_metrics || is_status) && !refusal.empty()) {
-      metrics::registry::global().on_health_refused();
-      return make_response(http::status::forbidden, version, error_json(refusal));
+      return refused(refusal, version);
     }
     if (is_status) {
       auto res = make_response(http::status::ok, version, std::string(status_page_html()),
@@ -249,14 +248,17 @@ struct health_server::impl {
     }
   }
 
+  // 403 for a guarded path (detail or admin), counted.
+  static response refused(std::string_view refusal, unsigned version) {
+    metrics::registry::global().on_health_refused();
+    return make_response(http::status::forbidden, version, error_json(refusal));
+  }
+
   response handle_admin(const http::request<http::string_body>& req, std::string_view refusal) {
     const unsigned version = req.version();
     if (!opts.admin)
       return make_response(http::status::not_found, version, error_json("not found"));
-    if (!refusal.empty()) {
-      metrics::registry::global().on_health_refused();
-      return make_response(http::status::forbidden, version, error_json(refusal));
-    }
+    if (!refusal.empty()) return refused(refusal, version);
     std::optional<std::string_view> authorization;
     if (auto it = req.find(http::field::authorization); it != req.end()) {
       authorization = std::string_view(it->value().data(), it->value().size());

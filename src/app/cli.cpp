@@ -73,13 +73,14 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
   }
   for (const auto& w : loaded.warnings) err << "tpp: warning: " << w << "\n";
 
+  const std::chrono::milliseconds asked_timeout(
+      static_cast<long long>(probe_timeout_seconds * 1000));  // probe and ctl
   if (probe_cmd->parsed()) {
     if (!probe) {
       err << "tpp: probe is not available in this build\n";
       return 1;
     }
-    probing.timeout =
-        std::chrono::milliseconds(static_cast<long long>(probe_timeout_seconds * 1000));
+    probing.timeout = asked_timeout;
     return probe(loaded.cfg, probing, out);
   }
   if (ctl_cmd->parsed()) {
@@ -93,7 +94,7 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
       return 1;
     }
     auto opts = std::get<probe_options>(std::move(request));
-    opts.timeout = std::chrono::milliseconds(static_cast<long long>(probe_timeout_seconds * 1000));
+    opts.timeout = asked_timeout;
     return probe(loaded.cfg, opts, out);
   }
   if (check_only) {

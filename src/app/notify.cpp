@@ -2,7 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include <ctime>
+#include <chrono>
 #include <string>
 
 namespace tpp::app {
@@ -26,11 +26,11 @@ void notify_ready(std::string_view status) {
 }
 
 void notify_reloading(std::string_view status) {
-  // systemd's notify-reload protocol wants the monotonic time with it.
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1'000'000ULL +
-                    static_cast<unsigned long long>(now.tv_nsec / 1000);
+  // systemd's notify-reload protocol wants the monotonic time with it
+  // (steady_clock is CLOCK_MONOTONIC).
+  const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec), status);
 }
 

@@ -668,9 +668,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     });
   }
 
-  // `slots` empty: all of them.
-  void renew(std::vector<std::size_t> slots) {
-    asio::post(strand_, [self = shared_from_this(), slots = std::move(slots)] {
+  // `slot` nullopt: all of them.
+  void renew(std::optional<std::size_t> slot) {
+    asio::post(strand_, [self = shared_from_this(), slot] {
       if (self->stopped_) return;
       {
         std::lock_guard lock(self->mu_);
@@ -679,16 +679,13 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         // current credential anyway; the others are refreshed ahead, at most
         // max_refresh_ at once, so the old tokens serve until each is replaced.
         for (std::size_t i = 0; i < self->n_; ++i) {
-          const bool asked =
-              slots.empty() || std::find(slots.begin(), slots.end(), i) != slots.end();
-          if (asked && !self->slots_[i].needs_login && !self->slots_[i].in_flight) {
+          if ((!slot || *slot == i) && !self->slots_[i].needs_login && !self->slots_[i].in_flight) {
             self->schedule_.postpone(i, now);
           }
         }
       }
-      spdlog::info("token manager: renewing {}", slots.empty()
-                                                     ? std::string("every token")
-                                                     : fmt::format("slot {}", slots.front()));
+      spdlog::info("token manager: renewing {}",
+                   slot ? fmt::format("slot {}", *slot) : std::string("every token"));
       self->wake();
     });
   }
@@ -881,12 +878,12 @@ void token_manager::credential_changed() {
 }
 
 void token_manager::renew_all() {
-  impl_->renew({});
+  impl_->renew(std::nullopt);
 }
 
 bool token_manager::renew(std::size_t slot) {
   if (slot >= impl_->n_) return false;
-  impl_->renew({slot});
+  impl_->renew(slot);
   return true;
 }
 

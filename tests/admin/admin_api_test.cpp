@@ -2,18 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "admin/clients_json.hpp"
+#include "support/temp_dir.hpp"
 
 namespace tpp::admin {
 namespace {
 
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 // Records what the API asked the proxy to do.
@@ -47,14 +46,6 @@ struct fake_proxy {
 
 class admin_api_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    token_path =
-        (fs::temp_directory_path() /
-         ("tpp-admin-token-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-          "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-            .string();
-  }
-  void TearDown() override { fs::remove(token_path); }
   void write_token(const std::string& t) const { std::ofstream(token_path) << t << "\n"; }
 
   admin_api with_token(bool loopback = false) {
@@ -64,7 +55,8 @@ class admin_api_test : public ::testing::Test {
     return admin_api([] { return std::string(); }, loopback, proxy.actions());
   }
 
-  std::string token_path;
+  test::temp_dir dir;
+  const std::string token_path = dir.file("admin-token");
   fake_proxy proxy;
 };
 

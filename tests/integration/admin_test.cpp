@@ -27,11 +27,15 @@ class admin : public proxy_test {
     more["admin"] = {{"token_file", token_file()}};
     start(pool_size, more);
   }
-  http_response post(const std::string& path, const std::string& token = admin_token) {
+  http_response call(const std::string& method, const std::string& path,
+                     const std::string& token = admin_token) {
     http_client c("127.0.0.1", tpp().health_port());
     header_list h;
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
-    return c.request("POST", path, h);
+    return c.request(method, path, h);
+  }
+  http_response post(const std::string& path, const std::string& token = admin_token) {
+    return call("POST", path, token);
   }
   // `tpp ctl ARGS --config <tpp's file>`: its exit code, output in `out`.
   int ctl(std::vector<std::string> args, std::string* out = nullptr) {
@@ -80,9 +84,7 @@ TEST_F(admin, clients_lists_holders_and_waiters) {
   ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1; }));
   auto queued = request_async("GET", "/__emulator/echo");
   ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
-  http_client c("127.0.0.1", tpp().health_port());
-  const auto r =
-      c.request("GET", "/admin/clients", {{"Authorization", std::string("Bearer ") + admin_token}});
+  const auto r = call("GET", "/admin/clients");
   ASSERT_EQ(r.status, 200u) << r.body;
   const auto j = json::parse(r.body);
   ASSERT_EQ(j["holding"].size(), 1u) << r.body;
