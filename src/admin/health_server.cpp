@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -35,6 +36,7 @@
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 
 #include "access/asio_address.hpp"
 #include "admin/connection_table.hpp"
@@ -45,6 +47,7 @@
 #include "common/clock.hpp"
 #include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
+#include "net/listener_fd.hpp"
 
 namespace tpp::admin {
 
@@ -151,6 +154,45 @@ struct health_server::impl {
     boost::system::error_code ec;
     s.socket().shutdown(tcp::socket::shutdown_both, ec);
     s.close();
+  }
+
+  // Before the accept loop (start()): the socket a predecessor handed over,
+  // when it is bound where this listener should be. False: none to use.
+  bool adopt_inherited(const tcp::endpoint& ep) {
+    const int fd = std::exchange(opts.inherited_fd, -1);
+    if (fd < 0) return false;
+    const auto was = net::bound_endpoint(fd);
+    if (!was || !net::same_listener(*was, ep)) {
+      spdlog::warn("take-over: the inherited health socket is not bound to {}; closing it",
+                   listen.to_string());
+      ::close(fd);
+      return false;
+    }
+    boost::system::error_code ec;
+    if (acceptor.assign(was->protocol(), fd, ec); ec) {
+      ::close(fd);
+      return false;
+    }
+    return true;
+  }
+
+  void bind(const tcp::endpoint& ep, const std::string& name) {
+    boost::system::error_code ec;
+    if (acceptor.open(ep.protocol(), ec); ec) {
+      throw std::runtime_error(name + ": cannot open socket: " + ec.message());
+    }
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    // The message is taken before close(), which resets `ec` ("cannot bind: Success").
+    if (acceptor.bind(ep, ec); ec) {
+      const std::string why = ec.message();
+      acceptor.close(ec);
+      throw std::runtime_error(name + ": cannot bind: " + why);
+    }
+    if (acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+      const std::string why = ec.message();
+      acceptor.close(ec);
+      throw std::runtime_error(name + ": cannot listen: " + why);
+    }
   }
 
   // Strand only.
@@ -455,21 +497,7 @@ void health_server::start() {
     }
     ep = results.begin()->endpoint();
   }
-  if (self.acceptor.open(ep.protocol(), ec); ec) {
-    throw std::runtime_error(name + ": cannot open socket: " + ec.message());
-  }
-  self.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  // The message is taken before close(), which resets `ec` ("cannot bind: Success").
-  if (self.acceptor.bind(ep, ec); ec) {
-    const std::string why = ec.message();
-    self.acceptor.close(ec);
-    throw std::runtime_error(name + ": cannot bind: " + why);
-  }
-  if (self.acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
-    const std::string why = ec.message();
-    self.acceptor.close(ec);
-    throw std::runtime_error(name + ": cannot listen: " + why);
-  }
+  if (!self.adopt_inherited(ep)) self.bind(ep, name);
   self.bound = self.acceptor.local_endpoint(ec);
   // Before the accept loop runs, so no strand is needed yet.
   const auto cap = health_connection_cap(self.opts.max_connections, descriptor_limit());
@@ -492,6 +520,10 @@ void health_server::stop() {
 
 tcp::endpoint health_server::local_endpoint() const {
   return impl_->bound;
+}
+
+int health_server::listening_fd() const noexcept {
+  return impl_->acceptor.is_open() ? impl_->acceptor.native_handle() : -1;
 }
 
 }  // namespace tpp::admin

@@ -39,6 +39,9 @@ struct health_server_options {
   // like the detail paths (detail_allow, client certificate) before the
   // API's own check.
   std::shared_ptr<const admin_api> admin{};
+  // A listening socket handed over by the process this one takes over from
+  // (-1: none). Used when bound to the configured address, else closed.
+  int inherited_fd = -1;
 };
 
 // The health/metrics listener (docs/requirements.md §4, docs/metrics.md): HTTP/1.1
@@ -88,6 +91,9 @@ class health_server {
   // The bound address (port 0 in the config resolves to the real port).
   // Valid after start().
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // The listening socket's descriptor, for a successor; -1 before start().
+  // Read on the io_context's thread, before stop().
+  int listening_fd() const noexcept;
 
  private:
   struct impl;

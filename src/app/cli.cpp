@@ -27,6 +27,10 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
       ->type_name("FILE");
   cli.add_flag("--check-config", check_only,
                "Load and validate the configuration, print it (secrets redacted) and exit");
+  bool take_over = false;
+  cli.add_flag("--take-over", take_over,
+               "Take the listeners over from the tpp running with the same upgrade.socket, "
+               "which stops once this one is ready: an upgrade without downtime");
   cli.set_version_flag("-V,--version", "tpp " + std::string(version()));
   // Parent options may follow the subcommand: "tpp probe --config FILE".
   cli.fallthrough();
@@ -104,7 +108,12 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
 
   telemetry::setup_logging(loaded.cfg.telemetry);
   try {
-    return run(loaded.cfg, [&] { return config::load(config_path, env); });
+    if (take_over && loaded.cfg.upgrade.socket.empty()) {
+      err << "tpp: --take-over needs upgrade.socket (TPP_UPGRADE_SOCKET), the path the running "
+             "tpp listens on\n";
+      return 1;
+    }
+    return run(loaded.cfg, {[&] { return config::load(config_path, env); }, take_over});
   } catch (const std::exception& e) {
     err << "tpp: " << e.what() << "\n";
     return 1;

@@ -17,11 +17,12 @@ std::string_view version();
 // The whole command line of tpp, kept apart from main() so that tests can
 // drive it with string streams and an injected environment.
 //
-//   tpp [--config FILE]      load FILE (or, without it, only TPP_* variables),
-//                            set up logging and return run(cfg, reload):
-//                            reload() loads the same file and environment
-//                            again (SIGHUP), throwing config_error when the
-//                            result is invalid
+//   tpp [--config FILE] [--take-over]
+//                            load FILE (or, without it, only TPP_* variables),
+//                            set up logging and return run(cfg, options):
+//                            options.reload() loads the same file and
+//                            environment again (SIGHUP), throwing
+//                            config_error when the result is invalid
 //   tpp --check-config ...   load and validate, print the effective
 //                            configuration (password redacted) to `out`, 0
 //   tpp probe [--path P] [--timeout S] [--config FILE]
@@ -41,7 +42,14 @@ std::string_view version();
 using probe_function =
     std::function<int(const config::config&, const probe_options&, std::ostream&)>;
 using reload_function = std::function<config::load_result()>;
-using run_function = std::function<int(const config::config&, const reload_function&)>;
+// What the command line asks of a run besides the configuration.
+struct run_options {
+  reload_function reload;  // SIGHUP's source; empty: reload refused
+  // --take-over: start on the listeners of the tpp answering at
+  // upgrade.socket, which stops once this one is ready (app/upgrade_socket.hpp).
+  bool take_over = false;
+};
+using run_function = std::function<int(const config::config&, const run_options&)>;
 int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,
              std::ostream& err, const run_function& run, const probe_function& probe = {});
 

@@ -1,6 +1,7 @@
 #include "app/notify.hpp"
 
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <string>
@@ -23,6 +24,10 @@ void send(std::string_view state, std::string_view status) {
 
 void notify_ready(std::string_view status) {
   send("READY=1", status);
+}
+
+void notify_ready_as_main(std::string_view status) {
+  send("MAINPID=" + std::to_string(::getpid()) + "\nREADY=1", status);
 }
 
 void notify_reloading(std::string_view status) {

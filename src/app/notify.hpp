@@ -13,6 +13,10 @@ namespace tpp::app {
 
 // READY=1: token.min_ready tokens are held and the proxy serves.
 void notify_ready(std::string_view status);
+// MAINPID=<this process>, READY=1: a tpp that took the listeners over from
+// the service's main process is its main process now (the unit needs
+// NotifyAccess=all, docs/operations.md, "Upgrades without downtime").
+void notify_ready_as_main(std::string_view status);
 // RELOADING=1: a reload (SIGHUP) began; notify_ready() ends it.
 void notify_reloading(std::string_view status);
 // STOPPING=1: draining after SIGTERM/SIGINT (or a fatal start-up error).

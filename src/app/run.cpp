@@ -1,6 +1,7 @@
 #include "app/run.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "access/key_store.hpp"
 #include "admin/clients_json.hpp"
@@ -19,6 +21,7 @@
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
 #include "app/reload.hpp"
+#include "app/upgrade_socket.hpp"
 #include "common/fd_limit.hpp"
 #include "common/file_watch.hpp"
 #include "common/log_exception.hpp"
@@ -89,6 +92,10 @@ struct application {
   // Polls clients.keys_file and the health_tls files for changes (only when
   // either is set); shutdown cancels it.
   std::optional<asio::steady_timer> file_poll;
+  // upgrade.socket: where a successor asks for the listeners.
+  std::optional<upgrade_listener> upgrade;
+  // --take-over: the tpp this one replaces, until this one is ready.
+  std::optional<predecessor> taking_over;
   int exit_code = 0;
   bool stopping = false;
   // Set when shutdown begins: every event loop ends by then. Main thread only.
@@ -134,7 +141,13 @@ asio::awaitable<void> shut_down(application* app) {
   if (app->stopping) co_return;
   app->stopping = true;
   app->ctx.shutting_down = true;
-  notify_stopping("draining");
+  // After a take-over the successor is the service's main process: a
+  // STOPPING from here would make systemd stop the whole service, and the
+  // successor answers /health.
+  const bool handed_over = app->ctx.handing_over.load();
+  if (!handed_over) notify_stopping("draining");
+  if (handed_over && app->health) app->health->stop();
+  if (app->upgrade) app->upgrade->stop();
   app->proxy->begin_shutdown();
   const auto deadline = steady_clock::instance().now() + app->ctx.settings()->shutdown_grace;
   app->hard_deadline = deadline + shutdown_margin;
@@ -156,6 +169,62 @@ asio::awaitable<void> shut_down(application* app) {
   app->signals.cancel(ignored);
 }
 
+// The successor said it is ready: this process stops accepting (the sockets
+// stay open in the successor) and drains; idle connections answer one more
+// request, with Connection: close (docs/operations.md, "Upgrades without
+// downtime").
+asio::awaitable<void> hand_over_listeners(application* app, int pid) {
+  if (app->stopping) co_return;
+  spdlog::info("upgrade: pid {} is ready and serves; this process stops accepting and drains", pid);
+  app->ctx.handing_over = true;
+  co_await shut_down(app);
+}
+
+// upgrade.socket, opened once this process serves. Throws std::runtime_error.
+void open_upgrade_socket(application& app) {
+  if (app.cfg.upgrade.socket.empty()) return;
+  upgrade_listener::hooks h;
+  h.listeners = [&app]() -> std::optional<listener_set> {
+    if (app.stopping) return std::nullopt;
+    listener_set set{app.proxy->listening_fds(), {}};
+    if (app.health && app.health->listening_fd() >= 0) set.health = {app.health->listening_fd()};
+    return set;
+  };
+  h.successor_ready = [&app](int pid) {
+    asio::co_spawn(app.control, hand_over_listeners(&app, pid), log_exception{"upgrade"});
+  };
+  app.upgrade.emplace(app.control, app.cfg.upgrade.socket, std::move(h));
+  app.upgrade->start();
+}
+
+// --take-over, once the tokens are there: accept on the inherited sockets,
+// become the service's main process, let the predecessor go, and listen for
+// a successor in turn. False: a listener failed (logged); the predecessor
+// serves on.
+bool take_traffic(application& app, const std::string& status) {
+  try {
+    app.proxy->start();
+    if (app.health) app.health->start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return false;
+  }
+  notify_ready_as_main(status);
+  const int pid = app.taking_over->pid();
+  if (app.taking_over->release(std::chrono::seconds(2))) {
+    spdlog::info("take-over: serving; pid {} stops accepting and drains", pid);
+  } else {
+    spdlog::warn("take-over: serving; pid {} did not answer (it may have stopped already)", pid);
+  }
+  app.taking_over.reset();
+  try {
+    open_upgrade_socket(app);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}; a later --take-over cannot reach this process", e.what());
+  }
+  return true;
+}
+
 asio::awaitable<void> start_tokens(application* app) {
   const auto t0 = steady_clock::instance().now();
   auto result = co_await app->tokens->start();
@@ -174,8 +243,14 @@ asio::awaitable<void> start_tokens(application* app) {
   spdlog::info("ready: {} of {} tokens after {} ms", held, app->cfg.token.pool_size, ms);
   // Readiness in systemd's terms: token.min_ready tokens are held
   // (docs/deployment.md#systemd).
-  notify_ready("serving, " + std::to_string(held) + " of " +
-               std::to_string(app->cfg.token.pool_size) + " tokens at start");
+  const auto status = "serving, " + std::to_string(held) + " of " +
+                      std::to_string(app->cfg.token.pool_size) + " tokens at start";
+  if (!app->taking_over) {
+    notify_ready(status);
+  } else if (!take_traffic(*app, status)) {
+    app->exit_code = 1;
+    co_await shut_down(app);
+  }
 }
 
 const char* signal_name(int sig) {
@@ -368,8 +443,9 @@ std::shared_ptr<const admin::admin_api> make_admin(application& app) {
 bool open_listeners(application& app) {
   const auto& cfg = app.cfg;
   app.proxy = std::make_unique<proxy::server>(app.ctx);
+  auto inherited = app.taking_over ? app.taking_over->take_listeners() : listener_set{};
   try {
-    app.proxy->listen();
+    app.proxy->listen(inherited.proxy);
     if (cfg.health_listen) {
       admin::health_server_options hopts;
       hopts.max_connections = cfg.health_max_connections;
@@ -377,10 +453,16 @@ bool open_listeners(application& app) {
       hopts.detail_allow = cfg.health_allow;
       hopts.tls = app.health_tls;
       hopts.admin = make_admin(app);
+      if (!inherited.health.empty()) hopts.inherited_fd = std::exchange(inherited.health[0], -1);
       app.health.emplace(
           app.control, *cfg.health_listen, [&app] { return app.health_inputs(); }, hopts);
-      app.health->start();
+      // A successor takes no traffic on either listener before it is ready.
+      if (!app.taking_over) app.health->start();
     }
+    for (int fd : inherited.health) {
+      if (fd >= 0) ::close(fd);  // health_listen is off now
+    }
+    if (!app.taking_over) open_upgrade_socket(app);
     return true;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
@@ -432,7 +514,9 @@ void serve(application& app) {
                TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
                cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
                cfg.upstream.url(), cfg.token.pool_size);
-  app.proxy->start();
+  // A successor accepts once it holds its tokens; its predecessor serves
+  // until then (take_traffic).
+  if (!app.taking_over) app.proxy->start();
   notify_status("logging in to DolphinDB");
   asio::co_spawn(app.control, wait_for_signal(&app), log_exception{"signal handling"});
   asio::co_spawn(app.control, start_tokens(&app), log_exception{"start-up logins"});
@@ -448,9 +532,23 @@ void serve(application& app) {
 
 }  // namespace
 
-int run(const config::config& cfg, const std::function<config::load_result()>& reload_source) {
+// --take-over: the running tpp's listeners, before anything else starts.
+bool contact_predecessor(application& app) {
+  try {
+    app.taking_over = predecessor::connect(app.cfg.upgrade.socket, std::chrono::seconds(5));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return false;
+  }
+  spdlog::info("take-over: pid {} handed its listeners over; it serves until this one is ready",
+               app.taking_over->pid());
+  return true;
+}
+
+int run(const config::config& cfg, const run_options& opts) {
   std::signal(SIGPIPE, SIG_IGN);
-  application app(cfg, reload_source);
+  application app(cfg, opts.reload);
+  if (opts.take_over && !contact_predecessor(app)) return 1;
   auto& ctx = app.ctx;
   ctx.cfg = cfg;
   ctx.max_client_connections = descriptor_budget();

@@ -141,6 +141,13 @@ struct admin_config {
   std::string token_file;
 };
 
+// Upgrades without downtime (docs/operations.md): the unix socket on which
+// the running tpp hands its listeners to a successor started with
+// --take-over. Empty = no take-over.
+struct upgrade_config {
+  std::string socket;
+};
+
 struct config {
   address listen{"0.0.0.0", 8080};
   std::optional<address> health_listen;
@@ -161,6 +168,7 @@ struct config {
   // detail (/health, /metrics, /status) needs a verified one.
   listener_tls_config health_tls;
   admin_config admin;
+  upgrade_config upgrade;
 
   // New top-level keys.
   std::size_t workers = 0;  // 0 = one per core

@@ -426,6 +426,13 @@ const key_spec table[] = {
                                           "TPP_HEALTH_TLS_HANDSHAKE_TIMEOUT_SECONDS"),
     {"admin.token_file", "TPP_ADMIN_TOKEN_FILE", false, false,
      [](C& c, S v, S) { c.admin.token_file = v; }, [](const C& c) { return c.admin.token_file; }},
+    {"upgrade.socket", "TPP_UPGRADE_SOCKET", false, false,
+     [](C& c, S v, S n) {
+       // sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
+       if (v.size() > 107) fail(n, "a unix socket path must be at most 107 bytes");
+       c.upgrade.socket = v;
+     },
+     [](const C& c) { return c.upgrade.socket; }},
     // The standard OpenTelemetry variables: environment only (docs/telemetry.md).
     {"", "OTEL_SDK_DISABLED", false, false,
      [](C& c, S v, S) { c.telemetry.otel.sdk_disabled = lower_ascii(trim_blanks(v)) == "true"; },
@@ -462,8 +469,9 @@ const key_spec table[] = {
      [](const C& c) { return std::to_string(c.telemetry.otel.bsp_schedule_delay.count()); }},
 };
 
-constexpr std::string_view section_names[] = {"upstream", "credential", "token",      "telemetry",
-                                              "clients",  "server_tls", "health_tls", "admin"};
+constexpr std::string_view section_names[] = {"upstream",   "credential", "token",
+                                              "telemetry",  "clients",    "server_tls",
+                                              "health_tls", "admin",      "upgrade"};
 // Keys whose YAML value may be a list (joined with commas, as their TPP_*
 // variable is written).
 constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};

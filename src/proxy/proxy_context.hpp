@@ -81,6 +81,10 @@ struct proxy_context {
   // (worker 0's sweep polls them). Null: plain HTTP, the old data path.
   std::shared_ptr<net::server_tls> tls;
   std::atomic<bool> shutting_down{false};
+  // Set with shutting_down when a successor took the listeners over: idle
+  // connections are not closed at once but answer one more request, with
+  // Connection: close (docs/operations.md, "Upgrades without downtime").
+  std::atomic<bool> handing_over{false};
   // Client connections open on every worker, and how many may be
   // (client_connection_budget() of the descriptor limit): at the budget the
   // workers stop accepting, so that /health keeps descriptors to answer with

@@ -1,11 +1,15 @@
 #include "proxy/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <stdexcept>
+
+#include "net/listener_fd.hpp"
 
 namespace tpp::proxy {
 
@@ -43,25 +47,56 @@ server::~server() {
   join();
 }
 
-void server::listen() {
+void server::listen(const std::vector<int>& inherited) {
   const auto& a = ctx_.cfg.listen;
   const std::string where = "listen " + a.to_string();
   const tcp::endpoint ep = resolve(a, where);
-  boost::system::error_code ec;
-  // SO_REUSEPORT would let us share the port with another process that also
-  // set it; a plain bind first makes "address in use" an error as users expect.
-  {
-    tcp::acceptor probe(workers_.front()->io());
-    probe.open(ep.protocol(), ec);
-    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) probe.bind(ep, ec);
-    if (ec) throw std::runtime_error(where + ": " + ec.message());
-  }
+  const auto adopted = adopt(inherited, ep);
+  if (adopted == 0) probe_bind(ep, where);
   try {
-    for (auto& w : workers_) w->listen(ep);
+    for (std::size_t i = adopted; i < workers_.size(); ++i) workers_[i]->listen(ep);
   } catch (const std::system_error& e) {
     throw std::runtime_error(where + ": " + e.code().message());
   }
+}
+
+// SO_REUSEPORT would let us share the port with another process that also
+// set it; a plain bind first makes "address in use" an error as users expect.
+// A successor that means to share takes the sockets over instead (adopt).
+void server::probe_bind(const tcp::endpoint& ep, const std::string& where) {
+  boost::system::error_code ec;
+  tcp::acceptor probe(workers_.front()->io());
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  if (ec) throw std::runtime_error(where + ": " + ec.message());
+}
+
+// Every inherited socket still bound to the listen address is accepted on,
+// round-robin over the workers: one left without an accept loop would hold
+// its share of new connections unanswered. Returns how many workers got one.
+std::size_t server::adopt(const std::vector<int>& inherited, const tcp::endpoint& ep) {
+  std::size_t n = 0;
+  for (int fd : inherited) {
+    const auto bound = net::bound_endpoint(fd);
+    if (!bound || !net::same_listener(*bound, ep)) {
+      spdlog::warn("take-over: an inherited socket is not bound to {}; closing it",
+                   ctx_.cfg.listen.to_string());
+      ::close(fd);
+      continue;
+    }
+    workers_[n % workers_.size()]->adopt(fd, *bound);
+    ++n;
+  }
+  return std::min(n, workers_.size());
+}
+
+std::vector<int> server::listening_fds() const {
+  std::vector<int> fds;
+  for (const auto& w : workers_) {
+    fds.insert(fds.end(), w->listening_fds().begin(), w->listening_fds().end());
+  }
+  return fds;
 }
 
 void server::start() {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -22,7 +23,12 @@ class server {
 
   // Binds every worker's socket to cfg.listen. Throws std::runtime_error
   // naming the address when it cannot (in use, bad address, no permission).
-  void listen();
+  // `inherited`: listening sockets handed over by the process this one takes
+  // over from; those bound to cfg.listen are accepted on (spread over the
+  // workers, more workers bind their own), the others are closed.
+  void listen(const std::vector<int>& inherited = {});
+  // Every listening socket's descriptor, for a successor (worker::listening_fds).
+  std::vector<int> listening_fds() const;
   void start();
   // Stop accepting; close idle connections; busy ones finish. Any thread.
   void begin_shutdown();
@@ -38,6 +44,9 @@ class server {
   std::size_t worker_count() const noexcept { return workers_.size(); }
 
  private:
+  void probe_bind(const boost::asio::ip::tcp::endpoint& ep, const std::string& where);
+  std::size_t adopt(const std::vector<int>& inherited, const boost::asio::ip::tcp::endpoint& ep);
+
   proxy_context& ctx_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<std::thread> threads_;

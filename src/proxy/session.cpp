@@ -114,7 +114,10 @@ asio::awaitable<void> session::run() {
 // should close (the client left, idled out, or tpp is shutting down).
 asio::awaitable<bool> session::wait_for_request() {
   if (c_.in_buf.size() > 0) co_return true;  // pipelined
-  if (c_.ctx.shutting_down.load(std::memory_order_relaxed)) co_return false;
+  if (c_.ctx.shutting_down.load(std::memory_order_relaxed) &&
+      !c_.ctx.handing_over.load(std::memory_order_relaxed)) {
+    co_return false;
+  }
   // TLS reads through OpenSSL, which may hold decrypted bytes already: the
   // socket says nothing about them, so TLS always takes the read below.
   const bool plain = !c_.client.is_tls();

@@ -67,7 +67,7 @@ bool refused_source(const proxy_context& ctx, const tcp::endpoint& peer) {
 // Accepts until stopped. At the connection budget, or out of descriptors, it
 // pauses with a growing delay (connections wait in the listen queue) and logs
 // once per episode instead of once per attempt.
-asio::awaitable<void> accept_loop(worker* w) {
+asio::awaitable<void> accept_loop(worker* w, tcp::acceptor* acceptor) {
   accept_backoff backoff;
   for (;;) {
     boost::system::error_code ec;
@@ -77,11 +77,14 @@ asio::awaitable<void> accept_loop(worker* w) {
     if (at_budget(w->ctx_)) {
       ec = asio::error::no_descriptors;
     } else {
-      auto [aec, accepted] = co_await w->acceptor_->async_accept(peer, use_tuple);
+      auto [aec, accepted] = co_await acceptor->async_accept(peer, use_tuple);
       ec = aec;
       socket = std::move(accepted);
     }
-    if (w->stopping_) co_return;
+    // A connection accepted as shutdown began is served, not dropped: after
+    // a take-over the successor accepts from the same queue, and the client
+    // must not see a reset (the session answers it with Connection: close).
+    if (w->stopping_ && (ec || !socket.is_open())) co_return;
     if (!ec) {
       if (const auto pauses = backoff.recovered(); pauses != 0) {
         spdlog::info("accept: accepting again after {} pause(s)", pauses);
@@ -89,6 +92,7 @@ asio::awaitable<void> accept_loop(worker* w) {
       if (refused_source(w->ctx_, peer)) continue;  // `socket` closes as it goes
       asio::co_spawn(w->io(), run_session(w, std::move(socket), peer),
                      log_exception{"proxy session"});
+      if (w->stopping_) co_return;
       continue;
     }
     if (ec == asio::error::operation_aborted) co_return;
@@ -150,31 +154,40 @@ worker::worker(proxy_context& ctx, std::size_t index)
 }
 
 worker::~worker() {
-  acceptor_.reset();
+  acceptors_.clear();
   sweep_timer_.reset();
   upstreams_.clear();
   io_.reset();
 }
 
 void worker::listen(const tcp::endpoint& ep) {
-  acceptor_.emplace(*io_);
-  acceptor_->open(ep.protocol());
-  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  auto& acceptor = acceptors_.emplace_back(*io_);
+  acceptor.open(ep.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
   // Every worker binds the same port; the kernel spreads new connections.
   int one = 1;
-  if (::setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
   }
-  if (ep.address().is_v6()) acceptor_->set_option(asio::ip::v6_only(false));
+  if (ep.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false));
   // Linux copies TCP_NODELAY to every accepted socket: set once here instead
   // of once per connection.
-  acceptor_->set_option(tcp::no_delay(true));
-  acceptor_->bind(ep);
-  acceptor_->listen(asio::socket_base::max_listen_connections);
+  acceptor.set_option(tcp::no_delay(true));
+  acceptor.bind(ep);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+  listening_fds_.push_back(acceptor.native_handle());
+}
+
+void worker::adopt(int fd, const tcp::endpoint& bound) {
+  auto& acceptor = acceptors_.emplace_back(*io_);
+  acceptor.assign(bound.protocol(), fd);
+  listening_fds_.push_back(fd);
 }
 
 void worker::start() {
-  asio::co_spawn(*io_, accept_loop(this), log_exception{"proxy accept loop"});
+  for (auto& a : acceptors_) {
+    asio::co_spawn(*io_, accept_loop(this, &a), log_exception{"proxy accept loop"});
+  }
   start_sweep();
 }
 
@@ -186,8 +199,13 @@ void worker::begin_shutdown() {
   asio::post(*io_, [this] {
     stopping_ = true;
     boost::system::error_code ec;
-    if (acceptor_) acceptor_->close(ec);
-    for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close_if_idle();
+    for (auto& a : acceptors_) a.close(ec);
+    // After a take-over an idle connection stays until its next request,
+    // answered with Connection: close: closing it now would race a request
+    // the client is sending (docs/operations.md, "Upgrades without downtime").
+    if (!ctx_.handing_over.load(std::memory_order_relaxed)) {
+      for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close_if_idle();
+    }
     upstreams_.clear();
   });
 }
@@ -197,7 +215,7 @@ void worker::force_close() {
     stopping_ = true;
     closed_ = true;
     boost::system::error_code ec;
-    if (acceptor_) acceptor_->close(ec);
+    for (auto& a : acceptors_) a.close(ec);
     for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close();
     sweep_timer_->cancel();
     upstreams_.clear();

@@ -6,6 +6,7 @@
 #include <boost/intrusive/list.hpp>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -35,7 +36,8 @@ class session_link : public session_hook {
 };
 
 // One event loop thread of the proxy: its own io_context, listening socket
-// (SO_REUSEPORT, so the kernel spreads connections), upstream connection
+// (SO_REUSEPORT, so the kernel spreads connections; more than one after a
+// take-over from a process that had more workers), upstream connection
 // cache and list of live sessions. A connection never leaves its worker, so
 // nothing here is locked; other threads talk to a worker only by posting.
 class worker {
@@ -50,9 +52,16 @@ class worker {
   upstream_pool& upstreams() noexcept { return upstreams_; }
   std::size_t index() const noexcept { return index_; }
 
-  // Opens the listening socket (throws std::system_error on failure). Called
+  // Opens a listening socket (throws std::system_error on failure). Called
   // before run(), from the starting thread.
   void listen(const boost::asio::ip::tcp::endpoint& ep);
+  // Accepts on a listening socket opened by the process tpp took over from
+  // (docs/operations.md, "Upgrades without downtime"); the worker owns `fd`.
+  // A worker may accept on several. Before run(), from the starting thread.
+  void adopt(int fd, const boost::asio::ip::tcp::endpoint& bound);
+  // The listening sockets' descriptors, for a successor to take over. Valid
+  // until begin_shutdown(); read from the control thread before that.
+  const std::vector<int>& listening_fds() const noexcept { return listening_fds_; }
   // Starts accepting and the deadline sweep. Posts; callable from any thread.
   void start();
   // Starts only the deadline sweep: for sessions a test spawns itself.
@@ -77,7 +86,8 @@ class worker {
   relay_buffers& buffers() noexcept { return buffers_; }
 
  private:
-  friend boost::asio::awaitable<void> accept_loop(worker* w);
+  friend boost::asio::awaitable<void> accept_loop(worker* w,
+                                                  boost::asio::ip::tcp::acceptor* acceptor);
   friend boost::asio::awaitable<void> sweep_loop(worker* w);
   void poll_tls_files(clock::time_point now);
 
@@ -86,7 +96,9 @@ class worker {
   // Destroyed explicitly first in ~worker(): tearing it down destroys the
   // suspended sessions, which still unlink themselves from sessions_.
   std::unique_ptr<boost::asio::io_context> io_;
-  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  // A deque: accept loops hold pointers into it.
+  std::deque<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::vector<int> listening_fds_;
   upstream_pool upstreams_;
   boost::intrusive::list<session_link, boost::intrusive::constant_time_size<false>> sessions_;
   std::atomic<std::size_t> session_count_{0};

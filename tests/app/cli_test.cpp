@@ -24,6 +24,7 @@ struct invocation {
   std::ostringstream out;
   std::ostringstream err;
   std::optional<config::config> ran_with;
+  bool take_over = false;
   int exit_code = -1;
 
   invocation(std::vector<std::string> args, std::map<std::string, std::string> env = {},
@@ -33,9 +34,10 @@ struct invocation {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     exit_code = cli_main(static_cast<int>(argv.size() - 1), argv.data(), config::map_env(env), out,
-                         err, [&](const config::config& cfg, const reload_function& reload) {
+                         err, [&](const config::config& cfg, const run_options& opts) {
                            ran_with = cfg;
-                           if (during) during(reload);
+                           take_over = opts.take_over;
+                           if (during) during(opts.reload);
                            return run_result;
                          });
   }
@@ -257,6 +259,19 @@ TEST(cli, run_gets_a_reload_that_reads_the_file_and_environment_again) {
   EXPECT_NE(failure.find("listen"), std::string::npos) << failure;
 }
 
+TEST(cli, take_over_is_passed_to_run_and_needs_an_upgrade_socket) {
+  test::temp_file file(good_yaml);
+  invocation plain({"-c", file.path()});
+  EXPECT_FALSE(plain.take_over);
+  invocation asked({"-c", file.path(), "--take-over"}, {{"TPP_UPGRADE_SOCKET", "/run/tpp/u.sock"}});
+  EXPECT_EQ(asked.exit_code, 0);
+  EXPECT_TRUE(asked.take_over);
+  invocation without({"-c", file.path(), "--take-over"});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_FALSE(without.ran_with);
+  EXPECT_NE(without.err.str().find("upgrade.socket"), std::string::npos) << without.err.str();
+}
+
 TEST(cli, an_exception_from_run_is_reported_on_one_line) {
   test::temp_file file(good_yaml);
   std::string args0 = "tpp";
@@ -265,10 +280,9 @@ TEST(cli, an_exception_from_run_is_reported_on_one_line) {
   char* argv[] = {args0.data(), args1.data(), args2.data(), nullptr};
   std::ostringstream out;
   std::ostringstream err;
-  int code = cli_main(3, argv, config::map_env({}), out, err,
-                      [](const config::config&, const reload_function&) -> int {
-                        throw std::runtime_error("boom");
-                      });
+  int code = cli_main(
+      3, argv, config::map_env({}), out, err,
+      [](const config::config&, const run_options&) -> int { throw std::runtime_error("boom"); });
   EXPECT_EQ(code, 1);
   EXPECT_EQ(err.str(), "tpp: boom\n");
 }

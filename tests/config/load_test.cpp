@@ -167,6 +167,7 @@ const std::vector<sample> samples = {
     {"server_tls.handshake_timeout_seconds", "10", "0.5", "0.5"},
     {"health_tls.min_version", "1.2", "1.3", "1.3"},
     {"health_tls.handshake_timeout_seconds", "10", "0.5", "0.5"},
+    {"upgrade.socket", "/run/tpp/a.sock", "/run/tpp/b.sock", "/run/tpp/b.sock"},
 };
 
 // Keys that must name real, matching PEM files: tests/net/server_tls_test.cpp.

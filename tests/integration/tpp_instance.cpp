@@ -1,5 +1,6 @@
 #include "tpp_instance.hpp"
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -39,19 +40,27 @@ nlohmann::json tpp_instance::base_config(const emulator& emu, std::size_t pool_s
 }
 
 tpp_instance::tpp_instance(nlohmann::json config,
-                           std::vector<std::pair<std::string, std::string>> env) {
-  port_ = free_port();
-  health_port_ = free_port();
-  if (config.value("listen", "") == "127.0.0.1:0") {
-    config["listen"] = "127.0.0.1:" + std::to_string(port_);
-  }
-  if (config.value("health_listen", "") == "127.0.0.1:0") {
-    config["health_listen"] = "127.0.0.1:" + std::to_string(health_port_);
-  }
+                           std::vector<std::pair<std::string, std::string>> env,
+                           std::vector<std::string> args) {
+  // "127.0.0.1:0" gets a free port; an address given keeps its own (a
+  // successor started from another instance's config()).
+  const auto port_of = [&](const char* key, std::uint16_t& port) {
+    if (!config.contains(key) || !config[key].is_string()) return;
+    auto text = config[key].get<std::string>();
+    if (text == "127.0.0.1:0") {
+      port = free_port();
+      config[key] = "127.0.0.1:" + std::to_string(port);
+    } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+      std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
+    }
+  };
+  port_of("listen", port_);
+  port_of("health_listen", health_port_);
   config_path_ = dir_.path() + "/tpp.yaml";
   std::ofstream(config_path_) << config.dump(2) << "\n";
-  proc_ = std::make_unique<child_process>(tpp_binary_path(),
-                                          std::vector<std::string>{"--config", config_path_}, env);
+  config_ = std::move(config);
+  args.insert(args.begin(), {"--config", config_path_});
+  proc_ = std::make_unique<child_process>(tpp_binary_path(), std::move(args), env);
 }
 
 nlohmann::json tpp_instance::health() const {

@@ -34,8 +34,14 @@ class tpp_instance {
   // proxy_test merges a test's overrides into it.
   static nlohmann::json base_config(const emulator& emu, std::size_t pool_size = 4);
 
+  // `args` follow --config FILE on tpp's command line.
   explicit tpp_instance(nlohmann::json config,
-                        std::vector<std::pair<std::string, std::string>> env = {});
+                        std::vector<std::pair<std::string, std::string>> env = {},
+                        std::vector<std::string> args = {});
+
+  // The configuration as written, with the ports chosen: a second tpp
+  // started from it (--take-over) uses the same listeners.
+  const nlohmann::json& config() const { return config_; }
 
   std::uint16_t port() const { return port_; }
   std::uint16_t health_port() const { return health_port_; }
@@ -60,6 +66,7 @@ class tpp_instance {
   std::uint16_t port_ = 0;
   std::uint16_t health_port_ = 0;
   std::string config_path_;
+  nlohmann::json config_;
   std::unique_ptr<child_process> proc_;
 };
 
