@@ -66,6 +66,14 @@ std::optional<std::string> unverified_reason(const health_inputs& in) {
          "restarted); each is checked on its next use";
 }
 
+// token.min_ready is a start-up figure; the pool may have shrunk below it on
+// a reload since (token.pool_size is live), and readiness then asks for
+// every slot, not for more than there are.
+std::size_t required_ready(const health_inputs& in) {
+  const auto size = pool_size(in);
+  return size == 0 ? in.min_ready : std::min(in.min_ready, size);
+}
+
 }  // namespace
 
 std::size_t ready_slots(const health_inputs& in) {
@@ -73,16 +81,16 @@ std::size_t ready_slots(const health_inputs& in) {
 }
 
 bool is_ready(const health_inputs& in) {
-  return !in.shutting_down && ready_slots(in) >= in.min_ready;
+  return !in.shutting_down && ready_slots(in) >= required_ready(in);
 }
 
 std::vector<std::string> not_ready_reasons(const health_inputs& in) {
   std::vector<std::string> r;
   if (in.shutting_down) r.emplace_back("shutting down");
   const std::size_t ready = ready_slots(in);
-  if (ready < in.min_ready) {
+  if (ready < required_ready(in)) {
     r.push_back(std::to_string(ready) + " of " + std::to_string(pool_size(in)) + " tokens ready, " +
-                std::to_string(in.min_ready) + " required");
+                std::to_string(required_ready(in)) + " required");
     if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
   }
   return r;
@@ -120,7 +128,7 @@ std::string render_health_json(const health_inputs& in) {
   j["pool"] = {{"total", in.counts.total},         {"in_use", in.counts.in_use},
                {"available", in.counts.available}, {"waiting", in.counts.waiting},
                {"parked", in.counts.parked},       {"size", in.counts.size},
-               {"paused", in.counts.paused}};
+               {"paused", in.counts.paused},       {"retiring", in.counts.retiring}};
   j["reasons"] = std::move(reasons);
   json slots = json::array();
   for (const auto& s : in.slots) {

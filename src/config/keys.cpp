@@ -485,6 +485,7 @@ constexpr std::string_view live_key_names[] = {
     "credential.username",
     "credential.password",
     "credential.rejected_retry_seconds",
+    "token.pool_size",
     "token.binding",
     "token.acquire_timeout_seconds",
     "token.max_waiting",

@@ -55,6 +55,10 @@ std::optional<refresh_schedule::time_point> refresh_schedule::refresh_at(std::si
   return at_.at(slot);
 }
 
+void refresh_schedule::grow(std::size_t slots) {
+  if (slots > at_.size()) at_.resize(slots);
+}
+
 std::vector<std::size_t> refresh_schedule::due(time_point now, const std::vector<slot_info>& slots,
                                                const std::set<std::size_t>& in_flight,
                                                std::size_t max_in_flight) const {

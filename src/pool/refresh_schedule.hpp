@@ -47,6 +47,9 @@ class refresh_schedule {
   // a refresh-ahead).
   void clear(std::size_t slot);
   std::optional<time_point> refresh_at(std::size_t slot) const;
+  // The pool has `slots` slot ids now (token.pool_size grew on reload): new
+  // ones start without a refresh time. Never shrinks (slot ids are stable).
+  void grow(std::size_t slots);
 
   // Slots to refresh now, earliest refresh_at first: those whose refresh_at <=
   // now, whose pool state is `ready`, and which are not in `in_flight` (slots

@@ -79,6 +79,7 @@ const char* to_string(startup_result::kind k) noexcept {
 struct token_manager::impl : std::enable_shared_from_this<impl> {
   // Per-slot bookkeeping, guarded by mu_.
   struct slot_rec {
+    bool in_service = false;      // false once retired by resize() (or not yet joined)
     bool has_token = false;       // a token was installed (it may be stale now)
     bool stale = false;           // refused upstream since its install
     bool unverified = false;      // ready, but the node may have restarted since
@@ -105,13 +106,17 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         min_ready_(std::clamp<std::size_t>(cfg.min_ready, 1, std::max<std::size_t>(1, n_))),
         timer_(strand_),
         rng_(std::random_device{}()),
-        schedule_(n_, std::chrono::duration_cast<clock::duration>(cfg.ttl), rng_()),
-        slots_(n_),
-        install_waiters_(n_) {
+        schedule_(pool_ ? pool_->capacity() : 0,
+                  std::chrono::duration_cast<clock::duration>(cfg.ttl), rng_()),
+        slots_(pool_ ? pool_->capacity() : 0),
+        install_waiters_(slots_.size()),
+        service_n_(n_) {
     if (!pool_) throw std::invalid_argument("token_manager: no pool");
     if (!login_) throw std::invalid_argument("token_manager: no login function");
     for (const auto& s : pool_->slots()) {
-      if (s.id < n_) slots_[s.id].generation = s.generation;
+      if (s.id >= slots_.size()) continue;
+      slots_[s.id].in_service = true;
+      slots_[s.id].generation = s.generation;
     }
   }
 
@@ -122,7 +127,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   login_fn login_;
   const tpp::clock& clock_;
   hooks hooks_;
-  std::size_t n_;
+  std::size_t n_;  // the pool's size at construction (start-up); see service_n_
   std::size_t concurrency_;
   std::size_t max_refresh_;
   std::size_t min_ready_;
@@ -147,10 +152,11 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
 
   // --- shared state, guarded by mu_ ------------------------------------------------
   mutable std::mutex mu_;
-  std::vector<slot_rec> slots_;
+  std::vector<slot_rec> slots_;  // by slot id, in service or not (pool capacity)
   std::vector<std::vector<std::shared_ptr<signal_channel>>> install_waiters_;
+  std::size_t service_n_ = 0;  // slots in service (resize())
   std::size_t in_flight_ = 0;
-  std::size_t installed_ = 0;  // slots with has_token
+  std::size_t installed_ = 0;  // slots in service with has_token
   bool started_ = false;
   bool halted_ = false;  // start-up saw a rejection: never log in again
   bool min_ready_reached_ = false;
@@ -232,7 +238,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       if (halted_) return std::nullopt;
       // Slots with urgent work or a login under way have no refresh-ahead
       // time: a stale leftover must not hide the next real wake-up.
-      for (std::size_t i = 0; i < n_; ++i) {
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
         if ((slots_[i].needs_login || slots_[i].in_flight) && !refresh_in_flight_.contains(i)) {
           schedule_.clear(i);
         }
@@ -242,9 +248,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         next = std::min(next, *hold_until_);
       } else {
         std::vector<std::size_t> urgent;
-        for (std::size_t i = 0; i < n_; ++i) {
+        for (std::size_t i = 0; i < slots_.size(); ++i) {
           const auto& s = slots_[i];
-          if (!s.needs_login || s.in_flight) continue;
+          if (!s.in_service || !s.needs_login || s.in_flight) continue;
           if (s.retry_at <= now) {
             urgent.push_back(i);
           } else {
@@ -270,7 +276,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
               std::min(max_refresh_, refresh_in_flight_.size() + (limit - in_flight_));
           for (auto i : schedule_.due(now, infos, refresh_in_flight_, bound)) {
             auto& s = slots_[i];
-            if (s.needs_login || s.in_flight) continue;
+            if (!s.in_service || s.needs_login || s.in_flight) continue;
             s.in_flight = true;
             ++in_flight_;
             refresh_in_flight_.insert(i);
@@ -340,6 +346,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       --in_flight_;
       if (stopped_ || halted_) {
         // Abandoned: nothing more to do for this slot.
+      } else if (!s.in_service) {
+        on_retired_login(l, s, installed, next);
       } else if (installed) {
         on_installed(l, s, next);
       } else if (r.what == login_outcome::kind::rejected) {
@@ -370,8 +378,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     std::lock_guard gate(pool_gate_);
     if (stopped_) return false;
     try {
-      pool_->install(l.slot, std::move(r.token));
-      return true;
+      // False for a slot retired (and returned) while its login ran: the
+      // token is dropped, which is no failure (on_retired_login()).
+      return pool_->install(l.slot, std::move(r.token));
     } catch (const std::exception& e) {
       r.what = login_outcome::kind::failed;
       r.message = std::string("installing the token failed: ") + e.what();
@@ -400,17 +409,37 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     next.wake_waiters = std::move(install_waiters_[l.slot]);
     install_waiters_[l.slot].clear();
     next.state_changed = true;
-    if (!min_ready_reached_ && installed_ >= min_ready_) {
-      min_ready_reached_ = true;
-      spdlog::info("token manager: {} of {} tokens ready", installed_, n_);
-      if (!start_result_) {
-        start_result_ = startup_result{startup_result::kind::ready, {}};
-        next.start_signal = start_signal_;
-      }
+    check_min_ready_locked(next);
+    if (installed_ == service_n_ && !l.is_refresh) {
+      spdlog::info("token manager: pool full ({} tokens)", service_n_);
     }
-    if (installed_ == n_ && !l.is_refresh) {
-      spdlog::info("token manager: pool full ({} tokens)", n_);
+  }
+
+  // mu_ held. Start-up completes once min_ready tokens are held (no more
+  // than the slots in service, should the pool shrink during start-up).
+  void check_min_ready_locked(after_login& next) {
+    if (min_ready_reached_ || installed_ < std::min(min_ready_, service_n_)) return;
+    min_ready_reached_ = true;
+    spdlog::info("token manager: {} of {} tokens ready", installed_, service_n_);
+    if (!start_result_) {
+      start_result_ = startup_result{startup_result::kind::ready, {}};
+      next.start_signal = start_signal_;
     }
+  }
+
+  // mu_ held, strand. A login for a slot retired while it ran: a token it
+  // installed went to the lease still holding the slot (a replay may be
+  // waiting for it); otherwise it was dropped. Either way the slot gets no
+  // further login, and whoever waits for its install is let go.
+  void on_retired_login(const launch& l, slot_rec& s, bool installed, after_login& next) {
+    if (installed) {
+      ++s.generation;
+      s.installed_at = clock_.now();
+    }
+    spdlog::debug("token manager: slot {} was retired while its login ran; token {}", l.slot,
+                  installed ? "handed to its last holder" : "dropped");
+    next.wake_waiters = std::move(install_waiters_[l.slot]);
+    install_waiters_[l.slot].clear();
   }
 
   // mu_ held, strand. DolphinDB refused the credential.
@@ -544,9 +573,11 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     auto sig = std::make_shared<signal_channel>(ex, 1);
     {
       std::lock_guard lock(self->mu_);
-      if (slot >= self->n_) co_return false;
+      if (slot >= self->slots_.size()) co_return false;
       if (self->slots_[slot].generation > old_generation) co_return true;
       if (self->stopped_) co_return false;
+      // Retired with no login under way: no token is coming.
+      if (!self->slots_[slot].in_service && !self->slots_[slot].in_flight) co_return false;
       // Checked after taking mu_: refuse_if_broken() sets the pool's flag
       // before it collects the waiters under mu_, so none is missed.
       if (self->pool_->refusing()) co_return false;
@@ -561,11 +592,12 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   bool report_auth_failure(std::size_t slot, std::uint64_t generation) {
-    if (slot >= n_) return false;
     {
       std::lock_guard gate(pool_gate_);
       if (stopped_) return false;
       std::lock_guard lock(mu_);
+      // A retired slot gets no new login: its holder's 401 is the answer.
+      if (slot >= slots_.size() || !slots_[slot].in_service) return false;
       auto& s = slots_[slot];
       const auto now = clock_.now();
       const auto young_refusals = refusals_if_acted_on(s, generation, now);
@@ -625,9 +657,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   bool doubt_all_locked(std::optional<std::size_t> except, clock::time_point now) {
     last_doubt_ = now;
     bool changed = false;
-    for (std::size_t i = 0; i < n_; ++i) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
       auto& s = slots_[i];
-      if (i == except || !s.has_token || s.stale || s.unverified) continue;
+      if (i == except || !s.in_service || !s.has_token || s.stale || s.unverified) continue;
       set_unverified_locked(s, true);
       changed = true;
     }
@@ -635,9 +667,10 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   void report_token_ok(std::size_t slot, std::uint64_t generation) {
-    if (unverified_n_.load(std::memory_order_relaxed) == 0 || slot >= n_) return;
+    if (unverified_n_.load(std::memory_order_relaxed) == 0) return;
     {
       std::lock_guard lock(mu_);
+      if (slot >= slots_.size()) return;
       auto& s = slots_[slot];
       if (!s.unverified || s.generation != generation) return;
       set_unverified_locked(s, false);
@@ -646,17 +679,18 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   std::vector<slot_login_state> slot_logins() const {
-    std::vector<slot_login_state> out(n_);
     std::lock_guard lock(mu_);
-    for (std::size_t i = 0; i < n_; ++i) out[i] = {slots_[i].in_flight, slots_[i].failures};
+    std::vector<slot_login_state> out(slots_.size());
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      out[i] = {slots_[i].in_flight, slots_[i].failures};
     return out;
   }
 
   std::vector<bool> unverified_slots() const {
-    std::vector<bool> out(n_);
-    if (unverified_n_.load(std::memory_order_relaxed) == 0) return out;
     std::lock_guard lock(mu_);
-    for (std::size_t i = 0; i < n_; ++i) out[i] = slots_[i].unverified;
+    std::vector<bool> out(slots_.size());
+    if (unverified_n_.load(std::memory_order_relaxed) == 0) return out;
+    for (std::size_t i = 0; i < slots_.size(); ++i) out[i] = slots_[i].unverified;
     return out;
   }
 
@@ -678,8 +712,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         // A slot with a login under way or urgent work gets a token with the
         // current credential anyway; the others are refreshed ahead, at most
         // max_refresh_ at once, so the old tokens serve until each is replaced.
-        for (std::size_t i = 0; i < self->n_; ++i) {
-          if ((!slot || *slot == i) && !self->slots_[i].needs_login && !self->slots_[i].in_flight) {
+        for (std::size_t i = 0; i < self->slots_.size(); ++i) {
+          const auto& s = self->slots_[i];
+          if ((!slot || *slot == i) && s.in_service && !s.needs_login && !s.in_flight) {
             self->schedule_.postpone(i, now);
           }
         }
@@ -690,6 +725,84 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     });
   }
 
+  // Strand. token.pool_size changed: the pool puts `n` slots in service and
+  // the records follow. Joined slots without a token are urgent work for the
+  // loop (login_concurrency applies as at start-up); retired ones lose their
+  // refresh time and get no further login.
+  void apply_resize(std::size_t n) {
+    std::vector<std::shared_ptr<signal_channel>> to_wake;
+    after_login next;
+    resize_result r;
+    std::size_t from = 0;
+    {
+      std::lock_guard gate(pool_gate_);
+      if (stopped_) return;
+      from = pool_->size();
+      r = pool_->resize(n);
+      const auto infos = pool_->slots();
+      std::lock_guard lock(mu_);
+      const auto cap = pool_->capacity();
+      slots_.resize(cap);
+      install_waiters_.resize(cap);
+      schedule_.grow(cap);
+      for (auto i : r.retired) retire_locked(i, to_wake);
+      const auto now = clock_.now();
+      for (const auto& info : infos) {
+        if (std::find(r.joined.begin(), r.joined.end(), info.id) != r.joined.end()) {
+          join_locked(info, now);
+        }
+      }
+      service_n_ = infos.size();
+      check_min_ready_locked(next);
+    }
+    if (next.start_signal) notify(next.start_signal);
+    for (auto& w : to_wake) notify(w);
+    spdlog::info("token manager: pool size {} -> {} ({} slots joined, {} retired)", from, n,
+                 r.joined.size(), r.retired.size());
+    if (stopped_) return;
+    call_state_hook();
+    wake();
+  }
+
+  // mu_ held, strand. The slot is out of service: no refresh, no login. A
+  // login under way finishes (on_retired_login()); without one, whoever waits
+  // for its install is let go now.
+  void retire_locked(std::size_t i, std::vector<std::shared_ptr<signal_channel>>& to_wake) {
+    auto& s = slots_[i];
+    if (!s.in_service) return;
+    s.in_service = false;
+    if (s.has_token) --installed_;
+    s.has_token = false;
+    s.stale = false;
+    s.needs_login = false;
+    s.failures = 0;
+    set_unverified_locked(s, false);
+    schedule_.clear(i);
+    if (s.in_flight) return;
+    for (auto& w : install_waiters_[i]) to_wake.push_back(std::move(w));
+    install_waiters_[i].clear();
+  }
+
+  // mu_ held, strand. The slot is in service again, as the pool has it: a
+  // retiring slot brought back keeps its token (and gets a refresh time), an
+  // empty one needs a login (unless one is under way already).
+  void join_locked(const slot_info& info, clock::time_point now) {
+    auto& s = slots_[info.id];
+    if (s.in_service) return;
+    s.in_service = true;
+    s.generation = info.generation;
+    s.failures = 0;
+    s.has_token = info.state != slot_state::empty;
+    s.stale = info.state == slot_state::stale;
+    if (s.has_token) ++installed_;
+    s.needs_login = info.state != slot_state::ready;
+    s.retry_at = now;
+    if (info.state == slot_state::ready) {
+      s.installed_at = info.issued_at;
+      if (!s.in_flight) schedule_.on_install(info.id, info.issued_at);
+    }
+  }
+
   // Strand. Ends a rejection hold: what it deferred is due now.
   bool lift_hold() {
     std::lock_guard lock(mu_);
@@ -698,8 +811,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     const auto held = *hold_until_;
     hold_until_.reset();
     // defer_slot() moved what the hold stopped to exactly its end.
-    for (std::size_t i = 0; i < n_; ++i) {
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
       auto& s = slots_[i];
+      if (!s.in_service) continue;
       if (s.needs_login && s.retry_at == held) {
         s.retry_at = now;
       } else if (auto at = schedule_.refresh_at(i); at && *at == held) {
@@ -882,9 +996,14 @@ void token_manager::renew_all() {
 }
 
 bool token_manager::renew(std::size_t slot) {
-  if (slot >= impl_->n_) return false;
+  if (!impl_->pool_->in_service(slot)) return false;
   impl_->renew(slot);
   return true;
+}
+
+void token_manager::resize(std::size_t n) {
+  if (n == 0) throw std::invalid_argument("token_manager::resize: a pool needs a slot");
+  asio::post(impl_->strand_, [self = impl_, n] { self->apply_resize(n); });
 }
 
 void token_manager::set_rejected_retry_delay(std::chrono::milliseconds d) {

@@ -164,6 +164,15 @@ class token_manager {
   // RECONNECT). False when there is no such slot.
   bool renew(std::size_t slot);
 
+  // Thread-safe, any thread (the work is posted to the strand). token.pool_size
+  // changed on reload: the pool puts `n` (>= 1) slots in service
+  // (token_pool::resize()). New slots are filled by logins as at start-up,
+  // within token.login_concurrency; retired ones are never refreshed or
+  // logged in again (DolphinDB has no logout: their tokens are dropped, a
+  // lent one when its lease ends). Shrinking and growing again reuses the
+  // retiring slots first, with their tokens. Nothing happens after stop().
+  void resize(std::size_t n);
+
   // Thread-safe: credential.rejected_retry_seconds, from the next rejection on.
   void set_rejected_retry_delay(std::chrono::milliseconds d);
 

@@ -99,6 +99,7 @@ struct token_pool::impl {
     clock::time_point lent_since{};
     std::uint64_t park_ticket = 0;  // non-zero while parked (see park())
     std::string holder;             // the client it is lent to
+    bool retired = false;           // out of service (see resize()); lent = retiring
     // Null only when empty and unlent: a slot cleared while lent keeps its
     // last value for the holder until release().
     std::shared_ptr<const std::string> value;
@@ -130,13 +131,20 @@ struct token_pool::impl {
   std::uint64_t next_ticket = 1;
   std::size_t ready_n = 0;
   std::size_t stale_n = 0;
-  std::size_t lent_n = 0;
+  std::size_t lent_n = 0;      // lent slots in service
+  std::size_t retiring_n = 0;  // lent slots out of service
+  std::size_t in_service_n = 0;
   // Set by refuse_waiters() while no slot is ready; cleared by install().
   bool refusing = false;
   bool paused = false;  // pause(): nothing is lent until resume()
   client_shares shares;
 
+  // The counters cover the slots in service only.
   void set_state(slot& s, slot_state to) {
+    if (s.retired) {
+      s.state = to;
+      return;
+    }
     if (s.state == slot_state::ready) --ready_n;
     if (s.state == slot_state::stale) --stale_n;
     s.state = to;
@@ -151,7 +159,7 @@ struct token_pool::impl {
 
   void lend(std::size_t idx, clock::time_point now, const std::string& client) {
     auto& s = slots[idx];
-    assert(s.state == slot_state::ready && !s.lent);
+    assert(s.state == slot_state::ready && !s.lent && !s.retired);
     s.lent = true;
     s.lent_since = now;
     s.holder = client;
@@ -161,7 +169,7 @@ struct token_pool::impl {
 
   void unlend(slot& s) {
     s.lent = false;
-    --lent_n;
+    --(s.retired ? retiring_n : lent_n);
     shares.returned(s.holder);
     s.holder.clear();
   }
@@ -254,6 +262,86 @@ struct token_pool::impl {
     }
   }
 
+  // --- resize() ---------------------------------------------------------------
+
+  // Which slots a shrink retires first: those whose loss costs least. An
+  // unlent slot goes at once (empty ones cost nothing, stale ones a login
+  // already due); a parked one costs its idle holder a new acquire; a lent one
+  // leaves when its lease ends.
+  static int retire_rank(const slot& s) {
+    if (!s.lent) return s.state == slot_state::empty ? 0 : s.state == slot_state::stale ? 1 : 2;
+    if (s.park_ticket != 0) return 3;
+    return s.state == slot_state::ready ? 5 : 4;
+  }
+
+  void leave_service(slot& s) {
+    if (s.state == slot_state::ready) --ready_n;
+    if (s.state == slot_state::stale) --stale_n;
+    if (s.lent) {
+      --lent_n;
+      ++retiring_n;
+    }
+    s.retired = true;
+    --in_service_n;
+  }
+
+  void enter_service(slot& s) {
+    s.retired = false;
+    ++in_service_n;
+    if (s.state == slot_state::ready) ++ready_n;
+    if (s.state == slot_state::stale) ++stale_n;
+    if (s.lent) {
+      --retiring_n;
+      ++lent_n;
+    }
+  }
+
+  // Takes slot `idx` out of service. An unlent one drops its token now (into
+  // `dropped`, freed outside the lock; DolphinDB has no logout); a lent one
+  // keeps it for its holder until release().
+  void retire(std::size_t idx, std::vector<std::shared_ptr<const std::string>>& dropped) {
+    auto& s = slots[idx];
+    drop_parked(s);  // its idle holder finds it gone and acquires again
+    if (!s.lent && s.state == slot_state::ready) remove_free(idx);
+    leave_service(s);
+    if (!s.lent) {
+      s.state = slot_state::empty;
+      dropped.push_back(std::move(s.value));
+    }
+  }
+
+  void shrink_to(std::size_t n, resize_result& r,
+                 std::vector<std::shared_ptr<const std::string>>& dropped) {
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (!slots[i].retired) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+      return std::pair(retire_rank(slots[a]), b) < std::pair(retire_rank(slots[b]), a);
+    });
+    for (std::size_t k = 0; in_service_n > n; ++k) {
+      retire(order[k], dropped);
+      r.retired.push_back(order[k]);
+    }
+  }
+
+  // Retiring slots still lent come back first (with their token and their
+  // holder), then retired ids (lowest first), then new ids.
+  void grow_to(std::size_t n, resize_result& r) {
+    for (const bool lent : {true, false}) {
+      for (std::size_t i = 0; i < slots.size() && in_service_n < n; ++i) {
+        if (!slots[i].retired || slots[i].lent != lent) continue;
+        enter_service(slots[i]);
+        r.joined.push_back(i);
+      }
+    }
+    while (in_service_n < n) {
+      slots.emplace_back();
+      ++in_service_n;
+      r.joined.push_back(slots.size() - 1);
+    }
+  }
+
   std::size_t capped_waiters() const {
     if (shares.cap() == 0) return 0;
     std::size_t n = 0;
@@ -263,7 +351,7 @@ struct token_pool::impl {
 
   pool_counts counts_locked() const {
     pool_counts c;
-    c.size = slots.size();
+    c.size = in_service_n;
     c.total = ready_n + stale_n;
     c.in_use = lent_n;
     c.available = free.size();
@@ -273,14 +361,16 @@ struct token_pool::impl {
     c.parked = parked.size();
     c.waiting_at_cap = capped_waiters();
     c.paused = paused;
+    c.retiring = retiring_n;
     return c;
   }
 
   std::vector<slot_info> slots_locked() const {
     std::vector<slot_info> out;
-    out.reserve(slots.size());
+    out.reserve(in_service_n);
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const auto& s = slots[i];
+      if (s.retired) continue;
       out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since,
                      s.park_ticket != 0, s.lent ? s.holder : std::string()});
     }
@@ -293,9 +383,10 @@ std::shared_ptr<token_pool> token_pool::create(std::size_t size, const clock& cl
 }
 
 token_pool::token_pool(std::size_t size, const clock& clk)
-    : clock_(clk), size_(size), impl_(std::make_unique<impl>()) {
+    : clock_(clk), impl_(std::make_unique<impl>()) {
   impl_->slots.resize(size);
   impl_->free.reserve(size);
+  impl_->in_service_n = size;
 }
 
 // Queued handlers are destroyed without running: nobody can be waiting on a
@@ -384,7 +475,7 @@ parked_lease token_pool::park(lease l) {
     const auto idx = l.slot_;
     auto& s = impl_->slots[idx];
     assert(s.lent && s.park_ticket == 0);
-    if (s.state == slot_state::ready && !impl_->paused) {
+    if (s.state == slot_state::ready && !impl_->paused && !s.retired) {
       const auto ticket = impl_->next_ticket++;
       impl_->park(idx, ticket);
       // A waiter takes it at once (nobody can wait while a slot is parked
@@ -399,7 +490,7 @@ parked_lease token_pool::park(lease l) {
       }
     }
   }
-  if (!result && !handed_over) l.reset();  // not ready: returned (release() grants)
+  if (!result && !handed_over) l.reset();  // not lendable: returned (release() grants)
   run(std::move(gs));
   return result;
 }
@@ -420,7 +511,11 @@ void token_pool::release(std::size_t idx) noexcept {
     auto& s = impl_->slots[idx];
     assert(s.lent);
     impl_->unlend(s);
-    if (s.state == slot_state::ready) {
+    if (s.retired) {
+      // Out of service since resize(): never lent again; its token goes.
+      s.state = slot_state::empty;
+      dropped = std::move(s.value);
+    } else if (s.state == slot_state::ready) {
       impl_->free.push_back(idx);
       impl_->dispatch(clock_.now(), gs);
     } else if (s.state == slot_state::empty) {
@@ -433,7 +528,7 @@ void token_pool::release(std::size_t idx) noexcept {
   run(std::move(gs));
 }
 
-void token_pool::install(std::size_t idx, std::string token) {
+bool token_pool::install(std::size_t idx, std::string token) {
   // Checked, not cleaned: the login answer's parser is the one place that
   // makes DolphinDB's token header-safe.
   const bool visible =
@@ -447,10 +542,11 @@ void token_pool::install(std::size_t idx, std::string token) {
     std::lock_guard lk(impl_->mu);
     if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::install: bad slot");
     auto& s = impl_->slots[idx];
+    if (s.retired && !s.lent) return false;  // `value` is freed outside the lock
     const bool was_free = s.state == slot_state::ready && !s.lent;
     value.swap(s.value);  // the old value is freed outside the lock
     impl_->set_state(s, slot_state::ready);
-    impl_->refusing = false;  // a token is here: lending resumes
+    if (!s.retired) impl_->refusing = false;  // a token is here: lending resumes
     ++s.generation;
     s.issued_at = clock_.now();
     if (!s.lent && !was_free) {
@@ -459,6 +555,7 @@ void token_pool::install(std::size_t idx, std::string token) {
     }
   }
   run(std::move(gs));
+  return true;
 }
 
 bool token_pool::mark_stale(std::size_t idx, std::uint64_t generation) {
@@ -467,7 +564,7 @@ bool token_pool::mark_stale(std::size_t idx, std::uint64_t generation) {
     std::lock_guard lk(impl_->mu);
     if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::mark_stale: bad slot");
     auto& s = impl_->slots[idx];
-    if (s.state != slot_state::ready || s.generation != generation) return false;
+    if (s.state != slot_state::ready || s.generation != generation || s.retired) return false;
     if (!s.lent) impl_->remove_free(idx);
     impl_->set_state(s, slot_state::stale);
     if (s.park_ticket != 0) {
@@ -486,6 +583,7 @@ void token_pool::clear(std::size_t idx) {
     std::lock_guard lk(impl_->mu);
     if (idx >= impl_->slots.size()) throw std::out_of_range("token_pool::clear: bad slot");
     auto& s = impl_->slots[idx];
+    if (s.retired) return;  // its token goes when its lease ends
     if (s.state == slot_state::ready && !s.lent) impl_->remove_free(idx);
     impl_->set_state(s, slot_state::empty);
     if (s.park_ticket != 0) {
@@ -541,6 +639,39 @@ bool token_pool::resume() {
   }
   run(std::move(gs));
   return true;
+}
+
+resize_result token_pool::resize(std::size_t n) {
+  if (n == 0) throw std::invalid_argument("token_pool::resize: a pool needs a slot");
+  resize_result r;
+  std::vector<std::shared_ptr<const std::string>> dropped;  // freed outside the lock
+  impl::grants gs;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (n < impl_->in_service_n) {
+      impl_->shrink_to(n, r, dropped);
+      impl_->dispatch(clock_.now(), gs);  // idle holders' counts went down
+    } else {
+      impl_->grow_to(n, r);
+    }
+  }
+  run(std::move(gs));
+  return r;
+}
+
+std::size_t token_pool::capacity() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->slots.size();
+}
+
+bool token_pool::in_service(std::size_t idx) const {
+  std::lock_guard lk(impl_->mu);
+  return idx < impl_->slots.size() && !impl_->slots[idx].retired;
+}
+
+std::size_t token_pool::size() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->in_service_n;
 }
 
 bool token_pool::paused() const {

@@ -28,6 +28,13 @@ namespace tpp::pool {
 //     set_max_per_client());
 //   - a slot is lent to at most one lease;
 //   - counts() agrees with slots() (see snapshot() for both at once).
+//
+// The number of slots in service changes with resize() (token.pool_size on
+// reload). Slot ids are stable: a lease's slot is never renumbered. A slot
+// taken out of service is "retired": at once when unlent, when its lease
+// ends when lent (its holder keeps using the token until then). A retired
+// slot is never lent again and is not listed by slots(); its id may come back
+// into service with a later resize().
 
 enum class slot_state {
   empty,  // no token yet (start-up, or its login keeps failing)
@@ -60,7 +67,7 @@ struct slot_info {
 // Hence total == (lent and not empty) + available + (stale and not lent), and
 // available + in_use <= size.
 struct pool_counts {
-  std::size_t size = 0;            // configured pool_size (number of slots)
+  std::size_t size = 0;            // slots in service (token.pool_size)
   std::size_t total = 0;           // slots holding a token (ready or stale)
   std::size_t in_use = 0;          // slots lent to a connection
   std::size_t available = 0;       // ready and not lent: could be lent now
@@ -70,6 +77,17 @@ struct pool_counts {
   std::size_t parked = 0;          // lent, but parked by an idle connection
   std::size_t waiting_at_cap = 0;  // waiters whose client is at its cap
   bool paused = false;             // token_pool::pause() is in force
+  std::size_t retiring = 0;        // retired slots still lent (not part of in_use)
+};
+
+// What resize() changed, by slot id.
+struct resize_result {
+  // Taken out of service: unlent ones at once (their token dropped), lent
+  // ones when returned.
+  std::vector<std::size_t> retired;
+  // Put in service: a retiring slot still lent (it keeps its token and its
+  // holder), an id retired earlier (empty) or a new id (empty).
+  std::vector<std::size_t> joined;
 };
 
 // counts(), slots() and the oldest waiter taken under one lock: mutually
@@ -211,11 +229,14 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // first waiter. `token` must be header-safe already: visible ASCII only
   // (dolphindb::parse_login_response removes DolphinDB's line breaks); an
   // empty token or any other byte is a bug in the caller, rejected with
-  // std::invalid_argument. `slot` >= size() throws std::out_of_range.
-  void install(std::size_t slot, std::string token);
+  // std::invalid_argument. `slot` >= capacity() throws std::out_of_range.
+  // A retired slot takes a token only while still lent (its holder may be
+  // waiting to replay with it; the slot stays retired); otherwise the token
+  // is dropped and the result is false.
+  bool install(std::size_t slot, std::string token);
   // The token of `slot` at `generation` was refused upstream. Returns true for
   // the first report of that generation (the caller then starts one login);
-  // false if already stale, already replaced, or empty. A stale slot that is
+  // false if already stale, already replaced, empty or retired. A stale slot that is
   // lent stays lent; once returned it is not lent again until install().
   bool mark_stale(std::size_t slot, std::uint64_t generation);
   // Drops a slot's token (state -> empty), e.g. after a rejected credential.
@@ -229,6 +250,21 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   bool refuse_waiters();
   // True between a successful refuse_waiters() and the next install().
   bool refusing() const;
+
+  // --- size (token.pool_size, live on reload) -------------------------------
+  // Puts `n` slots (>= 1) in service. Growing brings back retiring slots
+  // first (still lent: their tokens need no login), then retired ids, then
+  // new ones; all but the first come in empty, for the token manager to fill.
+  // Shrinking retires unlent slots first (empty, then stale, then ready ones),
+  // then parked ones (their idle holders acquire again), then lent ones
+  // (stale first), each group highest id first. A lent slot stays with its
+  // holder until the lease ends; then it is not lent again. Waiters are served
+  // by the slots that remain.
+  resize_result resize(std::size_t n);
+  // Slot ids in use so far: every id, in service or not, is below it.
+  std::size_t capacity() const;
+  // True if `slot` is in service (false for a retired or unknown id).
+  bool in_service(std::size_t slot) const;
 
   // --- maintenance (POST /admin/pause, /admin/resume) -----------------------
   // A paused pool lends nothing: try_acquire() finds nothing and enqueue()
@@ -249,7 +285,8 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   pool_snapshot snapshot() const;
   // Slots in state ready, lent or not (a usable token exists: /readyz).
   std::size_t ready_count() const;
-  std::size_t size() const noexcept { return size_; }
+  // Slots in service (counts().size).
+  std::size_t size() const;
   // When the longest-waiting waiter joined the queue; nullopt if none waits.
   std::optional<clock::time_point> oldest_waiter_since() const;
   // The first `at_most` waiters, longest-waiting first.
@@ -275,7 +312,6 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   clock::time_point lent_since_of(std::size_t slot) const;
 
   const clock& clock_;
-  const std::size_t size_;
   struct impl;
   std::unique_ptr<impl> impl_;
 };

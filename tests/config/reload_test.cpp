@@ -39,17 +39,26 @@ TEST(reload_plan, a_live_key_takes_its_new_value) {
 }
 
 TEST(reload_plan, a_restart_key_keeps_its_running_value_and_is_named) {
-  const auto running = loaded({{"TPP_TOKEN_POOL_SIZE", "4"}});
-  const auto plan = plan_reload(running, loaded({{"TPP_TOKEN_POOL_SIZE", "9"},
+  const auto running = loaded({{"TPP_TOKEN_TTL_SECONDS", "400"}});
+  const auto plan = plan_reload(running, loaded({{"TPP_TOKEN_TTL_SECONDS", "900"},
                                                  {"TPP_LISTEN", "127.0.0.1:9999"},
                                                  {"TPP_CLIENT_IDLE_TIMEOUT_SECONDS", "3"}}));
-  EXPECT_EQ(plan.need_restart, (std::vector<std::string>{"listen", "token.pool_size"}));
+  EXPECT_EQ(plan.need_restart, (std::vector<std::string>{"listen", "token.ttl_seconds"}));
   EXPECT_EQ(plan.applied, std::vector<std::string>{"client_idle_timeout_seconds"});
-  EXPECT_EQ(plan.next.token.pool_size, 4u);
+  EXPECT_EQ(plan.next.token.ttl, std::chrono::seconds(400));
   EXPECT_EQ(plan.next.listen.to_string(), running.listen.to_string());
   EXPECT_EQ(plan.next.client_idle_timeout, std::chrono::seconds(3));
   EXPECT_TRUE(plan.changed("listen"));
   EXPECT_FALSE(plan.changed("workers"));
+}
+
+// The pool grows and shrinks on reload (token_manager::resize()).
+TEST(reload_plan, the_pool_size_is_live) {
+  const auto running = loaded({{"TPP_TOKEN_POOL_SIZE", "4"}});
+  const auto plan = plan_reload(running, loaded({{"TPP_TOKEN_POOL_SIZE", "9"}}));
+  EXPECT_EQ(plan.applied, std::vector<std::string>{"token.pool_size"});
+  EXPECT_TRUE(plan.need_restart.empty());
+  EXPECT_EQ(plan.next.token.pool_size, 9u);
 }
 
 // The log line names keys, never values: a new password is reported as the
@@ -82,7 +91,7 @@ TEST(reload_plan, live_keys_exist_and_otel_variables_need_a_restart) {
       EXPECT_FALSE(reloads_live(k.path)) << k.env;
     }
   }
-  EXPECT_EQ(live, 21u);
+  EXPECT_EQ(live, 22u);
   EXPECT_FALSE(reloads_live("no.such.key"));
 }
 

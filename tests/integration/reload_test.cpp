@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "background_load.hpp"
@@ -66,12 +67,12 @@ TEST_F(reload, restart_only_keys_are_named_and_keep_their_running_value) {
   start(2);
   reload_with([](json& cfg) {
     cfg["workers"] = 3;
-    cfg["token"]["pool_size"] = 5;
+    cfg["token"]["ttl_seconds"] = 1234;
     cfg["client_header_timeout_seconds"] = 3;
   });
   ASSERT_TRUE(
       wait_log("reload: changed but only applied at the next restart: "
-               "token.pool_size, workers"))
+               "token.ttl_seconds, workers"))
       << tpp_log();
   EXPECT_TRUE(wait_log("reload: applied client_header_timeout_seconds"));
   EXPECT_EQ(pool()["total"], 2);
@@ -107,6 +108,83 @@ TEST_F(reload, a_new_credential_replaces_every_token_and_fails_no_request) {
   EXPECT_EQ(emu_stat("logins_failed"), 0);
   EXPECT_EQ(tpp_log().find("rotated-by-reload"), std::string::npos) << "the password was logged";
   EXPECT_TRUE(wait_all_free());
+}
+
+// token.pool_size is live: up, the new slots log in and serve; down, free
+// tokens go at once and lent ones when their requests end; all under load,
+// without a failed request.
+TEST_F(reload, the_pool_grows_and_shrinks_live_under_load) {
+  start(2);
+  ASSERT_TRUE(wait_tokens(2));
+  background_load l([this] { return client(); });
+  const int ok_before = emu_stat("logins_ok");
+
+  reload_with([](json& cfg) { cfg["token"]["pool_size"] = 6; });
+  ASSERT_TRUE(wait_log("reload: applied token.pool_size")) << tpp_log();
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["size"] == 6 && p["total"] == 6; }, 15s))
+      << pool();
+  EXPECT_EQ(emu_stat("logins_ok"), ok_before + 4);
+  EXPECT_EQ(metric("tpp_pool_size"), 6);
+  EXPECT_EQ(health()["slots"].size(), 6u);
+
+  reload_with([](json& cfg) { cfg["token"]["pool_size"] = 3; });
+  EXPECT_TRUE(wait_pool(
+      [](const json& p) { return p["size"] == 3 && p["total"] == 3 && p["retiring"] == 0; }, 15s))
+      << pool();
+  EXPECT_EQ(metric("tpp_pool_size"), 3);
+  EXPECT_EQ(health()["slots"].size(), 3u);
+  l.finish();
+  EXPECT_EQ(l.failed(), 0) << "of " << l.served();
+  EXPECT_GT(l.served(), 0);
+  EXPECT_EQ(emu_stat("logins_ok"), ok_before + 4) << "a shrink logs nobody in";
+  EXPECT_EQ(emu_stat("logins_failed"), 0);
+  EXPECT_EQ(metric("tpp_config_reloads_total{result=\"ok\"}"), 2);
+  EXPECT_TRUE(wait_all_free());
+  EXPECT_EQ(pool()["available"], 3);
+}
+
+// With token.binding: connection a token stays with its connection: one
+// retired by a shrink keeps serving that connection until it closes, and a
+// grow afterwards logs in again for the slot it left.
+TEST_F(reload, a_connection_keeps_its_token_through_a_shrink_until_it_closes) {
+  start(3, {{"token", {{"binding", "connection"}}}});
+  ASSERT_TRUE(wait_tokens(3));
+  std::optional<http_client> a(client()), b(client());
+  ASSERT_EQ(post(*a, 1), 200u);
+  ASSERT_EQ(post(*b, 1), 200u);
+  const int ok_before = emu_stat("logins_ok");
+
+  reload_with([](json& cfg) { cfg["token"]["pool_size"] = 1; });
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["size"] == 1 && p["retiring"] == 1; }))
+      << pool();
+  EXPECT_EQ(pool()["in_use"], 1);
+  for (auto* c : {&*a, &*b}) {
+    const auto r = c->request("POST", "/__emulator/echo", {}, "x");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("X-Emulator-Token-Valid"), "1");
+  }
+  a.reset();
+  b.reset();
+  EXPECT_TRUE(wait_pool([](const json& p) {
+    return p["retiring"] == 0 && p["in_use"] == 0 && p["available"] == 1;
+  })) << pool();
+
+  reload_with([](json& cfg) { cfg["token"]["pool_size"] = 2; });
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["size"] == 2 && p["total"] == 2; })) << pool();
+  EXPECT_EQ(emu_stat("logins_ok"), ok_before + 1);
+}
+
+// min_ready above the new size makes the file invalid: the whole reload is
+// refused and the pool keeps its size.
+TEST_F(reload, a_pool_size_below_min_ready_is_refused_whole) {
+  start(3, {{"token", {{"pool_size", 3}, {"min_ready", 3}}}});
+  ASSERT_TRUE(wait_tokens(3));
+  reload_with([](json& cfg) { cfg["token"]["pool_size"] = 2; });
+  ASSERT_TRUE(wait_log("reload failed, tpp keeps running with the configuration it has"))
+      << tpp_log();
+  EXPECT_EQ(pool()["size"], 3);
+  EXPECT_EQ(pool()["total"], 3);
+  EXPECT_EQ(readyz(), 200u);
 }
 
 }  // namespace
