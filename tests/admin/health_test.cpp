@@ -209,6 +209,17 @@ TEST(health, is_ready_needs_min_ready_ready_slots) {
   EXPECT_TRUE(is_ready(in)) << "lent tokens are still usable";
 }
 
+// token.pool_size is live, token.min_ready is not: after a reload shrank the
+// pool below the running min_ready, every slot ready is ready enough.
+TEST(health, a_pool_shrunk_below_min_ready_needs_every_slot_ready) {
+  auto in = healthy_pool(2);
+  in.min_ready = 5;
+  EXPECT_TRUE(is_ready(in));
+  in.slots[1].state = slot_state::empty;
+  EXPECT_FALSE(is_ready(in));
+  EXPECT_EQ(not_ready_reasons(in), std::vector<std::string>{"1 of 2 tokens ready, 2 required"});
+}
+
 TEST(health, not_ready_without_tokens_or_when_shutting_down) {
   auto in = healthy_pool(2);
   for (auto& s : in.slots) s.state = slot_state::stale;

@@ -5,7 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -252,6 +257,115 @@ TEST(TokenPoolResize, ANullSizeIsRefused) {
   auto p = filled_pool(1, clk);
   EXPECT_THROW(p->resize(0), std::invalid_argument);
   EXPECT_EQ(p->size(), 1u);
+}
+
+// Threads lend, queue, park and return while another resizes between 1 and 6
+// slots and fills the empty ones (as the token manager would): no slot is
+// ever held twice, and once everything is returned the counts add up.
+TEST(TokenPoolResize, ResizingWhileThreadsLendKeepsInvariants) {
+  fake_clock clk;
+  auto p = filled_pool(3, clk);
+  std::array<std::atomic<int>, 8> holders{};
+  std::atomic<int> double_lends{0};
+  std::atomic<bool> stop{false};
+  std::mutex box_mu;
+  std::vector<lease> box;  // leases granted to queued waiters
+  auto took = [&](const lease& l) {
+    if (holders.at(l.slot()).fetch_add(1) != 0) ++double_lends;
+  };
+  auto give_back = [&](lease& l) {
+    holders.at(l.slot()).fetch_sub(1);
+    l.reset();
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      std::mt19937 rng(99u + static_cast<unsigned>(t));
+      std::vector<lease> held;
+      std::vector<parked_lease> parked;
+      for (int op = 0; op < 10000; ++op) {
+        switch (rng() % 5) {
+          case 0:
+            if (auto l = p->try_acquire("c" + std::to_string(t))) {
+              took(*l);
+              held.push_back(std::move(*l));
+            }
+            break;
+          case 1:
+            p->enqueue([&](lease l) {
+              took(l);
+              std::lock_guard lk(box_mu);
+              box.push_back(std::move(l));
+            });
+            break;
+          case 2:
+            if (!held.empty()) {
+              holders.at(held.back().slot()).fetch_sub(1);
+              if (auto pk = p->park(std::move(held.back()))) parked.push_back(std::move(pk));
+              held.pop_back();
+            }
+            break;
+          case 3:
+            if (!parked.empty()) {
+              if (auto l = parked.back().take()) {
+                took(l);
+                held.push_back(std::move(l));
+              }
+              parked.pop_back();
+            }
+            break;
+          default: {
+            std::lock_guard lk(box_mu);
+            for (auto& l : box) held.push_back(std::move(l));
+            box.clear();
+          }
+            while (held.size() > 1) {
+              give_back(held.back());
+              held.pop_back();
+            }
+            break;
+        }
+      }
+      for (auto& l : held) give_back(l);
+    });
+  }
+  std::thread resizer([&] {
+    std::mt19937 rng(7);
+    while (!stop) {
+      p->resize(1 + rng() % 6);
+      for (const auto& s : p->slots()) {
+        if (s.state == slot_state::empty) p->install(s.id, "tok-r");
+      }
+      if (rng() % 4 == 0) testing::expect_consistent(*p);
+    }
+  });
+  for (auto& t : ts) t.join();
+  stop = true;
+  resizer.join();
+  // Waiters still queued are served as the last leases come back.
+  p->resize(4);
+  for (const auto& s : p->slots()) {
+    if (s.state == slot_state::empty) p->install(s.id, "tok-end");
+  }
+  for (;;) {
+    std::vector<lease> rest;
+    {
+      std::lock_guard lk(box_mu);
+      rest.swap(box);
+    }
+    if (rest.empty()) break;
+    for (auto& l : rest) give_back(l);
+  }
+  EXPECT_EQ(double_lends.load(), 0);
+  for (auto& h : holders) EXPECT_EQ(h.load(), 0);
+  const auto c = p->counts();
+  EXPECT_EQ(c.size, 4u);
+  EXPECT_EQ(c.in_use, 0u);
+  EXPECT_EQ(c.retiring, 0u);
+  EXPECT_EQ(c.waiting, 0u);
+  EXPECT_EQ(c.available, 4u);
+  EXPECT_LE(p->capacity(), 6u);
+  expect_consistent(*p);
 }
 
 }  // namespace
