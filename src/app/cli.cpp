@@ -113,7 +113,8 @@ int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream&
              "tpp listens on\n";
       return 1;
     }
-    return run(loaded.cfg, {[&] { return config::load(config_path, env); }, take_over});
+    return run(loaded.cfg, {[&] { return config::load(config_path, env); }, take_over,
+                            std::vector<std::string>(argv + 1, argv + argc)});
   } catch (const std::exception& e) {
     err << "tpp: " << e.what() << "\n";
     return 1;

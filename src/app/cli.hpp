@@ -2,7 +2,9 @@
 
 #include <functional>
 #include <ostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/probe.hpp"
 #include "config/config.hpp"
@@ -48,6 +50,9 @@ struct run_options {
   // --take-over: start on the listeners of the tpp answering at
   // upgrade.socket, which stops once this one is ready (app/upgrade_socket.hpp).
   bool take_over = false;
+  // The command line after the program's name: what a successor started on
+  // SIGUSR2 runs with (app/successor.hpp).
+  std::vector<std::string> args;
 };
 using run_function = std::function<int(const config::config&, const run_options&)>;
 int cli_main(int argc, char** argv, const config::env_lookup& env, std::ostream& out,

@@ -1,6 +1,7 @@
 #include "app/run.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,6 +22,7 @@
 #include "admin/health_server.hpp"
 #include "app/notify.hpp"
 #include "app/reload.hpp"
+#include "app/successor.hpp"
 #include "app/upgrade_socket.hpp"
 #include "common/fd_limit.hpp"
 #include "common/file_watch.hpp"
@@ -67,16 +69,19 @@ metrics::login_outcome metrics_outcome(dolphindb::login_outcome::kind k) noexcep
 
 // Everything tpp runs, wired together; lives for the whole process.
 struct application {
-  application(const config::config& c, std::function<config::load_result()> source)
-      : cfg(c), reload_source(std::move(source)) {
+  application(const config::config& c, const run_options& opts)
+      : cfg(c), reload_source(opts.reload), args(opts.args) {
     // SIGHUP and SIGUSR1/2 end a process by default: caught here so that a
     // reload habit (or a stray kill -HUP) does not drop in-flight requests.
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) signals.add(sig);
+    // SIGCHLD: a successor started on SIGUSR2 that ended is reaped.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) signals.add(sig);
   }
 
   // The configuration at start-up; what a reload changed is in ctx.settings().
   const config::config& cfg;
   std::function<config::load_result()> reload_source;  // SIGHUP; empty: reload refused
+  std::vector<std::string> args;                       // the command line, for a successor
+  std::string exe = executable_path();                 // read now: an upgrade replaces the file
   asio::io_context control{1};                         // token manager, health server, signals
   std::shared_ptr<asio::ssl::context> tls;
   proxy::proxy_context ctx;
@@ -253,6 +258,39 @@ asio::awaitable<void> start_tokens(application* app) {
   }
 }
 
+// SIGUSR2: start the successor from here, so that under systemd it runs in
+// the service (docs/operations.md, "Under systemd"). It takes the listeners
+// over through upgrade.socket like any --take-over.
+void start_successor(application& app) {
+  if (app.cfg.upgrade.socket.empty()) {
+    spdlog::warn("received SIGUSR2: ignored (it starts a successor when upgrade.socket is set)");
+    return;
+  }
+  if (!app.upgrade || app.stopping) {
+    spdlog::warn("received SIGUSR2: ignored while {}",
+                 app.stopping ? "shutting down" : "not yet serving");
+    return;
+  }
+  try {
+    const auto pid = spawn_successor(app.exe, app.args);
+    spdlog::info("received SIGUSR2: started pid {} ({} --take-over) to take over", pid, app.exe);
+  } catch (const std::exception& e) {
+    spdlog::error("received SIGUSR2: {}", e.what());
+  }
+}
+
+// A successor that ended before taking over is reaped, and said so.
+void reap_children() {
+  int status = 0;
+  for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+    if (WIFEXITED(status)) {
+      spdlog::warn("successor pid {} exited with code {}", pid, WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      spdlog::warn("successor pid {} was killed by signal {}", pid, WTERMSIG(status));
+    }
+  }
+}
+
 const char* signal_name(int sig) {
   switch (sig) {
     case SIGINT:
@@ -290,8 +328,9 @@ bool reload_now(application& app) {
   return ok;
 }
 
-// SIGINT and SIGTERM stop tpp, SIGHUP reloads; SIGUSR1/2 are logged and
-// ignored (docs/security.md, "Secrets and signals").
+// SIGINT and SIGTERM stop tpp, SIGHUP reloads, SIGUSR2 starts a successor
+// (when upgrade.socket is set); SIGUSR1 is logged and ignored
+// (docs/security.md, "Secrets and signals").
 asio::awaitable<void> wait_for_signal(application* app) {
   for (;;) {
     auto [ec, sig] = co_await app->signals.async_wait(use_tuple);
@@ -304,6 +343,14 @@ asio::awaitable<void> wait_for_signal(application* app) {
     if (sig == SIGHUP && !app->stopping) {
       spdlog::info("received SIGHUP: reloading the configuration");
       reload_now(*app);
+      continue;
+    }
+    if (sig == SIGUSR2) {
+      start_successor(*app);
+      continue;
+    }
+    if (sig == SIGCHLD) {
+      reap_children();
       continue;
     }
     spdlog::warn("received {}: ignored", signal_name(sig));
@@ -547,7 +594,7 @@ bool contact_predecessor(application& app) {
 
 int run(const config::config& cfg, const run_options& opts) {
   std::signal(SIGPIPE, SIG_IGN);
-  application app(cfg, opts.reload);
+  application app(cfg, opts);
   if (opts.take_over && !contact_predecessor(app)) return 1;
   auto& ctx = app.ctx;
   ctx.cfg = cfg;

@@ -2,6 +2,7 @@
 // --take-over takes the running one's listening sockets over through
 // upgrade.socket, and the old one drains only once the new one is ready.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <memory>
@@ -138,6 +139,50 @@ TEST_F(upgrade, a_successor_that_never_gets_ready_leaves_the_old_one_serving) {
   ASSERT_TRUE(third->wait_ready());
   load.finish();
   EXPECT_EQ(load.failed(), 0) << load.first_error();
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Under systemd the successor must run inside the service: SIGUSR2 makes the
+// running tpp start it (same command line plus --take-over). The successor
+// is not the test's child; it is stopped by pid, and killed if the test fails.
+TEST_F(upgrade, sigusr2_makes_the_running_tpp_start_its_successor) {
+  auto current = std::make_unique<tpp_instance>(config_with_socket());
+  ASSERT_TRUE(current->wait_ready());
+  steady_clients load(current->port(), 2);
+  ASSERT_TRUE(wait_until([&] { return load.served() > 20; }, 10s));
+  current->process().signal(SIGUSR2);
+  EXPECT_EQ(current->process().wait_exit(30s), 0);
+  // Both processes write to the same stderr file.
+  const auto log = [&] { return current->process().stderr_text(); };
+  const auto started = log().find("started pid ");
+  ASSERT_NE(started, std::string::npos) << log();
+  const pid_t pid = std::stoi(log().substr(started + 12));
+  struct kill_on_exit {
+    pid_t pid;
+    ~kill_on_exit() { ::kill(pid, SIGKILL); }
+  } guard{pid};
+  ASSERT_TRUE(
+      wait_until([&] { return log().find("take-over: serving;") != std::string::npos; }, 10s));
+  const int before = load.served();
+  ASSERT_TRUE(wait_until([&] { return load.served() > before + 50; }, 10s));
+  load.finish();
+  EXPECT_EQ(load.failed(), 0) << load.first_error();
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  EXPECT_TRUE(wait_until([&] { return count_of(log(), "tpp stopped") == 2; }, 10s)) << log();
+}
+
+// Without upgrade.socket SIGUSR2 changes nothing.
+TEST_F(upgrade, sigusr2_without_an_upgrade_socket_is_ignored) {
+  start(1);
+  tpp().process().signal(SIGUSR2);
+  EXPECT_TRUE(wait_log("received SIGUSR2: ignored")) << tpp_log();
+  EXPECT_EQ(client().request("POST", "/__emulator/echo", {}, "x").status, 200u);
+  EXPECT_TRUE(tpp().process().running());
 }
 
 TEST_F(upgrade, take_over_without_a_running_tpp_says_so) {
