@@ -24,6 +24,7 @@ std::string render_clients_json(const std::vector<pool::slot_info>& slots,
     holding.push_back({{"slot", s.id},
                        {"client", s.holder},
                        {"lease_seconds", seconds_between(s.lent_since, now)},
+                       {"requests", s.requests},
                        {"parked", s.parked}});
   }
   json waiting = json::array();

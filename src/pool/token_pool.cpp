@@ -58,6 +58,10 @@ clock::time_point lease::granted_at() const {
   return pool_ ? pool_->lent_since_of(slot_) : clock::time_point{};
 }
 
+lease::request_token lease::begin_request() {
+  return pool_ ? pool_->begin_request_on(slot_) : request_token{};
+}
+
 // --- parked_lease ------------------------------------------------------------
 
 parked_lease::parked_lease(parked_lease&& o) noexcept
@@ -100,6 +104,7 @@ struct token_pool::impl {
     std::uint64_t park_ticket = 0;  // non-zero while parked (see park())
     std::string holder;             // the client it is lent to
     bool retired = false;           // out of service (see resize()); lent = retiring
+    std::uint64_t requests = 0;     // begun on the current lease (lent_since)
     // Null only when empty and unlent: a slot cleared while lent keeps its
     // last value for the holder until release().
     std::shared_ptr<const std::string> value;
@@ -163,6 +168,7 @@ struct token_pool::impl {
     s.lent = true;
     s.lent_since = now;
     s.holder = client;
+    s.requests = 0;
     shares.lent(client);
     ++lent_n;
   }
@@ -205,6 +211,7 @@ struct token_pool::impl {
     s.holder = client;
     shares.lent(client);
     s.lent_since = now;
+    s.requests = 0;  // a new lease, as far as its holder is concerned
   }
 
   // A slot lent to `client` if it may have one now: below its cap, a free
@@ -372,7 +379,8 @@ struct token_pool::impl {
       const auto& s = slots[i];
       if (s.retired) continue;
       out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since,
-                     s.park_ticket != 0, s.lent ? s.holder : std::string()});
+                     s.park_ticket != 0, s.lent ? s.holder : std::string(),
+                     s.lent ? s.requests : 0});
     }
     return out;
   }
@@ -692,6 +700,13 @@ std::uint64_t token_pool::generation_of(std::size_t idx) const {
 clock::time_point token_pool::lent_since_of(std::size_t idx) const {
   std::lock_guard lk(impl_->mu);
   return impl_->slots[idx].lent_since;
+}
+
+lease::request_token token_pool::begin_request_on(std::size_t idx) {
+  std::lock_guard lk(impl_->mu);
+  auto& s = impl_->slots[idx];
+  ++s.requests;
+  return {s.value, s.generation};
 }
 
 pool_counts token_pool::counts() const {

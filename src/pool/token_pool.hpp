@@ -52,6 +52,7 @@ struct slot_info {
   clock::time_point lent_since{};  // valid when lent
   bool parked = false;             // lent to an idle connection (see park())
   std::string holder;              // the client it is lent to (its address); empty when not lent
+  std::uint64_t requests = 0;      // begun on the current lease (lease::begin_request); 0 unlent
 };
 
 // Definitions, in terms of slots():
@@ -133,6 +134,15 @@ class lease {
   // When the pool lent the slot to this lease (for a parked slot taken over
   // from an idle connection: when it changed hands). Epoch for an empty lease.
   clock::time_point granted_at() const;
+  // What one request goes upstream with: the slot's current token and its
+  // generation, read together (a refresh cannot fall between them), and the
+  // request counted for the holder (slot_info::requests). One lock, taken
+  // anyway to read the token. Empty for an empty lease.
+  struct request_token {
+    std::shared_ptr<const std::string> token;
+    std::uint64_t generation = 0;
+  };
+  request_token begin_request();
   void reset() noexcept;
 
  private:
@@ -310,6 +320,7 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   std::shared_ptr<const std::string> token_of(std::size_t slot) const;
   std::uint64_t generation_of(std::size_t slot) const;
   clock::time_point lent_since_of(std::size_t slot) const;
+  lease::request_token begin_request_on(std::size_t slot);
 
   const clock& clock_;
   struct impl;

@@ -228,12 +228,12 @@ void exchange::upstream_request_filter() {
   // Sized once for a typical head instead of growing by doubling on each new
   // connection's first request.
   c_.head_out.reserve(1024);
-  generation_ = c_.lease.generation();
+  const auto use = c_.lease.begin_request();
+  generation_ = use.generation;
   // Decided before the rewrite strips Upgrade and Connection as hop-by-hop.
   const auto upgrade =
       has_field(head_, http::field::upgrade) ? decide_upgrade(head_) : upgrade_decision{};
-  rewrite_request_head(head_, *c_.lease.token(), c_.client_ip,
-                       c_.client.is_tls() ? "https" : "http");
+  rewrite_request_head(head_, *use.token, c_.client_ip, c_.client.is_tls() ? "https" : "http");
   if (upgrade.forward) {
     upgrade_ = upgrade.protocols;
     restore_upgrade(head_, upgrade_);

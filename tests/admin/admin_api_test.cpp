@@ -158,21 +158,22 @@ TEST_F(admin_api_test, pause_and_resume_say_whether_anything_changed) {
   EXPECT_FALSE(proxy.paused);
 }
 
-TEST(clients_json, lists_holders_with_lease_ages_and_waiters_in_queue_order) {
+TEST(clients_json, lists_holders_with_lease_ages_and_requests_and_waiters_in_queue_order) {
   const auto now = clock::time_point{} + std::chrono::seconds(100);
   std::vector<pool::slot_info> slots(3);
   for (std::size_t i = 0; i < 3; ++i) slots[i].id = i;
   slots[1].lent = true;
   slots[1].holder = "etl-job";
   slots[1].lent_since = now - std::chrono::milliseconds(2500);
+  slots[1].requests = 42;
   slots[2].lent = true;
   slots[2].parked = true;
   slots[2].holder = "10.0.0.7";
   slots[2].lent_since = now;
   const std::vector<pool::waiter_info> waiters{{"10.0.0.8", now - std::chrono::seconds(1)}};
   EXPECT_EQ(json::parse(render_clients_json(slots, waiters, 5, now)), json::parse(R"({"holding":[
-              {"slot":1,"client":"etl-job","lease_seconds":2.5,"parked":false},
-              {"slot":2,"client":"10.0.0.7","lease_seconds":0.0,"parked":true}],
+              {"slot":1,"client":"etl-job","lease_seconds":2.5,"requests":42,"parked":false},
+              {"slot":2,"client":"10.0.0.7","lease_seconds":0.0,"requests":0,"parked":true}],
               "waiting":[{"client":"10.0.0.8","waiting_seconds":1.0}],
               "waiting_total":5})"));
 }

@@ -2,8 +2,12 @@
 // actions"), against a real tpp under load: none may fail a client request.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <string>
+#include <vector>
 
 #include "background_load.hpp"
 #include "proxy_fixture.hpp"
@@ -36,6 +40,19 @@ class admin : public proxy_test {
   }
   http_response post(const std::string& path, const std::string& token = admin_token) {
     return call("POST", path, token);
+  }
+  json clients_now() {
+    const auto r = call("GET", "/admin/clients");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return json::parse(r.body);
+  }
+  // Rewrites tpp's configuration file (JSON, which YAML reads) in one rename.
+  void edit_config(const std::function<void(json&)>& change) {
+    json cfg;
+    std::ifstream(tpp().config_path()) >> cfg;
+    change(cfg);
+    std::ofstream(tpp().config_path() + ".new") << cfg.dump(2);
+    std::filesystem::rename(tpp().config_path() + ".new", tpp().config_path());
   }
   // `tpp ctl ARGS --config <tpp's file>`: its exit code, output in `out`.
   int ctl(std::vector<std::string> args, std::string* out = nullptr) {
@@ -77,6 +94,51 @@ TEST_F(admin, pause_holds_new_requests_and_resume_serves_them) {
   EXPECT_TRUE(wait_all_free());
 }
 
+// The same under load: every load client ends up waiting (the waiting figure
+// grows to their number, and their wait grows), nothing is answered while
+// paused, and after resume every request is served: none fails.
+TEST_F(admin, pause_under_load_holds_every_request_and_resume_serves_them_all) {
+  constexpr int load_clients = 3;
+  start_with_token(2);
+  ASSERT_TRUE(wait_tokens(2));
+  background_load l([this] { return client(); }, load_clients);
+  ASSERT_TRUE(wait_until([&] { return l.served() >= 10; }, 10s));
+  // An exchange under way from another address, to tell it from the load.
+  auto slow = std::async(std::launch::async, [this] {
+    auto c = client();
+    c.set_source_address("127.0.0.2");
+    return c.request("GET", "/__emulator/slow?ms=300");
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto now = clients_now();  // the loop must not iterate a temporary's member
+        for (const auto& h : now["holding"]) {
+          if (h["client"] == "127.0.0.2") return true;
+        }
+        return false;
+      },
+      5s))
+      << clients_now();
+  EXPECT_EQ(post("/admin/pause").status, 200u);
+  EXPECT_EQ(slow.get().status, 200u) << "the exchange under way did not finish";
+  ASSERT_TRUE(wait_pool([](const json& p) {
+    return p["paused"] == true && p["in_use"] == 0 && p["waiting"] == load_clients;
+  })) << pool();
+  const int served_while_paused = l.served();
+  const auto first = clients_now();
+  EXPECT_TRUE(first["holding"].empty()) << first;
+  ASSERT_EQ(first["waiting_total"], load_clients) << first;
+  const double waited = first["waiting"][0]["waiting_seconds"];
+  EXPECT_TRUE(wait_until(
+      [&] { return clients_now()["waiting"][0]["waiting_seconds"].get<double>() > waited; }, 5s));
+  EXPECT_EQ(l.served(), served_while_paused) << "a request was answered while paused";
+  EXPECT_EQ(post("/admin/resume").status, 200u);
+  EXPECT_TRUE(wait_until([&] { return l.served() >= served_while_paused + 20; }, 10s));
+  l.finish();
+  EXPECT_EQ(l.failed(), 0) << "of " << l.served();
+  EXPECT_TRUE(wait_all_free());
+}
+
 // Who holds which token, who waits: identities where clients have them.
 TEST_F(admin, clients_lists_holders_and_waiters) {
   start_with_token(1);
@@ -98,16 +160,38 @@ TEST_F(admin, clients_lists_holders_and_waiters) {
   EXPECT_EQ(queued.get().status, 200u);
 }
 
+// "requests": how many requests a holder sent on its lease. With affinity an
+// idle keep-alive connection keeps its token parked, and its count; another
+// client taking the token over starts from its own first request.
+TEST_F(admin, clients_counts_the_requests_sent_on_each_lease) {
+  start_with_token(1);
+  auto c = client();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
+  auto j = clients_now();
+  ASSERT_EQ(j["holding"].size(), 1u) << j;
+  EXPECT_EQ(j["holding"][0]["parked"], true) << j;
+  EXPECT_EQ(j["holding"][0]["requests"], 3) << j;
+  auto slow = request_async("GET", "/__emulator/slow?ms=400");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1 && p["parked"] == 0; }));
+  j = clients_now();
+  ASSERT_EQ(j["holding"].size(), 1u) << j;
+  EXPECT_EQ(j["holding"][0]["requests"], 1) << j;
+  EXPECT_EQ(slow.get().status, 200u);
+}
+
 // After a DolphinDB restart: every token, or one slot, replaced under load.
 TEST_F(admin, tokens_refresh_replaces_every_token_under_load) {
   start_with_token(3);
   ASSERT_TRUE(wait_tokens(3));
-  background_load l([this] { return client(); });
+  background_load l([this] { return client(); }, 2);
+  ASSERT_TRUE(wait_until([&] { return l.served() >= 10; }, 10s));
   const int ok_before = emu_stat("logins_ok");
   EXPECT_EQ(post("/admin/tokens/refresh").status, 202u);
   EXPECT_TRUE(wait_until([&] { return emu_stat("logins_ok") >= ok_before + 3; }, 15s));
   EXPECT_EQ(post("/admin/tokens/refresh?slot=1").status, 202u);
   EXPECT_TRUE(wait_until([&] { return emu_stat("logins_ok") >= ok_before + 4; }, 15s));
+  const int after_refresh = l.served();  // served with the new tokens too
+  EXPECT_TRUE(wait_until([&] { return l.served() >= after_refresh + 10; }, 10s));
   EXPECT_EQ(post("/admin/tokens/refresh?slot=3").status, 404u);
   l.finish();
   EXPECT_EQ(l.failed(), 0) << "of " << l.served();
@@ -115,14 +199,32 @@ TEST_F(admin, tokens_refresh_replaces_every_token_under_load) {
   EXPECT_TRUE(wait_all_free());
 }
 
-TEST_F(admin, reload_answers_whether_the_new_configuration_was_taken) {
-  start_with_token(1);
+// Reload under load: a live change applies, an invalid file is refused with
+// 422 and changes nothing, and no client request fails meanwhile.
+TEST_F(admin, reload_under_load_applies_a_live_change_and_refuses_an_invalid_file) {
+  start_with_token(2);
+  ASSERT_TRUE(wait_tokens(2));
+  background_load l([this] { return client(); }, 2);
+  ASSERT_TRUE(wait_until([&] { return l.served() >= 10; }, 10s));
   EXPECT_EQ(post("/admin/reload").status, 200u);
   EXPECT_TRUE(wait_log("reload: the configuration is unchanged"));
+  edit_config([](json& cfg) { cfg["max_body_bytes"] = 1000; });
+  EXPECT_EQ(post("/admin/reload").status, 200u);
+  ASSERT_TRUE(wait_log("reload: applied max_body_bytes")) << tpp_log();
+  auto c = client();
+  EXPECT_EQ(c.request("POST", "/__emulator/echo", {}, std::string(2000, 'x')).status, 413u);
+  const int after_change = l.served();
+  EXPECT_TRUE(wait_until([&] { return l.served() >= after_change + 10; }, 10s));
   std::ofstream(tpp().config_path()) << "listen: [broken\n";
   EXPECT_EQ(post("/admin/reload").status, 422u);
   EXPECT_EQ(metric("tpp_config_reloads_total{result=\"failed\"}"), 1);
+  EXPECT_EQ(metric("tpp_config_reloads_total{result=\"ok\"}"), 2);
   EXPECT_EQ(readyz(), 200u);
+  const int after_refusal = l.served();
+  EXPECT_TRUE(wait_until([&] { return l.served() >= after_refusal + 10; }, 10s));
+  l.finish();
+  EXPECT_EQ(l.failed(), 0) << "of " << l.served();
+  EXPECT_TRUE(wait_all_free());
 }
 
 // Drain: not ready at once, the request under way finishes, tpp exits 0.
@@ -134,6 +236,36 @@ TEST_F(admin, drain_finishes_what_is_in_flight_then_stops) {
   EXPECT_TRUE(wait_not_ready(5s, true));
   EXPECT_EQ(slow.get().status, 200u);
   EXPECT_EQ(tpp().process().wait_exit(10s), 0);
+}
+
+// Drain under load. What tpp holds when the drain is called is answered 200:
+// the exchanges under way, the requests queued for a token behind them, and
+// every load request begun before it. A request begun after it may be refused
+// (the listener is closed, idle connections are closed): load clients retry
+// elsewhere, as they would behind a load balancer, and those are counted
+// apart. Both tokens are held by slow exchanges so that the drain finds
+// requests in every state at once.
+TEST_F(admin, drain_under_load_answers_everything_begun_before_it) {
+  constexpr int load_clients = 3, slow_requests = 4;
+  start_with_token(2);
+  ASSERT_TRUE(wait_tokens(2));
+  background_load l([this] { return client(); }, load_clients);
+  ASSERT_TRUE(wait_until([&] { return l.served() >= 10; }, 10s));
+  std::vector<std::future<http_response>> slow;
+  for (int i = 0; i < slow_requests; ++i)
+    slow.push_back(request_async("GET", "/__emulator/slow?ms=500"));
+  // Every request of the test inside tpp: two exchanges, the rest queued.
+  ASSERT_TRUE(wait_pool([](const json& p) {
+    return p["in_use"] == 2 && p["waiting"] == load_clients + slow_requests - 2;
+  })) << pool();
+  l.mark_stop();
+  EXPECT_EQ(post("/admin/drain").status, 202u);
+  EXPECT_TRUE(wait_not_ready(5s, true));
+  for (auto& f : slow) EXPECT_EQ(f.get().status, 200u);
+  EXPECT_EQ(tpp().process().wait_exit(10s), 0);
+  l.finish();
+  EXPECT_EQ(l.failed(), 0) << "of " << l.served() << " (" << l.refused_late()
+                           << " begun after the drain were refused)";
 }
 
 // `tpp ctl` finds the health listener and the token in tpp's own file.
