@@ -46,6 +46,11 @@ bool connection_table::evicted(id c) const {
   return it == entries_.end() || it->second.evicted;
 }
 
+bool connection_table::waiting(id c) const {
+  auto it = entries_.find(c);
+  return it == entries_.end() || it->second.waiting;
+}
+
 void connection_table::remove(id c) {
   auto it = entries_.find(c);
   if (it == entries_.end()) return;

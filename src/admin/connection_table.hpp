@@ -48,6 +48,9 @@ class connection_table {
   void set_waiting(id c, bool waiting, clock::time_point now);
   // True once admit() chose `c` to close (or `c` is unknown).
   bool evicted(id c) const;
+  // True while `c` waits for a request (or `c` is unknown); false while it
+  // answers one.
+  bool waiting(id c) const;
   // The connection closed (after eviction too). Unknown ids are ignored.
   void remove(id c);
 

@@ -195,11 +195,16 @@ struct health_server::impl {
     }
   }
 
-  // Strand only.
+  // Strand only. A connection answering a request is left to write its
+  // answer (bounded by write_timeout) and ends after it, seeing
+  // stop_requested: POST /admin/drain stops this server while its own 202
+  // is on the way out.
   void close_all() {
     boost::system::error_code ec;
     acceptor.close(ec);
-    for (auto& [id, s] : sessions) close_stream(*s);
+    for (auto& [id, s] : sessions) {
+      if (table.waiting(id)) close_stream(*s);
+    }
   }
 
   // Strand only. Closes the connection waiting longest for a request; false

@@ -85,7 +85,10 @@ class health_server {
 
   // Thread-safe, idempotent, does not block: closes the acceptor and every
   // open connection (on the strand; if the io_context is not running, when it
-  // next runs). Requests already read but not yet answered are dropped.
+  // next runs). An answer being written still goes out (within the write
+  // timeout), then its connection closes: stop() may come from an admin
+  // action (POST /admin/drain) whose answer is that very one. Requests read
+  // but not yet being answered are dropped.
   void stop();
 
   // The bound address (port 0 in the config resolves to the real port).

@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "admin/admin_api.hpp"
 #include "admin/status_page.hpp"
 #include "exposition.hpp"
 #include "metrics/registry.hpp"
@@ -548,6 +549,28 @@ TEST_F(health_server_test, stop_closes_listener_and_connections) {
   EXPECT_TRUE(idle.closed_by_server());
   EXPECT_THROW(client{ep}, std::runtime_error);  // connection refused
   srv.stop();                                    // idempotent
+}
+
+// POST /admin/drain stops tpp, this server included, from inside the action:
+// its 202 must still go out (tpp ctl drain reports it), while idle
+// connections close at once.
+TEST_F(health_server_test, stop_from_an_admin_action_still_sends_its_answer) {
+  health_server* srv = nullptr;
+  admin_actions act;
+  act.drain = [&srv] { srv->stop(); };
+  health_server_options opts;
+  opts.admin =
+      std::make_shared<const admin_api>([] { return std::string(); }, true, std::move(act));
+  srv = &start(opts);
+  const auto ep = srv->local_endpoint();
+  auto idle = connect();
+  EXPECT_EQ(idle.get("/livez").result(), http::status::ok);
+  auto caller = connect();
+  const auto r = caller.get("/admin/drain", http::verb::post);
+  EXPECT_EQ(r.result(), http::status::accepted);
+  EXPECT_TRUE(caller.closed_by_server());
+  EXPECT_TRUE(idle.closed_by_server());
+  EXPECT_THROW(client{ep}, std::runtime_error);  // connection refused
 }
 
 TEST_F(health_server_test, port_in_use_throws_naming_the_address) {

@@ -268,6 +268,22 @@ TEST_F(admin, drain_under_load_answers_everything_begun_before_it) {
                            << " begun after the drain were refused)";
 }
 
+// Drain while requests flow (no token is scarce): keep-alive connections are
+// between requests, new ones are being accepted. A request tpp received
+// before it closed the connection is answered.
+TEST_F(admin, drain_while_requests_flow_fails_none_begun_before_it) {
+  start_with_token(2);
+  ASSERT_TRUE(wait_tokens(2));
+  background_load l([this] { return client(); }, 4);
+  ASSERT_TRUE(wait_until([&] { return l.served() >= 50; }, 10s));
+  l.mark_stop();
+  EXPECT_EQ(post("/admin/drain").status, 202u);
+  EXPECT_EQ(tpp().process().wait_exit(10s), 0);
+  l.finish();
+  EXPECT_EQ(l.failed(), 0) << "of " << l.served() << " (" << l.refused_late()
+                           << " begun after the drain were refused)";
+}
+
 // `tpp ctl` finds the health listener and the token in tpp's own file.
 TEST_F(admin, tpp_ctl_uses_the_configuration_to_find_listener_and_token) {
   start_with_token(1);
