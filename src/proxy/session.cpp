@@ -60,8 +60,14 @@ void session::check_deadline(clock::time_point now) {
   if ((both || is_upstream(expired)) && c_.upstream) c_.upstream->tcp().socket().cancel(ec);
 }
 
+// Shutdown: an idle connection closes, unless its next request has already
+// reached the socket (the client sent it before the drain began): that one
+// is read and answered (with Connection: close), then the connection ends.
 void session::close_if_idle() {
-  if (c_.deadline.phase() == io_phase::idle) close();
+  if (c_.deadline.phase() != io_phase::idle) return;
+  boost::system::error_code ec;
+  if (c_.client.socket().available(ec) > 0 && !ec) return;
+  close();
 }
 
 void session::close() {
@@ -114,16 +120,21 @@ asio::awaitable<void> session::run() {
 // should close (the client left, idled out, or tpp is shutting down).
 asio::awaitable<bool> session::wait_for_request() {
   if (c_.in_buf.size() > 0) co_return true;  // pipelined
-  if (c_.ctx.shutting_down.load(std::memory_order_relaxed) &&
-      !c_.ctx.handing_over.load(std::memory_order_relaxed)) {
-    co_return false;
-  }
   // TLS reads through OpenSSL, which may hold decrypted bytes already: the
   // socket says nothing about them, so TLS always takes the read below.
   const bool plain = !c_.client.is_tls();
   if (plain && c_.in_buf.capacity() == 0) {
     const auto state = read_first_bytes();
     if (state != net::read_state::nothing) co_return state == net::read_state::bytes;
+  }
+  // Shutting down: a request already here (read above, or waiting in the
+  // socket) is answered; none is waited for, except after a take-over, when
+  // the next request is awaited and answered with Connection: close
+  // (closing now would race a request the client is sending).
+  if (c_.ctx.shutting_down.load(std::memory_order_relaxed) &&
+      !c_.ctx.handing_over.load(std::memory_order_relaxed)) {
+    boost::system::error_code ec;
+    if (!plain || c_.client.socket().available(ec) == 0 || ec) co_return false;
   }
   armed a(c_.deadline, {io_phase::idle, c_.cfg().client_idle_timeout});
   if (plain && c_.in_buf.capacity() == 0) {
