@@ -270,7 +270,11 @@ TEST_F(admin, drain_under_load_answers_everything_begun_before_it) {
 
 // Drain while requests flow (no token is scarce): keep-alive connections are
 // between requests, new ones are being accepted. A request tpp received
-// before it closed the connection is answered.
+// before it closed the connection is answered (it used to be cut about one
+// run in 15). "Begun before" is before the POST is sent, a margin of the
+// admin call's round trip: a connection the kernel completed but tpp had not
+// yet accepted when the listener closes is still reset (the backlog is not
+// drained); the margin makes that unlikely here, not impossible.
 TEST_F(admin, drain_while_requests_flow_fails_none_begun_before_it) {
   start_with_token(2);
   ASSERT_TRUE(wait_tokens(2));
