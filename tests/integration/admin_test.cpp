@@ -167,15 +167,22 @@ TEST_F(admin, clients_counts_the_requests_sent_on_each_lease) {
   start_with_token(1);
   auto c = client();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(c.request("GET", "/__emulator/echo").status, 200u);
+  // The token is parked just after the answer is written: wait for that.
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["parked"] == 1; }));
   auto j = clients_now();
   ASSERT_EQ(j["holding"].size(), 1u) << j;
   EXPECT_EQ(j["holding"][0]["parked"], true) << j;
   EXPECT_EQ(j["holding"][0]["requests"], 3) << j;
   auto slow = request_async("GET", "/__emulator/slow?ms=400");
-  ASSERT_TRUE(wait_pool([](const json& p) { return p["in_use"] == 1 && p["parked"] == 0; }));
-  j = clients_now();
-  ASSERT_EQ(j["holding"].size(), 1u) << j;
-  EXPECT_EQ(j["holding"][0]["requests"], 1) << j;
+  // Taken over (parked no more), then counted as its request goes upstream.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        j = clients_now();
+        return j["holding"].size() == 1 && j["holding"][0]["parked"] == false &&
+               j["holding"][0]["requests"] == 1;
+      },
+      5s))
+      << j;
   EXPECT_EQ(slow.get().status, 200u);
 }
 
