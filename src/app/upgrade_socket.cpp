@@ -217,8 +217,8 @@ predecessor predecessor::connect(const std::string& path, std::chrono::milliseco
   predecessor p;
   p.fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (p.fd_ < 0 || ::connect(p.fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    throw std::runtime_error("--take-over: no tpp answers at upgrade.socket " + path + " (" +
-                             std::strerror(errno) +
+    const std::string why = std::strerror(errno);
+    throw std::runtime_error("--take-over: no tpp answers at upgrade.socket " + path + " (" + why +
                              "); start without --take-over when none is running");
   }
   if (const auto peer = peer_credentials(p.fd_)) p.pid_ = peer->pid;
