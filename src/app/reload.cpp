@@ -9,6 +9,7 @@
 
 #include "config/reload.hpp"
 #include "metrics/registry.hpp"
+#include "net/upstream_stream.hpp"
 #include "telemetry/logging.hpp"
 
 namespace tpp::app {
@@ -45,6 +46,27 @@ void hand_over(const config::reload_plan& plan, const reload_targets& to) {
   }
 }
 
+// The client TLS context after the reload: a new one when upstream.tls,
+// ca_file or tls_verify changed (new upstream connections and logins use it;
+// pooled ones made with the old one are closed), else the running one. False:
+// the new one cannot be built (an unreadable CA file): nothing changes.
+bool upstream_tls_for(const config::reload_plan& plan,
+                      std::shared_ptr<boost::asio::ssl::context> running,
+                      std::shared_ptr<boost::asio::ssl::context>& out) {
+  if (!plan.changed("upstream.tls") && !plan.changed("upstream.ca_file") &&
+      !plan.changed("upstream.tls_verify")) {
+    out = std::move(running);
+    return true;
+  }
+  try {
+    out = plan.next.upstream.tls ? net::make_client_tls_context(plan.next.upstream) : nullptr;
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("reload failed, tpp keeps running with the configuration it has: {}", e.what());
+    return false;
+  }
+}
+
 void log_plan(const config::reload_plan& plan) {
   if (plan.applied.empty() && plan.need_restart.empty()) {
     spdlog::info("reload: the configuration is unchanged");
@@ -73,7 +95,12 @@ bool reload(const std::function<config::load_result()>& source, const reload_tar
   for (const auto& w : loaded.warnings) spdlog::warn("reload: {}", w);
   const auto running = to.ctx.settings();
   auto plan = config::plan_reload(*running, loaded.cfg);
-  to.ctx.set_settings(std::make_shared<const config::config>(plan.next));
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (!upstream_tls_for(plan, to.ctx.upstream_tls(), tls)) {
+    metrics::registry::global().on_config_reload(false);
+    return false;
+  }
+  to.ctx.set_settings(std::make_shared<const config::config>(plan.next), std::move(tls));
   hand_over(plan, to);
   log_plan(plan);
   metrics::registry::global().on_config_reload(true);

@@ -83,7 +83,6 @@ struct application {
   std::vector<std::string> args;                       // the command line, for a successor
   std::string exe = executable_path();                 // read now: an upgrade replaces the file
   asio::io_context control{1};                         // token manager, health server, signals
-  std::shared_ptr<asio::ssl::context> tls;
   proxy::proxy_context ctx;
   std::unique_ptr<telemetry::otlp::exporter> tracer;
   dolphindb::credential_store credential{cfg.credential.username, cfg.credential.password,
@@ -130,10 +129,13 @@ struct application {
   }
 };
 
+// `tls` is target.tls, kept alive for the login: a reload may replace it.
 asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
                                                      net::upstream_target target,
+                                                     std::shared_ptr<asio::ssl::context> tls,
                                                      dolphindb::credential_store* store,
                                                      std::chrono::milliseconds timeout) {
+  target.tls = tls.get();
   // Two statements, not `co_return co_await`, which GCC 12 miscompiles.
   auto outcome =
       co_await dolphindb::async_login_with(std::move(ex), std::move(target), *store, timeout);
@@ -427,7 +429,8 @@ void start_token_manager(application& app) {
         // The read timeout may change on reload; the connect timeout cannot.
         const auto timeout =
             app.cfg.upstream.connect_timeout + app.ctx.settings()->upstream.read_timeout;
-        return login_once(app.control.get_executor(), app.ctx.upstream, &app.credential, timeout);
+        return login_once(app.control.get_executor(), app.ctx.upstream, app.ctx.upstream_tls(),
+                          &app.credential, timeout);
       },
       steady_clock::instance(), hooks);
   app.tokens->set_rejected_retry_delay(cfg.credential.rejected_retry);
@@ -600,7 +603,7 @@ int run(const config::config& cfg, const run_options& opts) {
   ctx.cfg = cfg;
   ctx.max_client_connections = descriptor_budget();
   try {
-    if (cfg.upstream.tls) app.tls = net::make_client_tls_context(cfg.upstream);
+    if (cfg.upstream.tls) ctx.set_upstream_tls(net::make_client_tls_context(cfg.upstream));
     if (cfg.server_tls.enabled()) ctx.tls = std::make_shared<net::server_tls>(cfg.server_tls);
     if (cfg.health_tls.enabled())
       app.health_tls = std::make_shared<net::server_tls>(cfg.health_tls);
@@ -611,7 +614,8 @@ int run(const config::config& cfg, const run_options& opts) {
   ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
   ctx.pool->set_max_per_client(cfg.token.max_per_client);
   if (!start_exporter(app)) return 1;
-  ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), app.tls.get(),
+  // Its TLS context is ctx.upstream_tls(), which a reload may replace.
+  ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), nullptr,
                   cfg.upstream.connect_timeout};
   if (!cfg.token.invalid_body_pattern.empty()) {
     ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);

@@ -503,6 +503,9 @@ constexpr std::string_view live_key_names[] = {
     "client_body_min_bytes_per_second",
     "max_body_bytes",
     "admin.token_file",
+    "upstream.tls",
+    "upstream.ca_file",
+    "upstream.tls_verify",
 };
 
 }  // namespace

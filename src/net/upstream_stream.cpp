@@ -44,7 +44,12 @@ std::shared_ptr<asio::ssl::context> make_client_tls_context(const config::upstre
   return ctx;
 }
 
-upstream_stream::upstream_stream(executor_type ex, asio::ssl::context* tls) {
+upstream_stream::upstream_stream(executor_type ex, std::shared_ptr<asio::ssl::context> tls)
+    : upstream_stream(ex, tls.get()) {
+  keep_context_ = std::move(tls);
+}
+
+upstream_stream::upstream_stream(executor_type ex, asio::ssl::context* tls) : context_(tls) {
   if (tls) {
     tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, *tls);
   } else {

@@ -33,7 +33,15 @@ class upstream_stream {
  public:
   using executor_type = asio::any_io_executor;
 
+  // `tls` must outlive the stream (null: plain TCP).
   upstream_stream(executor_type ex, asio::ssl::context* tls);
+  // The stream keeps `tls` alive: a pooled connection may outlive the
+  // settings it was made with (a reload replaces the context).
+  upstream_stream(executor_type ex, std::shared_ptr<asio::ssl::context> tls);
+
+  // The TLS context the connection was made with (null: plain): a pooled
+  // connection is reused only under the same one.
+  const asio::ssl::context* context() const noexcept { return context_; }
 
   executor_type get_executor() { return tcp().get_executor(); }
   beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
@@ -60,6 +68,8 @@ class upstream_stream {
  private:
   std::optional<beast::tcp_stream> plain_;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;
+  const asio::ssl::context* context_ = nullptr;
+  std::shared_ptr<asio::ssl::context> keep_context_;
   bool stream_deadlines_ = false;
 };
 

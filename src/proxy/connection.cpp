@@ -24,7 +24,7 @@ void connection::refresh_settings() {
   // A relaxed-cost check per request; the lock only after a reload.
   const auto version = ctx.settings_version.load(std::memory_order_acquire);
   if (settings && version == settings_version) return;
-  settings = ctx.settings();
+  ctx.take_settings(settings, upstream_tls);
   settings_version = version;
 }
 

@@ -54,6 +54,9 @@ struct connection {
   // The settings this connection works with (proxy_context::settings()),
   // renewed between requests by refresh_settings() after a reload.
   std::shared_ptr<const config::config> settings;
+  // The client TLS context new upstream connections use (null: plain), taken
+  // with `settings`: a pooled connection made under another is not reused.
+  std::shared_ptr<boost::asio::ssl::context> upstream_tls;
   std::uint64_t settings_version = 0;
 
   const config::config& cfg() const { return *settings; }

@@ -320,16 +320,20 @@ asio::awaitable<exchange::step> exchange::send_request() {
 // reuse, connect_upstream() makes one.
 bool exchange::reuse_upstream() {
   reused_ = true;
-  if (c_.upstream && looks_alive(*c_.upstream)) return true;
+  const auto* tls = c_.upstream_tls.get();
+  if (c_.upstream && c_.upstream->context() == tls && looks_alive(*c_.upstream)) return true;
   c_.drop_upstream();
-  c_.upstream = c_.w.upstreams().take();
+  // One made before a reload changed the upstream TLS settings is closed.
+  while ((c_.upstream = c_.w.upstreams().take()) && c_.upstream->context() != tls) {
+    c_.drop_upstream();
+  }
   reused_ = c_.upstream != nullptr;
   return reused_;
 }
 
 asio::awaitable<bool> exchange::connect_upstream() {
   auto& ctx = c_.ctx;
-  auto conn = std::make_unique<net::upstream_stream>(c_.client.get_executor(), ctx.upstream.tls);
+  auto conn = std::make_unique<net::upstream_stream>(c_.client.get_executor(), c_.upstream_tls);
   net::connect_result r;
   if (ctx.connect_upstream) {
     r = co_await ctx.connect_upstream(*conn);

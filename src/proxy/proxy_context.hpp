@@ -63,10 +63,33 @@ struct proxy_context {
     if (settings_) return settings_;
     return {std::shared_ptr<const config::config>{}, &cfg};  // not owning: cfg outlives all
   }
-  void set_settings(std::shared_ptr<const config::config> next) {
+  // `upstream_tls`: the client TLS context of next->upstream (null: plain),
+  // replaced with the settings when a reload changed upstream.tls, ca_file
+  // or tls_verify.
+  void set_settings(std::shared_ptr<const config::config> next,
+                    std::shared_ptr<boost::asio::ssl::context> upstream_tls) {
     std::lock_guard lock(settings_mu_);
     settings_ = std::move(next);
+    upstream_tls_ = std::move(upstream_tls);
     settings_version.fetch_add(1, std::memory_order_release);
+  }
+  // The settings and the client TLS context for new upstream connections
+  // (null: plain TCP) as one snapshot, under one lock. Thread-safe.
+  void take_settings(std::shared_ptr<const config::config>& settings,
+                     std::shared_ptr<boost::asio::ssl::context>& upstream_tls) const {
+    std::lock_guard lock(settings_mu_);
+    // Not owning cfg, which outlives every connection.
+    settings = settings_ ? settings_ : std::shared_ptr<const config::config>(settings_, &cfg);
+    upstream_tls = upstream_tls_;
+  }
+  std::shared_ptr<boost::asio::ssl::context> upstream_tls() const {
+    std::lock_guard lock(settings_mu_);
+    return upstream_tls_;
+  }
+  // At start-up, before any connection.
+  void set_upstream_tls(std::shared_ptr<boost::asio::ssl::context> context) {
+    std::lock_guard lock(settings_mu_);
+    upstream_tls_ = std::move(context);
   }
   std::atomic<std::uint64_t> settings_version{0};
 
@@ -99,6 +122,7 @@ struct proxy_context {
  private:
   mutable std::mutex settings_mu_;
   std::shared_ptr<const config::config> settings_;
+  std::shared_ptr<boost::asio::ssl::context> upstream_tls_;
 };
 
 }  // namespace tpp::proxy

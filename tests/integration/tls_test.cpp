@@ -1,6 +1,11 @@
 // upstream.tls: logins and proxied requests over TLS, verified against a CA.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
 #include "proxy_fixture.hpp"
 #include "support/test_ca.hpp"
 #include "support/wait.hpp"
@@ -23,6 +28,15 @@ class tls : public proxy_test {
     return {{"upstream", {{"tls", true}, {"ca_file", ca_file}}}};
   }
 
+  // Edits tpp's configuration file (JSON, which YAML reads) in place.
+  void rewrite_config(const std::function<void(json&)>& change) {
+    json cfg;
+    std::ifstream(tpp().config_path()) >> cfg;
+    change(cfg);
+    std::ofstream(tpp().config_path() + ".new") << cfg.dump(2);
+    std::filesystem::rename(tpp().config_path() + ".new", tpp().config_path());
+  }
+
   test_ca ca_;
 };
 
@@ -42,6 +56,46 @@ TEST_F(tls, unknown_ca_is_refused_with_a_clear_message) {
   EXPECT_TRUE(wait_log("certificate verif")) << tpp_log();
   EXPECT_EQ(readyz(), 503u);
   EXPECT_EQ(emu_stat("logins"), 0);
+}
+
+// upstream.ca_file is live: a reload with the right CA makes the logins and
+// the requests work, without a restart (docs/operations.md, "Reload").
+TEST_F(tls, a_reload_with_the_right_ca_file_logs_in_and_serves) {
+  launch(1, upstream_tls(ca_.other_ca_cert));
+  ASSERT_TRUE(wait_log("certificate verif")) << tpp_log();
+  EXPECT_EQ(readyz(), 503u);
+  rewrite_config([&](json& cfg) { cfg["upstream"]["ca_file"] = ca_.ca_cert; });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("reload: applied upstream.ca_file")) << tpp_log();
+  ASSERT_TRUE(tpp().wait_ready()) << tpp_log();
+  auto c = client();
+  auto r = c.request("POST", "/__emulator/echo", {}, "after reload");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.header("X-Emulator-Token-Valid"), "1");
+}
+
+// Back to the wrong CA: new upstream connections and logins fail again, and
+// the connection a client kept open is not served on an upstream connection
+// verified under the old CA.
+TEST_F(tls, a_reload_to_a_wrong_ca_file_applies_to_pooled_connections_too) {
+  start(1, upstream_tls(ca_.ca_cert));
+  auto c = client();
+  ASSERT_EQ(c.request("POST", "/__emulator/echo", {}, "x").status, 200u);
+  rewrite_config([&](json& cfg) { cfg["upstream"]["ca_file"] = ca_.other_ca_cert; });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("reload: applied upstream.ca_file")) << tpp_log();
+  EXPECT_EQ(c.request("POST", "/__emulator/echo", {}, "x").status, 502u);
+}
+
+TEST_F(tls, a_reload_with_a_ca_file_that_does_not_load_changes_nothing) {
+  start(1, upstream_tls(ca_.ca_cert));
+  const auto bad = scratch().path() + "/not-a-ca.pem";
+  std::ofstream(bad) << "not a certificate\n";
+  rewrite_config([&](json& cfg) { cfg["upstream"]["ca_file"] = bad; });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("reload failed")) << tpp_log();
+  auto c = client();
+  EXPECT_EQ(c.request("POST", "/__emulator/echo", {}, "x").status, 200u);
 }
 
 }  // namespace
