@@ -46,14 +46,6 @@ class admin : public proxy_test {
     EXPECT_EQ(r.status, 200u) << r.body;
     return json::parse(r.body);
   }
-  // Rewrites tpp's configuration file (JSON, which YAML reads) in one rename.
-  void edit_config(const std::function<void(json&)>& change) {
-    json cfg;
-    std::ifstream(tpp().config_path()) >> cfg;
-    change(cfg);
-    std::ofstream(tpp().config_path() + ".new") << cfg.dump(2);
-    std::filesystem::rename(tpp().config_path() + ".new", tpp().config_path());
-  }
   // `tpp ctl ARGS --config <tpp's file>`: its exit code, output in `out`.
   int ctl(std::vector<std::string> args, std::string* out = nullptr) {
     args.insert(args.begin(), "ctl");

@@ -1,6 +1,8 @@
 #include "proxy_fixture.hpp"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -65,6 +67,14 @@ tpp_instance& proxy_test::tpp() {
 
 std::string proxy_test::tpp_log() {
   return tpp().process().stderr_text();
+}
+
+void proxy_test::edit_config(const std::function<void(nlohmann::json&)>& change) {
+  nlohmann::json cfg;
+  std::ifstream(tpp().config_path()) >> cfg;
+  change(cfg);
+  std::ofstream(tpp().config_path() + ".new") << cfg.dump(2);
+  std::filesystem::rename(tpp().config_path() + ".new", tpp().config_path());
 }
 
 bool proxy_test::wait_log(std::string_view text, std::chrono::milliseconds timeout) {

@@ -80,6 +80,9 @@ class proxy_test : public ::testing::Test {
   tpp_instance& tpp();
   // tpp's stderr so far (its log).
   std::string tpp_log();
+  // Rewrites tpp's configuration file (JSON, which YAML reads) in one
+  // rename, for a reload to read.
+  void edit_config(const std::function<void(nlohmann::json&)>& change);
   bool wait_log(std::string_view text, std::chrono::milliseconds timeout = default_timeout);
 
   http_client client() { return tpp().client(); }

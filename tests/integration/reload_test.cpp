@@ -22,11 +22,7 @@ class reload : public proxy_test {
  protected:
   // Edits tpp's configuration file (JSON, which YAML reads) and sends SIGHUP.
   void reload_with(const std::function<void(json&)>& change) {
-    json cfg;
-    std::ifstream(tpp().config_path()) >> cfg;
-    change(cfg);
-    std::ofstream(tpp().config_path() + ".new") << cfg.dump(2);
-    std::filesystem::rename(tpp().config_path() + ".new", tpp().config_path());
+    edit_config(change);
     tpp().process().signal(SIGHUP);
   }
   unsigned post(http_client& c, std::size_t body_bytes) {

@@ -2,9 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include "proxy_fixture.hpp"
 #include "support/test_ca.hpp"
@@ -26,15 +24,6 @@ class tls : public proxy_test {
   // tpp's upstream settings: TLS, verified against `ca_file`.
   static json upstream_tls(const std::string& ca_file) {
     return {{"upstream", {{"tls", true}, {"ca_file", ca_file}}}};
-  }
-
-  // Edits tpp's configuration file (JSON, which YAML reads) in place.
-  void rewrite_config(const std::function<void(json&)>& change) {
-    json cfg;
-    std::ifstream(tpp().config_path()) >> cfg;
-    change(cfg);
-    std::ofstream(tpp().config_path() + ".new") << cfg.dump(2);
-    std::filesystem::rename(tpp().config_path() + ".new", tpp().config_path());
   }
 
   test_ca ca_;
@@ -64,7 +53,7 @@ TEST_F(tls, a_reload_with_the_right_ca_file_logs_in_and_serves) {
   launch(1, upstream_tls(ca_.other_ca_cert));
   ASSERT_TRUE(wait_log("certificate verif")) << tpp_log();
   EXPECT_EQ(readyz(), 503u);
-  rewrite_config([&](json& cfg) { cfg["upstream"]["ca_file"] = ca_.ca_cert; });
+  edit_config([&](json& cfg) { cfg["upstream"]["ca_file"] = ca_.ca_cert; });
   tpp().process().signal(SIGHUP);
   ASSERT_TRUE(wait_log("reload: applied upstream.ca_file")) << tpp_log();
   ASSERT_TRUE(tpp().wait_ready()) << tpp_log();
@@ -81,7 +70,7 @@ TEST_F(tls, a_reload_to_a_wrong_ca_file_applies_to_pooled_connections_too) {
   start(1, upstream_tls(ca_.ca_cert));
   auto c = client();
   ASSERT_EQ(c.request("POST", "/__emulator/echo", {}, "x").status, 200u);
-  rewrite_config([&](json& cfg) { cfg["upstream"]["ca_file"] = ca_.other_ca_cert; });
+  edit_config([&](json& cfg) { cfg["upstream"]["ca_file"] = ca_.other_ca_cert; });
   tpp().process().signal(SIGHUP);
   ASSERT_TRUE(wait_log("reload: applied upstream.ca_file")) << tpp_log();
   EXPECT_EQ(c.request("POST", "/__emulator/echo", {}, "x").status, 502u);
@@ -91,7 +80,7 @@ TEST_F(tls, a_reload_with_a_ca_file_that_does_not_load_changes_nothing) {
   start(1, upstream_tls(ca_.ca_cert));
   const auto bad = scratch().path() + "/not-a-ca.pem";
   std::ofstream(bad) << "not a certificate\n";
-  rewrite_config([&](json& cfg) { cfg["upstream"]["ca_file"] = bad; });
+  edit_config([&](json& cfg) { cfg["upstream"]["ca_file"] = bad; });
   tpp().process().signal(SIGHUP);
   ASSERT_TRUE(wait_log("reload failed")) << tpp_log();
   auto c = client();
