@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <algorithm>
+
 namespace tpp::config {
 
 std::string address::to_string() const {
@@ -9,6 +11,10 @@ std::string address::to_string() const {
 
 std::string upstream_config::url() const {
   return (tls ? "https://" : "http://") + address{host, port}.to_string();
+}
+
+std::size_t token_config::pool_per_node() const {
+  return max_sessions_per_node == 0 ? pool_size : std::min(pool_size, max_sessions_per_node);
 }
 
 std::string_view to_string(token_binding b) {

@@ -32,9 +32,29 @@ enum class token_binding { affinity, connection, request };
 std::string_view to_string(token_binding b);
 enum class log_format { text, json };
 
+// One DolphinDB node of upstream.nodes (docs/cluster.md). load() fills in
+// what was left out, so that every node in a loaded configuration is complete.
+struct upstream_node {
+  std::string host;          // brackets removed from an IPv6 address
+  std::uint16_t port = 0;    // 0 until load() gives it upstream.port
+  std::uint32_t weight = 1;  // 1..1000: its share of new connections
+  // The TLS server name (SNI, certificate check); empty until load() gives
+  // it the host.
+  std::string server_name;
+  // "host:port", an IPv6 host in brackets: the node's name in metrics and logs.
+  std::string label;
+
+  bool operator==(const upstream_node&) const = default;
+};
+
 struct upstream_config {
-  std::string host;  // required
+  // Either host (one node) or nodes (a list) is required, not both. With
+  // nodes, host stays empty and port is the port of items without one.
+  std::string host;
   std::uint16_t port = 8848;
+  // After load(): every node, complete and distinct; for host/port exactly
+  // one node equal to them, so single-host code may read nodes.front().
+  std::vector<upstream_node> nodes;
   bool tls = false;
   std::string ca_file;     // new: PEM bundle; empty = system CAs
   bool tls_verify = true;  // new: false disables certificate checks
@@ -79,9 +99,16 @@ struct token_config {
   std::size_t max_waiting = 0;                   // 0 = unlimited
   std::size_t max_per_client = 0;                // tokens per client address; 0 = unlimited
   std::size_t login_concurrency = 16;            // > 0
-  std::size_t min_ready = 1;                     // > 0, <= pool_size
-  std::string invalid_body_pattern;              // empty = off (ECMAScript regex)
+  std::size_t min_ready = 1;                     // > 0, <= pool_per_node()
+  // Tokens (DolphinDB sessions) per node at most; 0 = no cap. pool_size is
+  // per node; this caps it (docs/cluster.md, "Session budget").
+  std::size_t max_sessions_per_node = 0;
+  std::string invalid_body_pattern;  // empty = off (ECMAScript regex)
   std::size_t retry_buffer_bytes = 1 << 20;
+
+  // The tokens each node's pool holds: pool_size, capped by
+  // max_sessions_per_node when that is set.
+  std::size_t pool_per_node() const;
 };
 
 enum class otlp_protocol { http_protobuf, http_json, grpc };

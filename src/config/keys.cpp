@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "config/nodes.hpp"
 #include "config/parse.hpp"
 #include "config/regex_check.hpp"
 
@@ -267,6 +268,13 @@ const key_spec table[] = {
     {"upstream.port", "TPP_UPSTREAM_PORT", true, false,
      [](C& c, S v, S n) { c.upstream.port = parse_port(v, n); },
      [](const C& c) { return std::to_string(c.upstream.port); }},
+    // Either host or nodes: show() gives the list only when host is not set,
+    // so that --check-config's output loads back (load.cpp, one_way_only).
+    {"upstream.nodes", "TPP_UPSTREAM_NODES", false, false,
+     [](C& c, S v, S n) { c.upstream.nodes = parse_nodes(v, n); },
+     [](const C& c) {
+       return c.upstream.host.empty() ? format_nodes(c.upstream.nodes) : std::string();
+     }},
     {"upstream.tls", "TPP_UPSTREAM_TLS", true, false,
      [](C& c, S v, S n) { c.upstream.tls = parse_bool(v, n); },
      [](const C& c) { return show_bool(c.upstream.tls); }},
@@ -341,6 +349,9 @@ const key_spec table[] = {
     {"token.min_ready", "TPP_TOKEN_MIN_READY", false, false,
      [](C& c, S v, S n) { c.token.min_ready = count(v, n, 1); },
      [](const C& c) { return std::to_string(c.token.min_ready); }},
+    {"token.max_sessions_per_node", "TPP_TOKEN_MAX_SESSIONS_PER_NODE", false, false,
+     [](C& c, S v, S n) { c.token.max_sessions_per_node = count(v, n, 0, 100'000); },
+     [](const C& c) { return std::to_string(c.token.max_sessions_per_node); }},
     {"token.invalid_body_pattern", "TPP_TOKEN_INVALID_BODY_PATTERN", false, false,
      [](C& c, S v, S n) { c.token.invalid_body_pattern = regex_pattern(v, n); },
      [](const C& c) { return c.token.invalid_body_pattern; }},
@@ -474,7 +485,7 @@ constexpr std::string_view section_names[] = {"upstream",   "credential", "token
                                               "health_tls", "admin",      "upgrade"};
 // Keys whose YAML value may be a list (joined with commas, as their TPP_*
 // variable is written).
-constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow"};
+constexpr std::string_view list_key_names[] = {"clients.allow", "health_allow", "upstream.nodes"};
 
 // Keys a reload applies to a running tpp (docs/configuration.md, the Reload
 // column): each is read per connection or per request from the settings in

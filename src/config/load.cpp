@@ -7,6 +7,7 @@
 
 #include "access/key_file.hpp"
 #include "config/listen_check.hpp"
+#include "config/nodes.hpp"
 #include "config/parse.hpp"
 #include "config/password_file.hpp"
 #include "config/source.hpp"
@@ -18,6 +19,16 @@ namespace {
 
 constexpr std::string_view password_key = "credential.password";
 constexpr std::string_view password_file_key = "credential.password_file";
+constexpr std::string_view host_key = "upstream.host";
+constexpr std::string_view nodes_key = "upstream.nodes";
+
+// Settings given one way or the other, never both: the password or its file,
+// one upstream host or a list of nodes.
+struct alternatives {
+  std::string_view first;
+  std::string_view second;
+};
+constexpr alternatives one_way_only[] = {{password_key, password_file_key}, {host_key, nodes_key}};
 
 // The configuration being built, and for each key set so far, the name of
 // the setting its value came from: errors found after merging (a missing
@@ -42,21 +53,24 @@ const setting* find_non_empty(const source& src, std::string_view path) {
   return nullptr;
 }
 
-// Within one source the password may be given one way only; a source that
-// gives it either way replaces both ways given by an earlier source.
+// Within one source a pair of alternatives may be given one way only; a
+// source that gives it either way replaces both ways given by an earlier
+// source (the environment's TPP_UPSTREAM_NODES replaces the file's host).
+void take_one_way(draft& d, const source& src, const alternatives& pair) {
+  const setting* first = find_non_empty(src, pair.first);
+  const setting* second = find_non_empty(src, pair.second);
+  if (first && second) {
+    fail(first->name, "set either " + first->name + " or " + second->name + ", not both");
+  }
+  if (!first && !second) return;
+  for (auto path : {pair.first, pair.second}) {
+    find_key(path)->apply(d.cfg, "", std::string(path));  // "" = not set
+    d.origin.erase(path);
+  }
+}
+
 void apply(draft& d, const source& src) {
-  const setting* password = find_non_empty(src, password_key);
-  const setting* password_file = find_non_empty(src, password_file_key);
-  if (password && password_file) {
-    fail(password->name,
-         "set either " + password->name + " or " + password_file->name + ", not both");
-  }
-  if (password || password_file) {
-    d.cfg.credential.password.clear();
-    d.cfg.credential.password_file.clear();
-    d.origin.erase(password_key);
-    d.origin.erase(password_file_key);
-  }
+  for (const auto& pair : one_way_only) take_one_way(d, src, pair);
   for (const auto& s : src.settings) {
     s.key->apply(d.cfg, s.value, s.name);
     d.origin[s.key->path] = s.name;
@@ -139,18 +153,50 @@ void check_tls(const draft& d, const std::string& map, const listener_tls_config
   }
 }
 
-void validate(const draft& d, bool file_mode) {
+// Readiness counts the tokens of one node, so min_ready must fit in one
+// node's pool, capped or not.
+void check_min_ready(const draft& d) {
+  const token_config& t = d.cfg.token;
+  const bool capped = t.pool_per_node() < t.pool_size;
+  const std::string limit = capped ? "token.max_sessions_per_node" : "token.pool_size";
+  if (t.min_ready > t.pool_per_node()) {
+    fail(d.name_of("token.min_ready"), "must be at most " + limit + " (" +
+                                           std::to_string(t.pool_per_node()) + ") (got " +
+                                           std::to_string(t.min_ready) + ")");
+  }
+}
+
+// upstream.host (one node) or upstream.nodes, completed (nodes.hpp): after
+// this, upstream.nodes lists every node whichever way it was given.
+void resolve_nodes(draft& d) {
+  upstream_config& u = d.cfg.upstream;
+  if (!u.host.empty()) {
+    if (u.host.find('/') != std::string::npos) {
+      fail(d.name_of(host_key),
+           "must be a host name or address, not a URL (got " + quote_value(u.host) + ")");
+    }
+    u.nodes = {single_node(u.host, u.port)};
+    return;
+  }
+  if (!u.nodes.empty()) {
+    complete_nodes(u.nodes, u.port, d.name_of(nodes_key));
+    return;
+  }
+  if (d.has(host_key)) fail(d.name_of(host_key), "must not be empty");
+  if (d.has(nodes_key)) fail(d.name_of(nodes_key), "must not be empty");
+  fail(std::string(host_key),
+       "is required (set upstream.host or upstream.nodes in the config file, or "
+       "TPP_UPSTREAM_HOST or TPP_UPSTREAM_NODES)");
+}
+
+void validate(draft& d, bool file_mode) {
   const config& c = d.cfg;
   if (file_mode && !d.has("listen")) {
     fail("listen", "is required (set it in the config file or TPP_LISTEN)");
   }
   check_listen_host(d, "listen", c.listen);
   if (c.health_listen) check_listen_host(d, "health_listen", *c.health_listen);
-  require_non_empty(d, "upstream.host", c.upstream.host);
-  if (c.upstream.host.find('/') != std::string::npos) {
-    fail(d.name_of("upstream.host"),
-         "must be a host name or address, not a URL (got " + quote_value(c.upstream.host) + ")");
-  }
+  resolve_nodes(d);
   if (c.health_listen && c.health_listen->to_string() == c.listen.to_string()) {
     fail(d.name_of("health_listen"),
          "must differ from listen (both are " + c.listen.to_string() + ")");
@@ -162,11 +208,7 @@ void validate(const draft& d, bool file_mode) {
   if (c.health_tls.enabled() && !c.health_listen) {
     fail(d.name_of("health_tls.cert_file"), "is set but health_listen is off");
   }
-  if (c.token.min_ready > c.token.pool_size) {
-    fail(d.name_of("token.min_ready"), "must be at most token.pool_size (" +
-                                           std::to_string(c.token.pool_size) + ") (got " +
-                                           std::to_string(c.token.min_ready) + ")");
-  }
+  check_min_ready(d);
 }
 
 std::vector<std::string> risk_warnings(const config& c) {
@@ -176,6 +218,10 @@ std::vector<std::string> risk_warnings(const config& c) {
   }
   if (!c.upstream.tls && !c.upstream.ca_file.empty()) {
     out.emplace_back("upstream.ca_file is set but upstream.tls is false: it is not used");
+  }
+  const auto named = [](const upstream_node& n) { return n.server_name != n.host; };
+  if (!c.upstream.tls && std::any_of(c.upstream.nodes.begin(), c.upstream.nodes.end(), named)) {
+    out.emplace_back("upstream.nodes sets a server_name but upstream.tls is false: it is not used");
   }
   return out;
 }

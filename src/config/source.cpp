@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -44,16 +45,66 @@ void reject_duplicate(std::map<std::string, int>& seen, const std::string& path,
   }
 }
 
+constexpr std::string_view nodes_key = "upstream.nodes";
+constexpr std::string_view node_fields[] = {"address", "weight", "server_name"};
+
+// "unknown key "wieght" (did you mean weight?)" for a map item of upstream.nodes.
+std::string unknown_node_field(const std::string& key) {
+  std::string out = "unknown key " + quote_value(key);
+  for (auto field : node_fields) {
+    if (edit_distance(key, field) <= 2) return out + " (did you mean " + std::string(field) + "?)";
+  }
+  return out + " (expected address, weight or server_name)";
+}
+
+// An upstream.nodes item written as a map ({address: "ddb1:8848", weight: 2,
+// server_name: ddb1.internal}) as the text parse_nodes() reads (nodes.hpp),
+// which checks the values.
+std::string node_map_text(const YAML::Node& map, const std::string& where) {
+  std::map<std::string, std::string> fields;
+  for (const auto& entry : map) {
+    if (!entry.first.IsScalar() || !entry.second.IsScalar())
+      fail(where, "expected address, weight and server_name as single values");
+    const std::string& key = entry.first.Scalar();
+    const std::string& value = entry.second.Scalar();
+    if (std::find(std::begin(node_fields), std::end(node_fields), key) == std::end(node_fields))
+      fail(where, unknown_node_field(key));
+    if (value.empty() || value.find_first_of(" \t,") != std::string::npos)
+      fail(where,
+           key + " must be one word, without blanks or commas (got " + quote_value(value) + ")");
+    if (!fields.emplace(key, value).second) fail(where, key + " is written twice");
+  }
+  if (!fields.contains("address")) fail(where, "address is required");
+  std::string out = fields["address"];
+  for (auto option : {"weight", "server_name"}) {
+    if (fields.contains(option)) out += std::string(" ") + option + "=" + fields[option];
+  }
+  return out;
+}
+
 // A list value ("clients.allow: [a, b]") as the comma-separated text its
-// TPP_* variable takes; items must be single values without commas.
+// TPP_* variable takes; items must be single values without commas, or, in
+// upstream.nodes, maps.
 std::string joined_list(const YAML::Node& seq, const std::string& path) {
+  const bool nodes = path == nodes_key;
   std::string out;
+  std::size_t position = 0;
   for (const auto& item : seq) {
-    if (!item.IsScalar() || item.Scalar().find(',') != std::string::npos) {
+    ++position;
+    std::string text;
+    if (nodes && item.IsMap()) {
+      text = node_map_text(item, path + " item " + std::to_string(position));
+    } else if (item.IsScalar() && item.Scalar().find(',') == std::string::npos) {
+      text = item.Scalar();
+    } else if (nodes) {
+      fail(path,
+           "expected a list of \"host:port\" items or maps (one node per item; quote items "
+           "that start with '[')");
+    } else {
       fail(path, "expected a list of single values (one network per item)");
     }
     if (!out.empty()) out += ',';
-    out += item.Scalar();
+    out += text;
   }
   return out;
 }

@@ -127,6 +127,8 @@ const std::vector<sample> samples = {
     {"health_idle_timeout_seconds", "2", "0.5", "0.5"},
     {"upstream.host", "ddb", "ddb2", "ddb2"},
     {"upstream.port", "8848", "18848", "18848"},
+    {"upstream.nodes", "ddb1:8848,ddb2:8849", "ddb3:1, [fd00::3]:2 weight=3",
+     "ddb3:1,[fd00::3]:2 weight=3"},
     {"upstream.tls", "false", "TRUE", "true"},
     {"upstream.ca_file", "/a.pem", "/b.pem", "/b.pem"},
     {"upstream.tls_verify", "true", "no", "false"},
@@ -146,6 +148,7 @@ const std::vector<sample> samples = {
     {"token.max_per_client", "2", "8", "8"},
     {"token.login_concurrency", "4", "32", "32"},
     {"token.min_ready", "2", "3", "3"},
+    {"token.max_sessions_per_node", "4", "0", "0"},
     {"token.invalid_body_pattern", "a", "expired|invalid", "expired|invalid"},
     {"token.retry_buffer_bytes", "1024", "0", "0"},
     {"telemetry.otlp_endpoint", "http://a:4317", "http://b:4317", "http://b:4317"},
@@ -179,6 +182,11 @@ bool needs_real_files(std::string_view path) {
          path == "admin.token_file";
 }
 
+// upstream.nodes replaces upstream.host: the samples set one without the other.
+dotted base_for(const std::string& path) {
+  return path == "upstream.nodes" ? without(minimal, "upstream.host") : minimal;
+}
+
 TEST(load_keys_table, the_samples_cover_every_key_but_the_password_file) {
   std::set<std::string> covered;
   for (const auto& s : samples) covered.insert(s.path);
@@ -192,7 +200,8 @@ TEST(load_keys_table, the_samples_cover_every_key_but_the_password_file) {
 TEST(load_file, every_key_is_read_from_the_file) {
   for (const auto& s : samples) {
     // TLS on, so that upstream.ca_file is not warned about as unused.
-    auto r = load_keys(with(with(minimal, {{"upstream.tls", "true"}}), {{s.path, s.file_value}}));
+    auto r = load_keys(
+        with(with(base_for(s.path), {{"upstream.tls", "true"}}), {{s.path, s.file_value}}));
     EXPECT_EQ(shown(r.cfg, s.path), s.file_value) << s.path;
     EXPECT_TRUE(r.warnings.empty()) << s.path;
   }
@@ -201,7 +210,7 @@ TEST(load_file, every_key_is_read_from_the_file) {
 TEST(load_env, every_key_has_an_env_twin_that_wins_over_the_file) {
   for (const auto& s : samples) {
     std::string env_name(find_key(s.path)->env);
-    auto r = load_keys(with(minimal, {{s.path, s.file_value}}), {{env_name, s.env_value}});
+    auto r = load_keys(with(base_for(s.path), {{s.path, s.file_value}}), {{env_name, s.env_value}});
     EXPECT_EQ(shown(r.cfg, s.path), s.env_shown) << env_name;
   }
 }
@@ -211,6 +220,7 @@ TEST(load_env, every_key_works_in_environment_only_mode) {
     env_map env = {{"TPP_UPSTREAM_HOST", "ddb"},
                    {"TPP_CREDENTIAL_USERNAME", "u"},
                    {"TPP_CREDENTIAL_PASSWORD", "p"}};
+    if (s.path == "upstream.nodes") env.erase("TPP_UPSTREAM_HOST");
     env[std::string(find_key(s.path)->env)] = s.env_value;
     auto r = load(std::nullopt, map_env(env));
     EXPECT_EQ(shown(r.cfg, s.path), s.env_shown) << s.path;
@@ -414,7 +424,8 @@ const std::vector<bad_case> bad_cases = {
     {{{"upstream.host", ""}}, {}, "upstream.host: must not be empty"},
     {{{"upstream.host", "<erase>"}},
      {},
-     "upstream.host: is required (set it in the config file or TPP_UPSTREAM_HOST)"},
+     "upstream.host: is required (set upstream.host or upstream.nodes in the config file, or "
+     "TPP_UPSTREAM_HOST or TPP_UPSTREAM_NODES)"},
     {{}, {{"TPP_UPSTREAM_HOST", ""}}, "TPP_UPSTREAM_HOST: must not be empty"},
     {{{"credential.username", ""}}, {}, "credential.username: must not be empty"},
     {{{"credential.username", "<erase>"}},
@@ -445,6 +456,66 @@ const std::vector<bad_case> bad_cases = {
      {{"TPP_TOKEN_MIN_READY", "6"}},
      "TPP_TOKEN_MIN_READY: must be at most token.pool_size (5) (got 6)"},
     {{{"workers", "1025"}}, {}, "workers: must be at most 1024 (got 1025)"},
+    // upstream.nodes (docs/cluster.md)
+    {{{"upstream.nodes", "ddb1:8848"}},
+     {},
+     "upstream.host: set either upstream.host or upstream.nodes, not both"},
+    {{},
+     {{"TPP_UPSTREAM_HOST", "a"}, {"TPP_UPSTREAM_NODES", "b"}},
+     "TPP_UPSTREAM_HOST: set either TPP_UPSTREAM_HOST or TPP_UPSTREAM_NODES, not both"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "ddb1:8848, DDB1"}},
+     {},
+     "upstream.nodes: item 2 (DDB1:8848) is the same node as item 1"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "[fd00::3]:8848,[fd00:0::3]"}},
+     {},
+     "upstream.nodes: item 2 ([fd00:0::3]:8848) is the same node as item 1"},
+    {{{"upstream.host", "<erase>"}},
+     {{"TPP_UPSTREAM_NODES", "a:1,b,a:1"}},
+     "TPP_UPSTREAM_NODES: item 3 (a:1) is the same node as item 1"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "fd00::3:8848"}},
+     {},
+     "upstream.nodes item 1: \"fd00::3:8848\" is an IPv6 address without brackets "
+     "([fd00::3]:8848)"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "a,http://ddb:8848"}},
+     {},
+     "upstream.nodes item 2: \"http://ddb:8848\" is a URL, not host:port"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "[fd00::3"}},
+     {},
+     "upstream.nodes item 1: \"[fd00::3\" has no closing ']'"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", ":8848"}},
+     {},
+     "upstream.nodes item 1: \":8848\" has no host"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "ddb1:0"}},
+     {},
+     "upstream.nodes item 1 port: must be a port number 1..65535 (got \"0\")"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "ddb1 weight=0"}},
+     {},
+     "upstream.nodes item 1: weight must be 1..1000 (got \"0\")"},
+    {{{"upstream.host", "<erase>"}},
+     {{"TPP_UPSTREAM_NODES", "a, b weight=1001"}},
+     "TPP_UPSTREAM_NODES item 2: weight must be 1..1000 (got \"1001\")"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "ddb1 weight=two"}},
+     {},
+     "upstream.nodes item 1 weight: must be a whole number (got \"two\")"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "ddb1 wieght=2"}},
+     {},
+     "upstream.nodes item 1: unknown option \"wieght\" (expected weight or server_name)"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", "ddb1 heavy"}},
+     {},
+     "upstream.nodes item 1: expected weight=N or server_name=NAME after the address (got "
+     "\"heavy\")"},
+    {{{"upstream.host", "<erase>"}},
+     {{"TPP_UPSTREAM_NODES", ""}},
+     "TPP_UPSTREAM_NODES: must not be empty"},
+    {{{"upstream.host", "<erase>"}, {"upstream.nodes", " , "}},
+     {},
+     "upstream.nodes: must not be empty"},
+    {{{"token.max_sessions_per_node", "2"}, {"token.min_ready", "3"}},
+     {},
+     "token.min_ready: must be at most token.max_sessions_per_node (2) (got 3)"},
+    {{{"token.max_sessions_per_node", "100001"}},
+     {},
+     "token.max_sessions_per_node: must be at most 100000 (got 100001)"},
     {{{"upstream.host", "http://ddb:8848"}},
      {},
      "upstream.host: must be a host name or address, not a URL (got \"http://ddb:8848\")"},
@@ -477,8 +548,10 @@ TEST(load_errors, each_bad_value_gives_one_line_naming_the_key) {
 }
 
 TEST(load_errors, environment_only_mode_requires_host_username_and_password) {
-  EXPECT_EQ(error_of([] { load(std::nullopt, map_env({})); }),
-            "upstream.host: is required (set it in the config file or TPP_UPSTREAM_HOST)");
+  EXPECT_EQ(
+      error_of([] { load(std::nullopt, map_env({})); }),
+      "upstream.host: is required (set upstream.host or upstream.nodes in the config file, or "
+      "TPP_UPSTREAM_HOST or TPP_UPSTREAM_NODES)");
   EXPECT_EQ(error_of([] {
               load(std::nullopt, map_env({{"TPP_UPSTREAM_HOST", "h"}}));
             }),
@@ -725,6 +798,117 @@ TEST(load_otel, the_file_cannot_set_them) {
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_TRUE(r.warnings[0].starts_with("unknown key 'OTEL_SERVICE_NAME'")) << r.warnings[0];
   EXPECT_EQ(r.cfg.telemetry.otel.service_name, "");
+}
+
+// ------------------------------------------------ upstream.nodes (cluster)
+
+const std::string nodes_yaml = R"(listen: "0.0.0.0:8080"
+upstream:
+  port: 9000
+  tls: true
+  nodes:
+    - "ddb1:8848"
+    - ddb2
+    - "[fd00::3]:8848"
+    - {address: ddb4, weight: 3, server_name: ddb4.internal}
+    - "ddb5:1 weight=2"
+credential: {username: u, password: p}
+)";
+
+TEST(load_nodes, a_list_of_strings_and_maps_is_completed) {
+  auto r = load_text(nodes_yaml);
+  EXPECT_TRUE(r.warnings.empty());
+  const auto& u = r.cfg.upstream;
+  EXPECT_EQ(u.host, "");
+  const std::vector<upstream_node> expected = {
+      {"ddb1", 8848, 1, "ddb1", "ddb1:8848"},
+      {"ddb2", 9000, 1, "ddb2", "ddb2:9000"},
+      {"fd00::3", 8848, 1, "fd00::3", "[fd00::3]:8848"},
+      {"ddb4", 9000, 3, "ddb4.internal", "ddb4:9000"},
+      {"ddb5", 1, 2, "ddb5", "ddb5:1"},
+  };
+  EXPECT_EQ(u.nodes, expected);
+  EXPECT_EQ(shown(r.cfg, "upstream.nodes"),
+            "ddb1:8848,ddb2:9000,[fd00::3]:8848,ddb4:9000 weight=3 server_name=ddb4.internal,"
+            "ddb5:1 weight=2");
+}
+
+// Nothing changes for the old configurations: one node, equal to host/port.
+TEST(load_nodes, a_single_host_is_a_list_of_one_node) {
+  auto r = load_keys(with(minimal, {{"upstream.port", "8849"}}));
+  EXPECT_EQ(r.cfg.upstream.host, "ddb");
+  EXPECT_EQ(r.cfg.upstream.nodes,
+            (std::vector<upstream_node>{{"ddb", 8849, 1, "ddb", "ddb:8849"}}));
+  EXPECT_EQ(shown(r.cfg, "upstream.nodes"), "");
+  auto v6 = load_keys(with(minimal, {{"upstream.host", "[::1]"}}));
+  ASSERT_EQ(v6.cfg.upstream.nodes.size(), 1u);
+  EXPECT_EQ(v6.cfg.upstream.nodes[0].host, "::1");
+  EXPECT_EQ(v6.cfg.upstream.nodes[0].label, "[::1]:8848");
+}
+
+// As for the password: the environment's way replaces the file's.
+TEST(load_nodes, the_environment_replaces_the_files_host_or_nodes) {
+  auto nodes = load_keys(minimal, {{"TPP_UPSTREAM_NODES", "a:1, b:2"}});
+  EXPECT_EQ(nodes.cfg.upstream.host, "");
+  ASSERT_EQ(nodes.cfg.upstream.nodes.size(), 2u);
+  EXPECT_EQ(nodes.cfg.upstream.nodes[1].label, "b:2");
+  auto host = load_text(nodes_yaml, {{"TPP_UPSTREAM_HOST", "solo"}});
+  EXPECT_EQ(host.cfg.upstream.nodes,
+            (std::vector<upstream_node>{{"solo", 9000, 1, "solo", "solo:9000"}}));
+}
+
+TEST(load_nodes, the_check_config_output_loads_back) {
+  auto r = load_text(nodes_yaml);
+  const std::string first = describe(r.cfg);
+  auto again = load_text(first);
+  EXPECT_TRUE(again.warnings.empty());
+  EXPECT_EQ(again.cfg.upstream.nodes, r.cfg.upstream.nodes);
+  EXPECT_EQ(describe(again.cfg), first);
+}
+
+TEST(load_nodes, a_bad_map_item_names_the_item) {
+  auto nodes_error = [](const std::string& items) {
+    return error_of([&] {
+      load_text(
+          "listen: \"0.0.0.0:8080\"\ncredential: {username: u, password: p}\n"
+          "upstream:\n  nodes:\n" +
+          items);
+    });
+  };
+  EXPECT_EQ(nodes_error("    - a\n    - {address: b, wieght: 2}\n"),
+            "upstream.nodes item 2: unknown key \"wieght\" (did you mean weight?)");
+  EXPECT_EQ(nodes_error("    - {address: b, colour: red}\n"),
+            "upstream.nodes item 1: unknown key \"colour\" (expected address, weight or "
+            "server_name)");
+  EXPECT_EQ(nodes_error("    - {weight: 2}\n"), "upstream.nodes item 1: address is required");
+  EXPECT_EQ(nodes_error("    - {address: \"a b\"}\n"),
+            "upstream.nodes item 1: address must be one word, without blanks or commas (got "
+            "\"a b\")");
+  EXPECT_EQ(nodes_error("    - {address: a, weight: [1]}\n"),
+            "upstream.nodes item 1: expected address, weight and server_name as single values");
+  EXPECT_EQ(nodes_error("    - [a, b]\n"),
+            "upstream.nodes: expected a list of \"host:port\" items or maps (one node per item; "
+            "quote items that start with '[')");
+  EXPECT_EQ(nodes_error("    - {address: a, weight: 1001}\n"),
+            "upstream.nodes item 1: weight must be 1..1000 (got \"1001\")");
+}
+
+TEST(load_nodes, a_server_name_without_tls_is_warned_about) {
+  auto r = load_keys(
+      with(without(minimal, "upstream.host"), {{"upstream.nodes", "a server_name=a.internal"}}));
+  EXPECT_EQ(r.warnings, std::vector<std::string>{"upstream.nodes sets a server_name but "
+                                                 "upstream.tls is false: it is not used"});
+}
+
+// pool_size is per node; the cap lowers it, never raises it.
+TEST(load_nodes, the_session_cap_bounds_each_nodes_pool) {
+  EXPECT_EQ(load_keys(minimal).cfg.token.pool_per_node(), 10u);
+  EXPECT_EQ(
+      load_keys(with(minimal, {{"token.max_sessions_per_node", "4"}})).cfg.token.pool_per_node(),
+      4u);
+  EXPECT_EQ(
+      load_keys(with(minimal, {{"token.max_sessions_per_node", "40"}})).cfg.token.pool_per_node(),
+      10u);
 }
 
 }  // namespace

@@ -81,6 +81,20 @@ TEST(reload_plan, a_list_key_round_trips) {
             allow->show(loaded({{"TPP_CLIENTS_ALLOW", "127.0.0.1/32,10.0.0.0/8"}})));
 }
 
+// Until the cluster wiring can add and drain nodes, a changed node list
+// waits for a restart, and the running nodes stay.
+TEST(reload_plan, the_node_list_needs_a_restart) {
+  const auto running = loaded({});
+  const auto plan = plan_reload(running, loaded({{"TPP_UPSTREAM_HOST", ""},
+                                                 {"TPP_UPSTREAM_NODES", "ddb1:8848,ddb2:8848"},
+                                                 {"TPP_TOKEN_MAX_SESSIONS_PER_NODE", "3"}}));
+  EXPECT_EQ(plan.need_restart, (std::vector<std::string>{"upstream.host", "upstream.nodes",
+                                                         "token.max_sessions_per_node"}));
+  EXPECT_TRUE(plan.applied.empty());
+  EXPECT_EQ(plan.next.upstream.nodes, running.upstream.nodes);
+  EXPECT_EQ(plan.next.token.max_sessions_per_node, 0u);
+}
+
 // Every live key is a real key (a typo in the list would silently make a key
 // restart-only), and the variables only the environment sets never are.
 TEST(reload_plan, live_keys_exist_and_otel_variables_need_a_restart) {
