@@ -615,8 +615,10 @@ int run(const config::config& cfg, const run_options& opts) {
   ctx.pool->set_max_per_client(cfg.token.max_per_client);
   if (!start_exporter(app)) return 1;
   // Its TLS context is ctx.upstream_tls(), which a reload may replace.
-  ctx.upstream = {cfg.upstream.host, std::to_string(cfg.upstream.port), nullptr,
-                  cfg.upstream.connect_timeout};
+  // Until clusters are wired (docs/cluster.md), the first node: with
+  // upstream.host, the only one.
+  const config::upstream_node& node = cfg.upstream.nodes.front();
+  ctx.upstream = {node.host, std::to_string(node.port), nullptr, cfg.upstream.connect_timeout};
   if (!cfg.token.invalid_body_pattern.empty()) {
     ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
   }

@@ -10,7 +10,12 @@ std::string address::to_string() const {
 }
 
 std::string upstream_config::url() const {
-  return (tls ? "https://" : "http://") + address{host, port}.to_string();
+  // With upstream.nodes host is empty: the first node, the one in use until
+  // clusters are wired (docs/cluster.md).
+  const bool listed = host.empty() && !nodes.empty();
+  const address first =
+      listed ? address{nodes.front().host, nodes.front().port} : address{host, port};
+  return (tls ? "https://" : "http://") + first.to_string();
 }
 
 std::size_t token_config::pool_per_node() const {

@@ -66,6 +66,7 @@ struct upstream_config {
   std::size_t max_idle_connections = 64;  // per worker thread
 
   // "http://host:port" or "https://...", an IPv6 host in brackets: for logs.
+  // With nodes, the first node's.
   std::string url() const;
 };
 

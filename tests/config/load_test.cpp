@@ -828,6 +828,7 @@ TEST(load_nodes, a_list_of_strings_and_maps_is_completed) {
       {"ddb5", 1, 2, "ddb5", "ddb5:1"},
   };
   EXPECT_EQ(u.nodes, expected);
+  EXPECT_EQ(u.url(), "https://ddb1:8848");  // the node in use until clusters are wired
   EXPECT_EQ(shown(r.cfg, "upstream.nodes"),
             "ddb1:8848,ddb2:9000,[fd00::3]:8848,ddb4:9000 weight=3 server_name=ddb4.internal,"
             "ddb5:1 weight=2");
