@@ -2,9 +2,9 @@
 """Prints the benchmark table from the JSON lines bench/run.sh collected.
 
 usage: report.py RESULTS.jsonl [--strict]
-Ratios are tpp/nginx: the median over rounds of the per-round ratio (the two
-proxies run back to back in each round, so a round's ratio sees the same
-machine load). Latencies and requests/s are medians over rounds. Marks compare
+Ratios are tpp/nginx CPU per request: the median over rounds of the per-round
+ratio (the two proxies run back to back in each round, so a round's ratio sees
+the same machine load). Latencies and requests/s are medians over rounds. Marks compare
 against docs/requirements.md section 5. Exit status: 0, or 3 with --strict when a
 target was missed.
 """
@@ -33,6 +33,55 @@ def cpu(r):
 
 def mark(ok):
     return "PASS" if ok else "FAIL"
+
+
+def cpu_per_request(r):
+    return r["cpu_user_us"] + r["cpu_sys_us"]
+
+
+# CPU targets (requirements.md section 5): the proxy's own CPU per request,
+# tpp/nginx. requests/s is no target: on 2 cores the load generator and the
+# upstream share the CPU with the proxy, so it cannot show a proxy's lead.
+CPU_TARGETS = {"keepalive": 0.85, "close": 1.00}
+
+
+def summarize_mode(mode, label, t, n, failed_targets):
+    by_round = {r["round"]: r for r in n}
+    ratios = [cpu_per_request(r) / cpu_per_request(by_round[r["round"]]) for r in t
+              if r["round"] in by_round and cpu_per_request(by_round[r["round"]]) > 0]
+    ratio = statistics.median(ratios) if ratios else float("inf")
+    med = lambda rs, k: statistics.median(r[k] for r in rs)
+    t_p99, n_p99 = med(t, "p99_us"), med(n, "p99_us")
+    limit = CPU_TARGETS.get(mode)
+    if limit is None:
+        ok, target = True, "informational"  # the row says what TLS costs each
+    elif mode == "keepalive":
+        ok, target = ratio <= limit and t_p99 <= n_p99, f"cpu <= {limit:.2f}x and p99 no worse"
+    else:
+        ok, target = ratio <= limit, f"cpu <= {limit:.2f}x"
+    if not ok:
+        failed_targets.append(label)
+    tu, tk = med(t, "cpu_user_us"), med(t, "cpu_sys_us")
+    nu, nk = med(n, "cpu_user_us"), med(n, "cpu_sys_us")
+    print(f"{label:<12} cpu/request  tpp {tu + tk:.1f} us (user {tu:.1f}, kernel {tk:.1f})  "
+          f"nginx {nu + nk:.1f} us (user {nu:.1f}, kernel {nk:.1f})  ratio {ratio:.2f}   [{mark(ok)} {target}]")
+    print(f"{'':<12} rps  tpp {med(t, 'rps'):.0f}  nginx {med(n, 'rps'):.0f}  "
+          f"p50 tpp {ms(med(t, 'p50_us'))} nginx {ms(med(n, 'p50_us'))}  p99 tpp {ms(t_p99)} nginx {ms(n_p99)}")
+
+
+HANDOVER_P99_TARGET = 0.0001  # seconds, with 1,000 waiters (requirements.md section 5)
+
+
+def report_handover(r, failed_targets):
+    us = lambda s: "n/a" if s is None else f"<= {s * 1e6:.0f} us"
+    line = (f"hand-over    {r.get('phase', 'fetch')}, {r.get('clients', 200)} clients: token granted -> waiter resumes, "
+            f"{r['count']:.0f} hand-overs: p50 {us(r['p50_le'])}, p99 {us(r['p99_le'])} (histogram bucket bounds)")
+    if r.get("phase") == "waiters":
+        ok = r["p99_le"] is not None and r["p99_le"] <= HANDOVER_P99_TARGET
+        line += f"   [{mark(ok)} p99 < 100 us]"
+        if not ok:
+            failed_targets.append("hand-over")
+    print(line)
 
 
 def main():
@@ -67,35 +116,7 @@ def main():
             n = [r for r in loads if r["mode"] == mode and r["proxy"] == "nginx"]
             if not t or not n:
                 continue
-            by_round = {r["round"]: r for r in n}
-            ratios = [r["rps"] / by_round[r["round"]]["rps"] for r in t if r["round"] in by_round and by_round[r["round"]]["rps"] > 0]
-            ratio = statistics.median(ratios) if ratios else 0.0
-            t_rps = statistics.median(r["rps"] for r in t)
-            n_rps = statistics.median(r["rps"] for r in n)
-            t_p50 = statistics.median(r["p50_us"] for r in t)
-            n_p50 = statistics.median(r["p50_us"] for r in n)
-            t_p99 = statistics.median(r["p99_us"] for r in t)
-            n_p99 = statistics.median(r["p99_us"] for r in n)
-            if mode == "keepalive":
-                ok = ratio >= 1.10 and t_p99 <= n_p99
-                target = ">= 1.10x and p99 no worse"
-            elif mode == "tls-keepalive":
-                ok = True  # no target: the row says what TLS costs each
-                target = "informational"
-            else:
-                ok = ratio >= 1.00
-                target = ">= 1.00x"
-            if not ok:
-                failed_targets.append(label)
-            print(f"{label:<12} rps  tpp {t_rps:.0f}  nginx {n_rps:.0f}  ratio {ratio:.2f}  "
-                  f"p50 tpp {ms(t_p50)} nginx {ms(n_p50)}  p99 tpp {ms(t_p99)} nginx {ms(n_p99)}"
-                  f"   [{mark(ok)} {target}]")
-            tu = statistics.median(r["cpu_user_us"] for r in t)
-            tk = statistics.median(r["cpu_sys_us"] for r in t)
-            nu = statistics.median(r["cpu_user_us"] for r in n)
-            nk = statistics.median(r["cpu_sys_us"] for r in n)
-            print(f"{'':<12} cpu/request  tpp {tu + tk:.1f} us (user {tu:.1f}, kernel {tk:.1f})  "
-                  f"nginx {nu + nk:.1f} us (user {nu:.1f}, kernel {nk:.1f})  ratio {(tu + tk) / max(0.001, nu + nk):.2f}")
+            summarize_mode(mode, label, t, n, failed_targets)
     for r in rows:
         if r["kind"] == "rss":
             print(f"peak RSS (VmHWM) after the load runs: tpp {r['tpp_vmhwm_kib'] / 1024:.1f} MiB, "
@@ -135,9 +156,7 @@ def main():
               f"(rounds: {', '.join(f'{m:.0f}' for m in took)})   [{mark(ok)} < 1 s]")
     for r in rows:
         if r["kind"] == "handover":
-            us = lambda s: "n/a" if s is None else f"<= {s * 1e6:.0f} us"
-            print(f"hand-over    token granted -> waiter resumes, {r['count']:.0f} hand-overs: "
-                  f"p50 {us(r['p50_le'])}, p99 {us(r['p99_le'])} (histogram bucket bounds)")
+            report_handover(r, failed_targets)
     allocs = [r for r in rows if r["kind"] == "alloc"]
     if allocs:
         print()

@@ -7,7 +7,7 @@
 #   bench/run.sh --short         CI smoke run (1 round x 2 s, 1,000 idle connections, < 60 s)
 #   bench/run.sh --profile       also: perf profile of tpp under the keep-alive load
 #   bench/run.sh --allocators    also: tpp's keep-alive load with mimalloc (linked), glibc, jemalloc
-#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,profile,alloc
+#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,waiters,profile,alloc
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
 # Environment: TPP_BENCH_BUILD_DIR (default build-release), TPP_BENCH_NO_BUILD=1
@@ -25,7 +25,7 @@ bench=$root/bench
 cores=$(nproc)
 
 rounds=3 duration=10 warmup=2 idle_n=10000 connections=50 threads=2
-phases="load,idle,startup,fetch,tls"
+phases="load,idle,startup,fetch,tls,waiters"
 strict=0 keep=0 short=0
 while (($#)); do
   case $1 in
@@ -275,7 +275,7 @@ tpp_config "$tmp/tpp.yaml" "$tpp_port" "$tpp_health" "$up_port" 64 warn
 
 echo "{\"kind\":\"meta\",\"cores\":$cores,\"rounds\":$rounds,\"duration\":$duration,\"threads\":$threads,\"connections\":$connections,\"loadavg\":$(cut -d' ' -f1 /proc/loadavg),\"noisy\":$(awk '{print ($1 >= 0.5) ? "true" : "false"}' /proc/loadavg)}" >>"$results"
 
-if has_phase load || has_phase profile || has_phase alloc || has_phase idle || has_phase tls; then
+if has_phase load || has_phase profile || has_phase alloc || has_phase idle || has_phase tls || has_phase waiters; then
   log "starting the upstream (nginx, 1 worker) on 127.0.0.1:$up_port"
   start_bg upstream nginx -e stderr -p "$tmp/upstream" -c "$tmp/upstream/nginx.conf"
   upstream_pid=$last_pid
@@ -480,6 +480,23 @@ if has_phase startup; then
   stop_pid "$emu_pid"
 fi
 
+# One "handover" row from tpp's tpp_token_handover_seconds histogram (at
+# $tpp2_health): p50/p99 as the bucket bounds that hold them. Args: the phase
+# and how many clients waited.
+handover_row() {
+  curl -s "http://127.0.0.1:$tpp2_health/metrics" | python3 -c '
+import json, sys
+b = []
+for l in sys.stdin:
+    if l.startswith("tpp_token_handover_seconds_bucket"):
+        le = l.split("le=\"")[1].split("\"")[0]
+        b.append((float("inf") if le == "+Inf" else float(le), float(l.split()[-1])))
+n = b[-1][1] if b else 0
+q = lambda f: next((le for le, c in b if c >= f * n), None) if n else None
+print(json.dumps({"kind": "handover", "phase": sys.argv[1], "clients": int(sys.argv[2]), "count": n, "p50_le": q(0.5), "p99_le": q(0.99)}))
+' "$1" "$2" >>"$results"
+}
+
 if has_phase fetch; then
   # Issue 13: a real client library, default token.binding, 4 tokens.
   if command -v node >/dev/null; then
@@ -497,22 +514,26 @@ if has_phase fetch; then
     done
     # Hand-over: a token granted to a waiter -> that waiter resuming with it,
     # from tpp's histogram (p50/p99 as the bucket bounds that hold them).
-    curl -s "http://127.0.0.1:$tpp2_health/metrics" | python3 -c '
-import json, sys
-b = []
-for l in sys.stdin:
-    if l.startswith("tpp_token_handover_seconds_bucket"):
-        le = l.split("le=\"")[1].split("\"")[0]
-        b.append((float("inf") if le == "+Inf" else float(le), float(l.split()[-1])))
-n = b[-1][1] if b else 0
-q = lambda f: next((le for le, c in b if c >= f * n), None) if n else None
-print(json.dumps({"kind": "handover", "count": n, "p50_le": q(0.5), "p99_le": q(0.99)}))
-' >>"$results"
+    handover_row fetch 200
     stop_pid "$tpp_pid"
     stop_pid "$emu_pid"
   else
     log "fetch: node is not installed, skipped"
   fi
+fi
+
+if has_phase waiters; then
+  # Issue 18: the hand-over with 1,000 waiters. wrk keeps 1,000 connections
+  # each sending POSTs through 4 tokens, so at any moment ~996 wait; every
+  # returned token goes to the next of them.
+  log "waiters: 1000 connections through pool_size 4 for ${duration} s"
+  tpp_config "$tmp/tpp-waiters.yaml" "$tpp2_port" "$tpp2_health" "$up_port" 4 warn
+  start_tpp tpp-waiters "$tmp/tpp-waiters.yaml" "$tpp2_health"
+  timeout $((duration + 60)) wrk -t"$threads" -c1000 -d"${duration}s" --timeout 30s -s "$bench/post.lua" \
+    "http://127.0.0.1:$tpp2_port" >"$tmp/waiters.txt" 2>&1 || { cat "$tmp/waiters.txt" >&2; die "wrk (waiters)"; }
+  grep -q "Socket errors\|Non-2xx" "$tmp/waiters.txt" && { cat "$tmp/waiters.txt" >&2; die "requests failed (waiters)"; }
+  handover_row waiters 1000
+  stop_pid "$tpp_pid"
 fi
 
 report_args=("$results")

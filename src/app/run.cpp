@@ -247,11 +247,11 @@ asio::awaitable<void> start_tokens(application* app) {
       std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::instance().now() - t0)
           .count();
   const auto held = app->ctx.pool->counts().total;
-  spdlog::info("ready: {} of {} tokens after {} ms", held, app->cfg.token.pool_size, ms);
+  spdlog::info("ready: {} of {} tokens after {} ms", held, app->cfg.token.pool_per_node(), ms);
   // Readiness in systemd's terms: token.min_ready tokens are held
   // (docs/deployment.md#systemd).
   const auto status = "serving, " + std::to_string(held) + " of " +
-                      std::to_string(app->cfg.token.pool_size) + " tokens at start";
+                      std::to_string(app->cfg.token.pool_per_node()) + " tokens at start";
   if (!app->taking_over) {
     notify_ready(status);
   } else if (!take_traffic(*app, status)) {
@@ -563,7 +563,7 @@ void serve(application& app) {
   spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}",
                TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
                cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
-               cfg.upstream.url(), cfg.token.pool_size);
+               cfg.upstream.url(), cfg.token.pool_per_node());
   // A successor accepts once it holds its tokens; its predecessor serves
   // until then (take_traffic).
   if (!app.taking_over) app.proxy->start();
@@ -578,6 +578,22 @@ void serve(application& app) {
     spdlog::warn("shutdown: {} worker loop(s) still busy after the grace period; stopped them", n);
   }
   if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
+}
+
+}  // namespace
+
+namespace {
+
+// Until the per-node pools are wired (docs/cluster.md), a node list must
+// name one node: serving only the first of several would look like failover
+// that is not there.
+bool one_node(const config::config& cfg) {
+  if (cfg.upstream.nodes.size() == 1) return true;
+  spdlog::error(
+      "upstream.nodes lists {} nodes; this version of tpp serves one node per process "
+      "(several nodes: docs/cluster.md, planned). Run one tpp per node, or list one node",
+      cfg.upstream.nodes.size());
+  return false;
 }
 
 }  // namespace
@@ -611,12 +627,12 @@ int run(const config::config& cfg, const run_options& opts) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  ctx.pool = pool::token_pool::create(cfg.token.pool_size, steady_clock::instance());
+  if (!one_node(cfg)) return 1;
+  ctx.pool = pool::token_pool::create(cfg.token.pool_per_node(), steady_clock::instance());
   ctx.pool->set_max_per_client(cfg.token.max_per_client);
   if (!start_exporter(app)) return 1;
   // Its TLS context is ctx.upstream_tls(), which a reload may replace.
-  // Until clusters are wired (docs/cluster.md), the first node: with
-  // upstream.host, the only one.
+  // The one node (one_node()): upstream.host, or a one-item upstream.nodes.
   const config::upstream_node& node = cfg.upstream.nodes.front();
   ctx.upstream = {node.host, std::to_string(node.port), nullptr, cfg.upstream.connect_timeout};
   if (!cfg.token.invalid_body_pattern.empty()) {
