@@ -91,7 +91,9 @@ signal_settings resolve_signal(const config::telemetry_config& cfg,
     s.url = endpoint.find("://") == std::string::npos ? "http://" + endpoint : endpoint;
     if (url->path.empty()) {
       s.url += "/";
-      s.target.path = "/";
+      // assign(1, '/'), not = "/": GCC 12 at -O3 reports a false -Wrestrict
+      // for a one-character literal copied into a string here.
+      s.target.path.assign(1, '/');
     }
   } else {
     std::string path = url->path;
