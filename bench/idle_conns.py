@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Holds N idle client connections open to tpp and measures what they cost.
+"""Holds N idle client connections open to a proxy and measures what they cost.
 
-Reads tpp's VmRSS before and after opening the connections, waits until tpp
-reports them all accepted (tpp_client_connections_open on /metrics), checks
-that tpp still answers a request on a new connection and that none of the idle
-connections was closed, then closes everything. Prints one JSON line
+Reads the proxy's VmRSS (summed over --pid, e.g. nginx's workers) before and
+after opening the connections, waits until the proxy has accepted them all
+(tpp: tpp_client_connections_open on /metrics, with --health-port; otherwise
+the open descriptors of the --pid processes), checks that the proxy still
+answers a request on a new connection and that none of the idle connections
+was closed, then closes everything. Prints one JSON line
 ("BENCH_RESULT {...}") and exits 0, or non-zero when something failed.
 Python standard library only; bounded in time (--timeout).
 """
 import argparse
 import http.client
 import json
+import os
 import resource
 import selectors
 import socket
@@ -24,6 +27,14 @@ def status_kib(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     raise RuntimeError(f"{key} not in /proc/{pid}/status")
+
+
+def rss_kib(pids):
+    return sum(status_kib(p, "VmRSS") for p in pids)
+
+
+def open_fds(pids):
+    return sum(len(os.listdir(f"/proc/{p}/fd")) for p in pids)
 
 
 def open_gauge(health_port):
@@ -53,9 +64,11 @@ def one_request(port):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pid", type=int, required=True)
+    ap.add_argument("--pid", type=int, action="append", required=True,
+                    help="a process whose RSS counts (repeat for nginx's workers)")
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--health-port", type=int, required=True)
+    ap.add_argument("--health-port", type=int,
+                    help="tpp's: count accepted connections with its gauge, not descriptors")
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("--hold", type=float, default=2.0, help="seconds to hold after all are accepted")
     ap.add_argument("--timeout", type=float, default=60.0)
@@ -72,8 +85,9 @@ def main():
     # Warm-up request: buffers and the upstream connection exist before "before".
     result["warmup_status"] = one_request(a.port)
     time.sleep(0.3)
-    base_open = open_gauge(a.health_port)
-    rss_before = status_kib(a.pid, "VmRSS")
+    opened = (lambda: open_gauge(a.health_port)) if a.health_port else (lambda: open_fds(a.pid))
+    base_open = opened()
+    rss_before = rss_kib(a.pid)
 
     sel = selectors.DefaultSelector()
     socks = []
@@ -106,16 +120,16 @@ def main():
     # handshake before accept).
     accepted = -1
     while time.monotonic() < deadline:
-        accepted = open_gauge(a.health_port) - base_open
+        accepted = opened() - base_open
         if accepted >= result["connected"]:
             break
         time.sleep(0.1)
     result["accepted"] = accepted
     time.sleep(a.hold)
-    rss_after = status_kib(a.pid, "VmRSS")
+    rss_after = rss_kib(a.pid)
     result["rss_before_kib"] = rss_before
     result["rss_after_kib"] = rss_after
-    result["vmhwm_kib"] = status_kib(a.pid, "VmHWM")
+    result["vmhwm_kib"] = sum(status_kib(p, "VmHWM") for p in a.pid)
     result["kib_per_conn"] = round((rss_after - rss_before) / max(1, result["connected"]), 3)
 
     # tpp still answers, with all the idle connections held.

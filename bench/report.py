@@ -121,17 +121,25 @@ def main():
         if r["kind"] == "rss":
             print(f"peak RSS (VmHWM) after the load runs: tpp {r['tpp_vmhwm_kib'] / 1024:.1f} MiB, "
                   f"nginx proxy workers (sum) {r['nginx_vmhwm_kib'] / 1024:.1f} MiB")
+    ngx_idle = next((r for r in rows if r["kind"] == "idle" and r.get("proxy") == "nginx"), None)
     for r in rows:
-        if r["kind"] == "idle":
+        if r["kind"] == "idle" and r.get("proxy", "tpp") == "tpp":
             held = r["connected"] == r["n"] and r["connect_errors"] == 0 and r["closed_by_peer"] == 0 and r["accepted"] >= r["n"]
-            mem_ok = r["kib_per_conn"] < 10
+            mem_ok = r["kib_per_conn"] < 1
             many = r["n"] >= 10000
             print(f"idle conns   {r['connected']} of {r['n']} held (accepted {r['accepted']}, connect errors "
                   f"{r['connect_errors']}, closed by tpp {r['closed_by_peer']}), request while held: "
                   f"{r['request_status']}   [{mark(held and r['request_status'] == 200)} "
                   f"{'10,000' if many else r['n']} connections without error]")
-            print(f"idle memory  RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB = "
-                  f"{r['kib_per_conn']:.2f} KiB per connection   [{mark(mem_ok)} < 10 KiB]")
+            print(f"idle memory  tpp RSS {r['rss_before_kib']} -> {r['rss_after_kib']} KiB = "
+                  f"{r['kib_per_conn']:.2f} KiB per connection   [{mark(mem_ok)} < 1 KiB]")
+            if ngx_idle:
+                n = ngx_idle
+                n_held = n["connected"] == n["n"] and n["accepted"] >= n["n"] and n["closed_by_peer"] == 0
+                print(f"{'':<12} nginx workers' RSS {n['rss_before_kib']} -> {n['rss_after_kib']} KiB = "
+                      f"{n['kib_per_conn']:.2f} KiB per connection ({n['connected']} of {n['n']} held"
+                      f"{'' if n_held else ', NOT all held'})  tpp/nginx "
+                      f"{r['kib_per_conn'] / max(0.001, n['kib_per_conn']):.1f}x")
             if not mem_ok:
                 failed_targets.append("idle memory")
             if not (held and r["request_status"] == 200):

@@ -140,7 +140,7 @@ wait_http() {  # url expected_status seconds pid
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 read -r up_port ngx_port tpp_port tpp_health emu_port tpp2_port tpp2_health ngx_tls_port tpp_tls_port \
-  tpp_tls_health <<<"$(free_ports 10)"
+  tpp_tls_health ngx_idle_port <<<"$(free_ports 11)"
 
 # A realistic DolphinDB token: 128 random bytes, base64, 64-char lines, each
 # ending in "\n" (escaped in JSON); the bearer form is the same without them.
@@ -236,25 +236,28 @@ EOF
 # ---------------------------------------------------------------- nginx as the proxy under comparison
 # Same job as tpp: a fixed bearer token, Host kept, X-Forwarded-For/-Proto
 # added, keep-alive to the upstream; one worker per core like tpp's default.
-cat >"$tmp/proxy/nginx.conf" <<EOF
-$(nginx_common "$tmp/proxy")
+nginx_proxy_conf() {  # prefix port with_tls
+  cat <<EOF
+$(nginx_common "$1")
 worker_processes $cores;
 worker_rlimit_nofile $(ulimit -n);
 events { worker_connections $(( $(ulimit -n) - 64 )); }
 http {
-$(nginx_http_common "$tmp/proxy")
+$(nginx_http_common "$1")
     upstream ddb {
         server 127.0.0.1:$up_port;
         keepalive 64;
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$ngx_port reuseport backlog=4096;
+        listen 127.0.0.1:$2 reuseport backlog=4096;
 $(nginx_location)
     }
-$(if has_phase tls; then nginx_tls_server; fi)
+$(if (($3)); then nginx_tls_server; fi)
 }
 EOF
+}
+nginx_proxy_conf "$tmp/proxy" "$ngx_port" "$(has_phase tls && echo 1 || echo 0)" >"$tmp/proxy/nginx.conf"
 
 tpp_config() {  # file port health_port upstream_port pool_size log_level
   cat >"$1" <<EOF
@@ -462,8 +465,24 @@ if has_phase idle; then
   timeout 120 python3 "$bench/idle_conns.py" --pid "$tpp_pid" --port "$tpp2_port" \
     --health-port "$tpp2_health" -n "$idle_n" --hold "$([[ $short == 1 ]] && echo 0.5 || echo 2)" \
     >"$tmp/idle.txt" 2>&1 || { cat "$tmp/idle.txt" >&2; die "idle connections"; }
-  sed -n 's/^BENCH_RESULT {/{"kind":"idle",/p' "$tmp/idle.txt" >>"$results"
+  sed -n 's/^BENCH_RESULT {/{"kind":"idle","proxy":"tpp",/p' "$tmp/idle.txt" >>"$results"
   stop_pid "$tpp_pid"
+  # The same for a fresh nginx proxy (its workers' RSS summed, accepted
+  # connections counted by their descriptors).
+  log "idle connections: $idle_n held open to a fresh nginx"
+  mkdir -p "$tmp/proxy-idle"
+  nginx_proxy_conf "$tmp/proxy-idle" "$ngx_idle_port" 0 >"$tmp/proxy-idle/nginx.conf"
+  start_bg nginx-idle nginx -e stderr -p "$tmp/proxy-idle" -c "$tmp/proxy-idle/nginx.conf"
+  ngx_idle_pid=$last_pid
+  wait_http "http://127.0.0.1:$ngx_idle_port/api/execute" 200 10 "$ngx_idle_pid" ||
+    { cat "$tmp/nginx-idle.log" >&2; die "nginx (idle) did not start"; }
+  ngx_pid_args=()
+  for w in $(pgrep -P "$ngx_idle_pid"); do ngx_pid_args+=(--pid "$w"); done
+  timeout 120 python3 "$bench/idle_conns.py" "${ngx_pid_args[@]}" --port "$ngx_idle_port" \
+    -n "$idle_n" --hold "$([[ $short == 1 ]] && echo 0.5 || echo 2)" \
+    >"$tmp/idle-nginx.txt" 2>&1 || { cat "$tmp/idle-nginx.txt" >&2; die "idle connections (nginx)"; }
+  sed -n 's/^BENCH_RESULT {/{"kind":"idle","proxy":"nginx",/p' "$tmp/idle-nginx.txt" >>"$results"
+  stop_pid "$ngx_idle_pid"
 fi
 
 if has_phase startup; then

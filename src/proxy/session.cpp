@@ -38,16 +38,17 @@ std::string address_text(const asio::ip::address& a) {
 
 // TCP_NODELAY is not set here: accepted sockets inherit it from the
 // listening socket (worker::listen), one system call less per connection.
-session::session(worker& w, tcp::socket socket, const tcp::endpoint& peer)
+session::session(worker& w, tcp::socket socket, const tcp::endpoint& peer, session_start start)
     : c_(w, std::move(socket), address_text(peer.address())) {
+  c_.in_buf = std::move(start.first_bytes);
+  if (!start.counted) w.connection_opened();
   w.add(*this);
-  metrics::registry::global().on_connection_opened();
 }
 
 session::~session() {
   c_.release_lease();
   c_.w.remove(*this);
-  metrics::registry::global().on_connection_closed();
+  c_.w.connection_closed();
 }
 
 void session::check_deadline(clock::time_point now) {
@@ -78,8 +79,9 @@ void session::close() {
   if (c_.upstream) c_.upstream->tcp().socket().close(ec);
 }
 
-asio::awaitable<void> run_session(worker* w, tcp::socket socket, tcp::endpoint peer) {
-  session s(*w, std::move(socket), peer);
+asio::awaitable<void> run_session(worker* w, tcp::socket socket, tcp::endpoint peer,
+                                  session_start start) {
+  session s(*w, std::move(socket), peer, std::move(start));
   if (w->ctx().tls) {
     const bool ok = co_await accept_tls(s.conn());
     if (!ok) co_return;

@@ -6,6 +6,7 @@
 #include "net/peek.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/framing.hpp"
+#include "proxy/session_entry.hpp"
 #include "proxy/worker.hpp"
 
 namespace tpp::proxy {
@@ -33,7 +34,7 @@ class session final : public session_link {
  public:
   // `peer` is the client's address as accept() returned it.
   session(worker& w, boost::asio::ip::tcp::socket socket,
-          const boost::asio::ip::tcp::endpoint& peer);
+          const boost::asio::ip::tcp::endpoint& peer, session_start start);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;

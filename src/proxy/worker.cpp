@@ -9,12 +9,14 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <system_error>
 
 #include "access/asio_address.hpp"
 #include "common/log_exception.hpp"
 #include "common/log_throttle.hpp"
 #include "metrics/registry.hpp"
+#include "net/peek.hpp"
 #include "proxy/accept_backoff.hpp"
 #include "proxy/session_entry.hpp"
 
@@ -71,13 +73,13 @@ asio::awaitable<void> accept_loop(worker* w, tcp::acceptor* acceptor) {
   accept_backoff backoff;
   for (;;) {
     boost::system::error_code ec;
-    tcp::socket socket(w->io());
+    client_socket socket(w->io());
     // The peer's address comes with accept(): no getpeername per connection.
     tcp::endpoint peer;
     if (at_budget(w->ctx_)) {
       ec = asio::error::no_descriptors;
     } else {
-      auto [aec, accepted] = co_await acceptor->async_accept(peer, use_tuple);
+      auto [aec, accepted] = co_await acceptor->async_accept(w->io(), peer, use_tuple);
       ec = aec;
       socket = std::move(accepted);
     }
@@ -90,8 +92,7 @@ asio::awaitable<void> accept_loop(worker* w, tcp::acceptor* acceptor) {
         spdlog::info("accept: accepting again after {} pause(s)", pauses);
       }
       if (refused_source(w->ctx_, peer)) continue;  // `socket` closes as it goes
-      asio::co_spawn(w->io(), run_session(w, std::move(socket), peer),
-                     log_exception{"proxy session"});
+      w->admit(std::move(socket), peer);
       if (w->stopping_) co_return;
       continue;
     }
@@ -126,6 +127,7 @@ asio::awaitable<void> sweep_loop(worker* w) {
     // check_deadline only cancels socket operations; no session is destroyed
     // during the walk.
     for (auto& s : w->sessions_) s.check_deadline(now);
+    w->idle_.expire(now - w->ctx_.settings()->client_idle_timeout);
     w->upstreams_.prune();
     if (w->index_ == 0) w->poll_tls_files(now);
   }
@@ -157,6 +159,7 @@ worker::~worker() {
   acceptors_.clear();
   sweep_timer_.reset();
   upstreams_.clear();
+  idle_.clear();
   io_.reset();
 }
 
@@ -204,6 +207,7 @@ void worker::begin_shutdown() {
     // answered with Connection: close: closing it now would race a request
     // the client is sending (docs/operations.md, "Upgrades without downtime").
     if (!ctx_.handing_over.load(std::memory_order_relaxed)) {
+      idle_.close_quiet();
       for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close_if_idle();
     }
     upstreams_.clear();
@@ -216,6 +220,7 @@ void worker::force_close() {
     closed_ = true;
     boost::system::error_code ec;
     for (auto& a : acceptors_) a.close(ec);
+    idle_.close_all();
     for (auto it = sessions_.begin(); it != sessions_.end();) (it++)->close();
     sweep_timer_->cancel();
     upstreams_.clear();
@@ -226,16 +231,59 @@ void worker::stop_loop() {
   io_->stop();
 }
 
-void worker::add(session_link& s) {
-  sessions_.push_back(s);
+// A new client has usually sent its request by the time it is accepted: one
+// read without waiting takes it, and its session starts with those bytes.
+// Otherwise the buffer goes at once and the connection waits on the idle
+// list, with no coroutine and no buffer (docs/performance.md, "Idle
+// connections"). TLS keeps the session's own handshake path from the start.
+void worker::admit(client_socket socket, const tcp::endpoint& peer) {
+  connection_opened();
+  const auto spawn = [&](session_start start) {
+    asio::co_spawn(*io_, run_session(this, tcp::socket(std::move(socket)), peer, std::move(start)),
+                   log_exception{"proxy session"});
+  };
+  if (ctx_.tls) return spawn({.counted = true});
+  boost::beast::flat_buffer first;
+  std::size_t n = 0;
+  const auto state = net::try_read(socket.native_handle(),
+                                   static_cast<char*>(first.prepare(4096).data()), 4096, n);
+  switch (state) {
+    case net::read_state::bytes:
+      first.commit(n);
+      return spawn({.counted = true, .first_bytes = std::move(first)});
+    case net::read_state::nothing:
+      // Shutting down (not handing over): nothing is waited for.
+      if (ctx_.shutting_down.load(std::memory_order_relaxed) &&
+          !ctx_.handing_over.load(std::memory_order_relaxed)) {
+        break;
+      }
+      idle_.hold(std::move(socket), peer, steady_clock::instance().now());
+      return;
+    case net::read_state::closed:
+    case net::read_state::error:
+      break;
+  }
+  connection_closed();  // `socket` closes as it goes
+}
+
+void worker::connection_opened() {
   session_count_.fetch_add(1, std::memory_order_relaxed);
   ctx_.client_connections.fetch_add(1, std::memory_order_relaxed);
+  metrics::registry::global().on_connection_opened();
+}
+
+void worker::connection_closed() {
+  session_count_.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.client_connections.fetch_sub(1, std::memory_order_relaxed);
+  metrics::registry::global().on_connection_closed();
+}
+
+void worker::add(session_link& s) {
+  sessions_.push_back(s);
 }
 
 void worker::remove(session_link& s) {
   s.unlink();
-  session_count_.fetch_sub(1, std::memory_order_relaxed);
-  ctx_.client_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace tpp::proxy

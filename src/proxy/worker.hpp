@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "proxy/idle_list.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -75,10 +76,23 @@ class worker {
   // Last resort when force_close() did not let run() return in time: stops
   // the event loop whatever is still pending. Any thread.
   void stop_loop();
-  // Number of live client connections (read on the worker thread or racy).
+  // Number of open client connections, idle or in a session (read on the
+  // worker thread or racy).
   std::size_t session_count() const noexcept { return session_count_.load(); }
+  // Client connections on the idle list (worker thread only).
+  std::size_t idle_count() const noexcept { return idle_.size(); }
 
-  // Session bookkeeping, worker thread only.
+  // A connection just accepted: read what it sent already and start its
+  // session, or hold it on the idle list until it sends something. Worker
+  // thread only.
+  void admit(client_socket socket, const boost::asio::ip::tcp::endpoint& peer);
+
+  // Bookkeeping, worker thread only. Every open connection is counted once
+  // (the client connection gauge, the connection budget), whether it waits
+  // on the idle list or runs as a session; sessions are also linked, for
+  // their deadlines and shutdown.
+  void connection_opened();
+  void connection_closed();
   void add(session_link& s);
   void remove(session_link& s);
 
@@ -102,6 +116,7 @@ class worker {
   upstream_pool upstreams_;
   boost::intrusive::list<session_link, boost::intrusive::constant_time_size<false>> sessions_;
   std::atomic<std::size_t> session_count_{0};
+  idle_list idle_{*this};
   relay_buffers buffers_;
   std::optional<boost::asio::steady_timer> sweep_timer_;
   bool stopping_ = false;  // begin_shutdown(): no more accepts
