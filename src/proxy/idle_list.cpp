@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 // What one idle connection costs besides the wait operation and the socket's
-// reactor state (docs/performance.md): about 90 bytes.
+// reactor state (docs/performance.md): 96 bytes.
 struct idle_list::entry : entry_base {
   entry(client_socket s, const tcp::endpoint& p, clock::time_point t)
       : socket(std::move(s)), peer(p), since(t) {}
