@@ -84,6 +84,54 @@ def report_handover(r, failed_targets):
     print(line)
 
 
+def bigbody(rows, failed_targets):
+    """Issue 18: big bodies, direct vs through tpp vs through nginx."""
+    big = [r for r in rows if r["kind"] == "bigbody"]
+    if not big:
+        return
+    print()
+    print("big bodies (medians over rounds; CPU = the proxy's own user+kernel time per GiB):")
+    med = {}
+    for d in ("down", "up"):
+        for p in ("direct", "tpp", "nginx"):
+            rs = [r for r in big if r["dir"] == d and r["proxy"] == p]
+            if not rs:
+                continue
+            secs = statistics.median(r["seconds"] for r in rs)
+            gib = rs[0]["bytes"] / 2**30
+            tick = 1.0 / rs[0]["clk_tck"]
+            user = statistics.median(r["cpu_user_ticks"] for r in rs) * tick / gib
+            sys_ = statistics.median(r["cpu_sys_ticks"] for r in rs) * tick / gib
+            med[d, p] = (secs, user + sys_)
+            what = "download" if d == "down" else "upload"
+            cpu_text = "" if p == "direct" else f"  cpu {user + sys_:.2f} s/GiB ({user:.2f}u+{sys_:.2f}k)"
+            print(f"  {what:<8} {p:<6} {rs[0]['bytes'] >> 20:>5} MiB  {secs:7.3f} s  "
+                  f"{rs[0]['bytes'] / secs / 2**20:8.0f} MiB/s{cpu_text}")
+    if ("down", "direct") in med and ("down", "tpp") in med:
+        ratio = med["down", "tpp"][0] / med["down", "direct"][0]
+        ok = ratio <= 1.2
+        if not ok:
+            failed_targets.append("big download time")
+        print(f"  download time tpp/direct {ratio:.2f}   [{mark(ok)} <= 1.2x]")
+    if ("down", "tpp") in med and ("down", "nginx") in med:
+        t, n = med["down", "tpp"][1], med["down", "nginx"][1]
+        ok = t <= n / 3
+        if not ok:
+            failed_targets.append("big download CPU")
+        print(f"  download CPU/GiB tpp {t:.2f} s, nginx {n:.2f} s, ratio {t / max(n, 1e-9):.2f}   [{mark(ok)} <= 1/3 of nginx]")
+    if ("up", "tpp") in med and ("up", "nginx") in med:
+        t, n = med["up", "tpp"][0], med["up", "nginx"][0]
+        ok = t <= n
+        if not ok:
+            failed_targets.append("big upload time")
+        print(f"  upload time tpp {t:.3f} s, nginx {n:.3f} s, ratio {t / n:.2f}   [{mark(ok)} <= nginx]")
+    for r in rows:
+        if r["kind"] == "bigbody_rss":
+            print(f"  tpp memory: download {r['down_rss0_kib'] / 1024:.1f} -> peak {r['down_hwm_kib'] / 1024:.1f} MiB, "
+                  f"upload {r['up_rss0_kib'] / 1024:.1f} -> peak {r['up_hwm_kib'] / 1024:.1f} MiB; "
+                  f"spliced by the download tpp: {int(float(r['down_spliced_bytes'])) >> 20} MiB")
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     strict = "--strict" in sys.argv
@@ -165,6 +213,7 @@ def main():
     for r in rows:
         if r["kind"] == "handover":
             report_handover(r, failed_targets)
+    bigbody(rows, failed_targets)
     allocs = [r for r in rows if r["kind"] == "alloc"]
     if allocs:
         print()

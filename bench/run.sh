@@ -7,7 +7,7 @@
 #   bench/run.sh --short         CI smoke run (1 round x 2 s, 1,000 idle connections, < 60 s)
 #   bench/run.sh --profile       also: perf profile of tpp under the keep-alive load
 #   bench/run.sh --allocators    also: tpp's keep-alive load with mimalloc (linked), glibc, jemalloc
-#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,waiters,profile,alloc
+#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,waiters,bigbody,profile,alloc
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
 # Environment: TPP_BENCH_BUILD_DIR (default build-release), TPP_BENCH_NO_BUILD=1
@@ -25,11 +25,12 @@ bench=$root/bench
 cores=$(nproc)
 
 rounds=3 duration=10 warmup=2 idle_n=10000 connections=50 threads=2
-phases="load,idle,startup,fetch,tls,waiters"
+big_mib=1024 upload_mib=512  # bigbody: the download and the upload
+phases="load,idle,startup,fetch,tls,waiters,bigbody"
 strict=0 keep=0 short=0
 while (($#)); do
   case $1 in
-    --short) short=1 rounds=1 duration=2 warmup=1 idle_n=1000 ;;
+    --short) short=1 rounds=1 duration=2 warmup=1 idle_n=1000 big_mib=64 upload_mib=64 ;;
     --profile) phases+=",profile" ;;
     --allocators) phases+=",alloc" ;;
     --phases) phases=$2; shift ;;
@@ -140,7 +141,7 @@ wait_http() {  # url expected_status seconds pid
 kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 read -r up_port ngx_port tpp_port tpp_health emu_port tpp2_port tpp2_health ngx_tls_port tpp_tls_port \
-  tpp_tls_health ngx_idle_port <<<"$(free_ports 11)"
+  tpp_tls_health ngx_idle_port sink_port tpp3_port tpp3_health <<<"$(free_ports 14)"
 
 # A realistic DolphinDB token: 128 random bytes, base64, 64-char lines, each
 # ending in "\n" (escaped in JSON); the bearer form is the same without them.
@@ -153,7 +154,7 @@ token_json=$(sed 's/$/\\\\n/' <<<"$token_lines" | tr -d '\n')  # "\\n" for nginx
 # costs, so one core's worth is far more than either proxy can send it, and
 # it leaves the other core's time to the proxy under test and wrk (the same
 # for both proxies).
-mkdir -p "$tmp/upstream" "$tmp/proxy"
+mkdir -p "$tmp/upstream" "$tmp/proxy" "$tmp/files"
 nginx_common() {  # prefix
   cat <<EOF
 daemon off;
@@ -185,6 +186,11 @@ $(nginx_http_common "$tmp/upstream")
     default_type application/json;
     server {
         listen 127.0.0.1:$up_port backlog=4096;
+        # bigbody: files sent straight from the page cache (the wire limit).
+        location /files/ {
+            alias $tmp/files/;
+            sendfile on;
+        }
         location = /api/login {
             return 200 '{"session":"1","user":"admin","code":"0","message":"","result":["$token_json"]}';
         }
@@ -249,9 +255,31 @@ $(nginx_http_common "$1")
         keepalive 64;
         keepalive_requests 1000000;
     }
+    upstream sink {
+        server 127.0.0.1:$sink_port;
+        keepalive 8;
+    }
     server {
         listen 127.0.0.1:$2 reuseport backlog=4096;
 $(nginx_location)
+        # bigbody: streamed both ways, never spooled to disk (nginx's
+        # defaults would write a big response or request body to a temp file).
+        location /files/ {
+            proxy_pass http://ddb;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "Bearer $bearer";
+            proxy_buffering off;
+            proxy_max_temp_file_size 0;
+        }
+        location /sink {
+            proxy_pass http://sink;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "Bearer $bearer";
+            proxy_request_buffering off;
+            client_max_body_size 0;
+        }
     }
 $(if (($3)); then nginx_tls_server; fi)
 }
@@ -278,7 +306,7 @@ tpp_config "$tmp/tpp.yaml" "$tpp_port" "$tpp_health" "$up_port" 64 warn
 
 echo "{\"kind\":\"meta\",\"cores\":$cores,\"rounds\":$rounds,\"duration\":$duration,\"threads\":$threads,\"connections\":$connections,\"loadavg\":$(cut -d' ' -f1 /proc/loadavg),\"noisy\":$(awk '{print ($1 >= 0.5) ? "true" : "false"}' /proc/loadavg)}" >>"$results"
 
-if has_phase load || has_phase profile || has_phase alloc || has_phase idle || has_phase tls || has_phase waiters; then
+if has_phase load || has_phase profile || has_phase alloc || has_phase idle || has_phase tls || has_phase waiters || has_phase bigbody; then
   log "starting the upstream (nginx, 1 worker) on 127.0.0.1:$up_port"
   start_bg upstream nginx -e stderr -p "$tmp/upstream" -c "$tmp/upstream/nginx.conf"
   upstream_pid=$last_pid
@@ -338,7 +366,7 @@ start_tpp() {  # name config health_port [env...] -> tpp_pid
     { cat "$tmp/$name.log" >&2; die "$name did not get ready"; }
 }
 
-if has_phase load || has_phase profile || has_phase tls; then
+if has_phase load || has_phase profile || has_phase tls || has_phase bigbody; then
   log "starting nginx (proxy, $cores workers) on 127.0.0.1:$ngx_port and tpp ($cores workers) on 127.0.0.1:$tpp_port"
   start_bg nginx-proxy nginx -e stderr -p "$tmp/proxy" -c "$tmp/proxy/nginx.conf"
   nginx_pid=$last_pid
@@ -553,6 +581,65 @@ if has_phase waiters; then
   grep -q "Socket errors\|Non-2xx" "$tmp/waiters.txt" && { cat "$tmp/waiters.txt" >&2; die "requests failed (waiters)"; }
   handover_row waiters 1000
   stop_pid "$tpp_pid"
+fi
+
+if has_phase bigbody; then
+  # Issue 18: big bodies. A sparse file served by the upstream with
+  # sendfile, fetched straight (the wire limit), through tpp and through
+  # nginx; an upload read to its end by bench/body_sink.py, straight and
+  # through both. Each proxy's own CPU and tpp's memory growth are kept.
+  truncate -s "${big_mib}M" "$tmp/files/big.bin"
+  truncate -s "${upload_mib}M" "$tmp/upload.bin"
+  curl -s -X POST "http://127.0.0.1:$up_port/api/login" -d '{"username":"admin","password":"123456"}' \
+    >"$tmp/login.json"
+  start_bg body-sink python3 "$bench/body_sink.py" "$sink_port" "$tmp/login.json"
+  sink_pid=$last_pid
+  wait_http "http://127.0.0.1:$sink_port/api/login" 200 10 "$sink_pid" ||
+    { cat "$tmp/body-sink.log" >&2; die "body sink did not start"; }
+  tpp_config "$tmp/tpp-down.yaml" "$tpp2_port" "$tpp2_health" "$up_port" 4 warn
+  start_tpp tpp-down "$tmp/tpp-down.yaml" "$tpp2_health"
+  down_tpp=$tpp_pid
+  tpp_config "$tmp/tpp-up.yaml" "$tpp3_port" "$tpp3_health" "$sink_port" 4 warn
+  start_tpp tpp-up "$tmp/tpp-up.yaml" "$tpp3_health"
+  up_tpp=$tpp_pid
+  down_rss0=$(kib "$down_tpp" VmRSS) up_rss0=$(kib "$up_tpp" VmRSS)
+  transfer() {  # dir proxy round url "pids" -> one JSON line in $results (round 0: warm-up)
+    local dir=$1 proxy=$2 round=$3 url=$4 cpids=$5 res code secs bytes u0 s0 u1 s1
+    # shellcheck disable=SC2086
+    read -r u0 s0 < <(cpu_ticks $cpids)
+    if [[ $dir == up ]]; then
+      res=$(timeout 600 curl -sS -o /dev/null -H 'Expect:' -X POST -T "$tmp/upload.bin" \
+        -w '%{http_code} %{time_total} %{size_upload}' "$url") || die "upload through $proxy"
+    else
+      res=$(timeout 600 curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}' "$url") ||
+        die "download through $proxy"
+    fi
+    # shellcheck disable=SC2086
+    read -r u1 s1 < <(cpu_ticks $cpids)
+    read -r code secs bytes <<<"$res"
+    [[ $code == 200 ]] || die "bigbody $dir through $proxy: HTTP $code"
+    local mib=$big_mib
+    [[ $dir == up ]] && mib=$upload_mib
+    local want=$((mib * 1048576))
+    [[ ${bytes%.*} == "$want" ]] || die "bigbody $dir through $proxy: $bytes bytes, not $want"
+    log "  bigbody $dir $proxy round $round: ${secs} s"
+    ((round > 0)) || return 0
+    echo "{\"kind\":\"bigbody\",\"dir\":\"$dir\",\"proxy\":\"$proxy\",\"round\":$round,\"seconds\":$secs,\"bytes\":$want,\"cpu_user_ticks\":$((u1 - u0)),\"cpu_sys_ticks\":$((s1 - s0)),\"clk_tck\":$(getconf CLK_TCK)}" >>"$results"
+  }
+  log "bigbody: ${big_mib} MiB download, ${upload_mib} MiB upload; direct, tpp, nginx; $rounds round(s)"
+  for ((r = 0; r <= rounds; r++)); do
+    transfer down direct "$r" "http://127.0.0.1:$up_port/files/big.bin" ""
+    transfer down tpp "$r" "http://127.0.0.1:$tpp2_port/files/big.bin" "$down_tpp"
+    transfer down nginx "$r" "http://127.0.0.1:$ngx_port/files/big.bin" "$nginx_workers"
+    transfer up direct "$r" "http://127.0.0.1:$sink_port/sink" ""
+    transfer up tpp "$r" "http://127.0.0.1:$tpp3_port/sink" "$up_tpp"
+    transfer up nginx "$r" "http://127.0.0.1:$ngx_port/sink" "$nginx_workers"
+  done
+  spliced=$(curl -s "http://127.0.0.1:$tpp2_health/metrics" | awk '$1 == "tpp_spliced_bytes_total" {print $2}')
+  echo "{\"kind\":\"bigbody_rss\",\"down_rss0_kib\":$down_rss0,\"down_hwm_kib\":$(kib "$down_tpp" VmHWM),\"up_rss0_kib\":$up_rss0,\"up_hwm_kib\":$(kib "$up_tpp" VmHWM),\"down_spliced_bytes\":${spliced:-0}}" >>"$results"
+  stop_pid "$down_tpp"
+  stop_pid "$up_tpp"
+  stop_pid "$sink_pid"
 fi
 
 report_args=("$results")

@@ -212,6 +212,9 @@ struct config {
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_header_fields = 100;  // fields in a request head (431 above)
   std::size_t max_body_bytes = 0;       // 0 = unlimited
+  // Big bodies between plain TCP sockets move with splice(2), not through
+  // tpp's memory (docs/performance.md, "Big bodies").
+  bool relay_splice = true;
 };
 
 }  // namespace tpp::config

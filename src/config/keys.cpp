@@ -420,6 +420,9 @@ const key_spec table[] = {
     {"max_body_bytes", "TPP_MAX_BODY_BYTES", false, false,
      [](C& c, S v, S n) { c.max_body_bytes = count(v, n); },
      [](const C& c) { return std::to_string(c.max_body_bytes); }},
+    {"relay_splice", "TPP_RELAY_SPLICE", false, false,
+     [](C& c, S v, S n) { c.relay_splice = parse_bool(v, n); },
+     [](const C& c) { return show_bool(c.relay_splice); }},
 
     tls_cert_file<&C::server_tls>("server_tls.cert_file", "TPP_SERVER_TLS_CERT_FILE"),
     tls_key_file<&C::server_tls>("server_tls.key_file", "TPP_SERVER_TLS_KEY_FILE"),
@@ -513,6 +516,7 @@ constexpr std::string_view live_key_names[] = {
     "max_header_fields",
     "client_body_min_bytes_per_second",
     "max_body_bytes",
+    "relay_splice",
     "admin.token_file",
     "upstream.tls",
     "upstream.ca_file",

@@ -54,6 +54,7 @@ enum counter_id : std::size_t {
   c_conn_closed,
   c_bytes_received,
   c_bytes_sent,
+  c_bytes_spliced,
   c_bad_requests,
   c_queue_timeouts,
   c_queue_rejections,
@@ -283,6 +284,10 @@ void registry::on_client_bytes(std::uint64_t received, std::uint64_t sent) noexc
   if (sent != 0) bump(s.counters[c_bytes_sent], sent);
 }
 
+void registry::on_spliced_bytes(std::uint64_t n) noexcept {
+  if (n != 0) bump(local().counters[c_bytes_spliced], n);
+}
+
 void registry::on_connection_refused() noexcept {
   bump(local().counters[c_conn_refused_not_allowed]);
 }
@@ -508,6 +513,8 @@ void add_client_families(family_builder& b, const shard_sums& sums) {
            c[c_bytes_received]);
   b.single("tpp_client_sent_bytes_total", counter, "By", "Bytes written to clients.",
            c[c_bytes_sent]);
+  b.single("tpp_spliced_bytes_total", counter, "By",
+           "Body bytes relayed with splice(2), without a copy through tpp.", c[c_bytes_spliced]);
   b.histogram("tpp_request_duration_seconds",
               "Time from a request's first byte to its response's last byte.", latency_bounds,
               sums.request_duration);

@@ -80,6 +80,8 @@ class registry {
   void on_request_done(std::string_view method, unsigned status, double seconds) noexcept;
   // Bytes read from / written to clients (any granularity; summed).
   void on_client_bytes(std::uint64_t received, std::uint64_t sent) noexcept;
+  // Body bytes relayed with splice(2), socket to socket inside the kernel.
+  void on_spliced_bytes(std::uint64_t n) noexcept;
   // A request rejected as malformed (400/431/413) before reaching DolphinDB.
   void on_bad_request() noexcept;
   // A client connection closed right after accept: its source is outside

@@ -360,7 +360,8 @@ asio::awaitable<exchange::step> exchange::stream_request() {
       relay_source<net::client_stream, true>{c_.client, c_.in_buf, req_, client_body_limit()},
       relay_sink<net::upstream_stream>{*c_.upstream,
                                        says_chunked(head_),
-                                       {io_phase::upstream_write, cfg_.upstream.read_timeout}},
+                                       {io_phase::upstream_write, cfg_.upstream.read_timeout},
+                                       cfg_.relay_splice},
       c_.head_out, c_.deadline, c_.w.buffers());
   rec_.bytes_in = r.bytes;
   if (!r.ec) co_return step::next;
@@ -523,8 +524,9 @@ asio::awaitable<void> exchange::send_response() {
     auto r = co_await relay(
         relay_source<net::upstream_stream, false>{
             *c_.upstream, c_.up_buf, *res_, {io_phase::upstream_read, cfg_.upstream.read_timeout}},
-        relay_sink<net::client_stream>{c_.client, says_chunked(rhead), to_client}, c_.head_out,
-        c_.deadline, c_.w.buffers());
+        relay_sink<net::client_stream>{c_.client, says_chunked(rhead), to_client,
+                                       cfg_.relay_splice},
+        c_.head_out, c_.deadline, c_.w.buffers());
     rec_.bytes_out = r.bytes;
     complete = r.complete;
     if (r.ec) {

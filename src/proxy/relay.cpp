@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "metrics/registry.hpp"
 #include "net/client_stream.hpp"
 #include "net/upstream_stream.hpp"
 #include "proxy/wire.hpp"
@@ -70,6 +71,51 @@ asio::awaitable<relay_result> relay_sized(relay_source<In, IsRequest> in, relay_
     remaining -= take;
     result.bytes += take;
     head = {};
+  }
+  result.complete = true;
+  co_return result;
+}
+
+// The TCP socket under a stream that is plain TCP, else null: TLS must see
+// every byte.
+tcp::socket* plain_socket(net::client_stream& s) noexcept {
+  return s.is_tls() ? nullptr : &s.socket();
+}
+tcp::socket* plain_socket(net::upstream_stream& s) noexcept {
+  return s.is_tls() ? nullptr : &s.tcp().socket();
+}
+
+// A big sized body between plain sockets: the head and what is already
+// buffered go out with one normal write, the rest is spliced kernel to
+// kernel. Exactly the body's length is moved, so a pipelined message behind
+// it stays in the socket for the next read.
+template <bool IsRequest, class In, class Out>
+asio::awaitable<relay_result> relay_spliced(relay_source<In, IsRequest> in, relay_sink<Out> out,
+                                            std::string_view head, std::uint64_t remaining,
+                                            io_deadline& d, pipe_pool::lent pipe) {
+  relay_result result;
+  const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(in.buf.size(), remaining));
+  const body_piece piece({static_cast<const char*>(in.buf.data().data()), take}, false, false);
+  d.arm(out.limit.phase, out.limit.timeout);
+  auto [ec, n] = co_await asio::async_write(out.stream, piece.with_head(head), use_tuple);
+  d.disarm();
+  if (ec) {
+    result.ec = ec;
+    co_return result;
+  }
+  in.buf.consume(take);
+  remaining -= take;
+  result.bytes = take;
+  if (remaining > 0) {
+    auto s = co_await splice_body(*plain_socket(in.stream), *plain_socket(out.stream), remaining,
+                                  in.limit, out.limit, d, std::move(pipe));
+    metrics::registry::global().on_spliced_bytes(s.bytes);
+    result.bytes += s.bytes;
+    if (s.ec) {
+      result.ec = s.ec;
+      result.in_failed = s.in_failed;
+      co_return result;
+    }
   }
   result.complete = true;
   co_return result;
@@ -210,6 +256,12 @@ asio::awaitable<relay_result> relay(relay_source<In, IsRequest> in, relay_sink<O
   const auto length = in.parser.is_done() ? boost::optional<std::uint64_t>(0)
                                           : in.parser.content_length_remaining();
   if (length && (!out.chunked || in.parser.is_done())) {
+    if (out.may_splice && *length >= splice_min_body && plain_socket(in.stream) &&
+        plain_socket(out.stream)) {
+      if (auto pipe = buffers.pipes().take()) {
+        return relay_spliced(in, out, head, *length, d, std::move(*pipe));
+      }
+    }
     return relay_sized(in, out, head, *length, d);
   }
   return relay_parsed(in, out, head, d, buffers);

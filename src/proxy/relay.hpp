@@ -20,14 +20,18 @@
 
 #include "proxy/deadline.hpp"
 #include "proxy/framing.hpp"
+#include "proxy/splice.hpp"
 
 namespace tpp::proxy {
 
 // Spare 64 KiB buffers for streamed bodies, kept per worker so a busy
-// connection does not allocate one per message. Worker thread only.
+// connection does not allocate one per message, and the worker's spare
+// pipes for spliced ones. Worker thread only.
 class relay_buffers {
  public:
   static constexpr std::size_t size = 64 * 1024;
+
+  pipe_pool& pipes() noexcept { return pipes_; }
 
   std::unique_ptr<char[]> take();
   void give(std::unique_ptr<char[]> b);
@@ -48,6 +52,7 @@ class relay_buffers {
 
  private:
   std::vector<std::unique_ptr<char[]>> spare_;
+  pipe_pool pipes_;
 };
 
 struct head_read {
@@ -93,19 +98,22 @@ struct relay_source {
   io_limit limit;
 };
 
-// The writing side: the stream, whether the body goes out re-chunked, and
-// the limit of each write.
+// The writing side: the stream, whether the body goes out re-chunked, the
+// limit of each write, and whether a big body may be spliced (relay_splice).
 template <class Stream>
 struct relay_sink {
   Stream& stream;
   bool chunked;
   io_limit limit;
+  bool may_splice = false;
 };
 
 // Sends `head` and streams the rest of the message from `in` to `out`. The
 // head goes out with the first body piece (a small message already buffered
 // leaves in one write). The next read waits for the last write: a slow side
 // holds the other back, and memory stays at one buffer per direction.
+// A body of at least splice_min_body bytes sized by Content-Length, between
+// two plain TCP sockets, is spliced after what is already buffered.
 template <bool IsRequest, class In, class Out>
 boost::asio::awaitable<relay_result> relay(relay_source<In, IsRequest> in, relay_sink<Out> out,
                                            std::string_view head, io_deadline& d,

@@ -89,6 +89,7 @@ TEST(load_defaults, a_minimal_file_gets_every_default) {
   EXPECT_EQ(c.shutdown_grace, 30s);
   EXPECT_EQ(c.max_header_bytes, 64u * 1024);
   EXPECT_EQ(c.max_body_bytes, 0u);
+  EXPECT_TRUE(c.relay_splice);
 }
 
 TEST(load_defaults, environment_only_mode_defaults_listen_and_port) {
@@ -165,6 +166,7 @@ const std::vector<sample> samples = {
     {"max_header_fields", "50", "200", "200"},
     {"client_body_min_bytes_per_second", "100", "0", "0"},
     {"max_body_bytes", "100", "1000000", "1000000"},
+    {"relay_splice", "true", "false", "false"},
     {"credential.rejected_retry_seconds", "60", "10", "10"},
     {"server_tls.min_version", "1.2", "1.3", "1.3"},
     {"server_tls.handshake_timeout_seconds", "10", "0.5", "0.5"},

@@ -173,6 +173,7 @@ TEST_F(registry_test, every_family_is_typed_as_documented) {
       {"tpp_tls_handshake_failures_total", counter, ""},
       {"tpp_client_received_bytes_total", counter, "By"},
       {"tpp_client_sent_bytes_total", counter, "By"},
+      {"tpp_spliced_bytes_total", counter, "By"},
       {"tpp_request_duration_seconds", histo, "s"},
       {"tpp_token_wait_seconds", histo, "s"},
       {"tpp_lease_duration_seconds", histo, "s"},
