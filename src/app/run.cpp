@@ -580,10 +580,6 @@ void serve(application& app) {
   if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
 }
 
-}  // namespace
-
-namespace {
-
 // Until the per-node pools are wired (docs/cluster.md), a node list must
 // name one node: serving only the first of several would look like failover
 // that is not there.
