@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/health_json.hpp"
+#include "pool/node_placement.hpp"
 
 namespace tpp::admin {
 
@@ -91,6 +92,9 @@ std::vector<std::string> not_ready_reasons(const health_inputs& in) {
   if (ready < required_ready(in)) {
     r.push_back(std::to_string(ready) + " of " + std::to_string(pool_size(in)) + " tokens ready, " +
                 std::to_string(required_ready(in)) + " required");
+    for (const auto& n : in.nodes) {
+      if (n.state != pool::node_state::up) r.push_back("upstream node " + n.label + " is down");
+    }
     if (!in.login_error.empty()) r.push_back("login failing: " + in.login_error);
   }
   return r;
@@ -120,6 +124,37 @@ std::vector<std::string> degraded_reasons(const health_inputs& in) {
   return r;
 }
 
+namespace {
+
+// With two or more upstream nodes: each node, and each slot's node.
+void add_nodes(nlohmann::json& j, const health_inputs& in) {
+  using nlohmann::json;
+  if (in.nodes.empty()) return;
+  json nodes = json::array();
+  for (const auto& n : in.nodes) {
+    json next = nullptr;
+    if (n.next_probe_at) {
+      const auto wait = in.now < *n.next_probe_at ? *n.next_probe_at - in.now : clock::duration{};
+      next = std::round(std::chrono::duration<double>(wait).count() * 1000.0) / 1000.0;
+    }
+    nodes.push_back({{"node", n.label},
+                     {"state", pool::to_string(n.state)},
+                     {"failures", n.failures},
+                     {"next_probe_seconds", next},
+                     {"size", n.size},
+                     {"ready", n.ready},
+                     {"available", n.available},
+                     {"in_use", n.in_use}});
+  }
+  for (auto& s : j["slots"]) {
+    const auto id = s["id"].get<std::size_t>();
+    s["node"] = in.nodes[pool::node_of_slot(id, in.nodes.size())].label;
+  }
+  j["nodes"] = std::move(nodes);
+}
+
+}  // namespace
+
 std::string render_health_json(const health_inputs& in) {
   using nlohmann::json;
   auto reasons = degraded_reasons(in);
@@ -144,6 +179,7 @@ std::string render_health_json(const health_inputs& in) {
                      {"age_seconds", age}});
   }
   j["slots"] = std::move(slots);
+  add_nodes(j, in);
   json top = json::array();
   for (const auto& c : in.clients) {
     top.push_back({{"client", c.client},
@@ -165,8 +201,8 @@ std::string render_ready_json(const health_inputs& in) {
 }
 
 metrics::scrape_inputs to_scrape_inputs(const health_inputs& in) {
-  return metrics::scrape_inputs{in.counts, in.slots, in.now, in.oldest_waiter_since,
-                                in.active_clients};
+  return metrics::scrape_inputs{in.counts,         in.slots, in.now, in.oldest_waiter_since,
+                                in.active_clients, in.nodes};
 }
 
 }  // namespace tpp::admin

@@ -10,6 +10,7 @@
 #include "common/clock.hpp"
 #include "metrics/registry.hpp"
 #include "pool/login_failures.hpp"
+#include "pool/node_health.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::admin {
@@ -44,6 +45,9 @@ struct health_inputs {
   // pool::token_manager::recent_login_failures() and how many failed in all.
   std::vector<pool::login_failure> login_failures;
   std::size_t login_failures_total = 0;
+  // upstream.nodes with two or more nodes (empty otherwise): each node's
+  // health and share of the pool (pool::node_failover::status()).
+  std::vector<pool::node_status> nodes;
   // The request counters (health_server fills them from the registry).
   traffic_figures traffic;
 };
@@ -74,6 +78,9 @@ std::vector<std::string> degraded_reasons(const health_inputs& in);
 // those (add_status_fields, health_json.cpp): per slot "holder",
 // "lent_seconds", "parked", "login_in_flight", "login_failures"; "queue",
 // "login_failures" and, when in.traffic.known, "requests" and "upstream".
+// With two or more upstream nodes, "nodes": [{"node","state","failures",
+// "next_probe_seconds","size","ready","available","in_use"}] and a "node"
+// per slot.
 std::string render_health_json(const health_inputs& in);
 
 // The /readyz body: {"status":"ready"} or {"status":"not ready","reasons":[...]}.

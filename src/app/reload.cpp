@@ -32,7 +32,7 @@ void hand_over(const config::reload_plan& plan, const reload_targets& to) {
   // New slots fill by logins, retired ones leave as their leases end; see
   // token_manager::resize(). token.min_ready stays a start-up figure: the
   // validator refused a configuration with it above the new size.
-  if (plan.changed("token.pool_size")) to.tokens.resize(next.token.pool_per_node());
+  if (plan.changed("token.pool_size")) to.tokens.resize(next.pool_slots());
   if (plan.changed("token.max_per_client"))
     to.ctx.pool->set_max_per_client(next.token.max_per_client);
   if (plan.changed("credential.rejected_retry_seconds")) {

@@ -33,6 +33,7 @@
 #include "metrics/registry.hpp"
 #include "net/server_tls.hpp"
 #include "net/upstream_stream.hpp"
+#include "pool/node_failover.hpp"
 #include "pool/token_manager.hpp"
 #include "proxy/server.hpp"
 #include "telemetry/otlp/exporter.hpp"
@@ -89,6 +90,8 @@ struct application {
                                          cfg.credential.password_file};
   std::optional<file_watch> password_watch;
   std::unique_ptr<pool::token_manager> tokens;
+  // Two or more upstream.nodes: their health and failover (docs/cluster.md).
+  std::unique_ptr<pool::node_failover> failover;
   std::unique_ptr<proxy::server> proxy;
   std::optional<admin::health_server> health;
   asio::signal_set signals{control};
@@ -125,6 +128,7 @@ struct application {
       in.login_failures = tokens->recent_login_failures();
       in.login_failures_total = tokens->login_failures_total();
     }
+    if (failover) in.nodes = failover->status();
     return in;
   }
 };
@@ -139,6 +143,19 @@ asio::awaitable<dolphindb::login_outcome> login_once(asio::any_io_executor ex,
   // Two statements, not `co_return co_await`, which GCC 12 miscompiles.
   auto outcome =
       co_await dolphindb::async_login_with(std::move(ex), std::move(target), *store, timeout);
+  co_return outcome;
+}
+
+// One login to `node`, told to the failover (when there are several nodes)
+// if `report`: the token manager's logins are; the prober reports its own.
+asio::awaitable<dolphindb::login_outcome> node_login(application* app, std::size_t node,
+                                                     bool report) {
+  // The read timeout may change on reload; the connect timeout cannot.
+  const auto timeout =
+      app->cfg.upstream.connect_timeout + app->ctx.settings()->upstream.read_timeout;
+  auto outcome = co_await login_once(app->control.get_executor(), app->ctx.target_of(node),
+                                     app->ctx.upstream_tls(), &app->credential, timeout);
+  if (report && app->failover) app->failover->on_login(node, outcome);
   co_return outcome;
 }
 
@@ -170,6 +187,7 @@ asio::awaitable<void> shut_down(application* app) {
   // Ending the control loop's work lets control.run() return: nothing on it
   // may keep waiting (the token manager cancels its logins and timers).
   app->tokens->stop();
+  if (app->failover) app->failover->stop();
   if (app->health) app->health->stop();
   if (app->file_poll) app->file_poll->cancel();
   boost::system::error_code ignored;
@@ -247,11 +265,11 @@ asio::awaitable<void> start_tokens(application* app) {
       std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::instance().now() - t0)
           .count();
   const auto held = app->ctx.pool->counts().total;
-  spdlog::info("ready: {} of {} tokens after {} ms", held, app->cfg.token.pool_per_node(), ms);
+  spdlog::info("ready: {} of {} tokens after {} ms", held, app->cfg.pool_slots(), ms);
   // Readiness in systemd's terms: token.min_ready tokens are held
   // (docs/deployment.md#systemd).
   const auto status = "serving, " + std::to_string(held) + " of " +
-                      std::to_string(app->cfg.token.pool_per_node()) + " tokens at start";
+                      std::to_string(app->cfg.pool_slots()) + " tokens at start";
   if (!app->taking_over) {
     notify_ready(status);
   } else if (!take_traffic(*app, status)) {
@@ -425,13 +443,7 @@ void start_token_manager(application& app) {
   };
   app.tokens = std::make_unique<pool::token_manager>(
       app.control.get_executor(), cfg.token, app.ctx.pool,
-      [&app]() {
-        // The read timeout may change on reload; the connect timeout cannot.
-        const auto timeout =
-            app.cfg.upstream.connect_timeout + app.ctx.settings()->upstream.read_timeout;
-        return login_once(app.control.get_executor(), app.ctx.upstream, app.ctx.upstream_tls(),
-                          &app.credential, timeout);
-      },
+      [&app](std::size_t slot) { return node_login(&app, app.ctx.node_of(slot), true); },
       steady_clock::instance(), hooks);
   app.tokens->set_rejected_retry_delay(cfg.credential.rejected_retry);
   app.ctx.hooks.report_auth_failure = [&app](std::size_t slot, std::uint64_t generation) {
@@ -441,7 +453,11 @@ void start_token_manager(application& app) {
                                           std::chrono::milliseconds timeout) {
     return app.tokens->wait_for_install(slot, generation, timeout);
   };
-  app.ctx.hooks.outage = [&app] { return app.tokens->outage(); };
+  app.ctx.hooks.outage = [&app] {
+    auto o = app.tokens->outage();
+    if (!o && app.failover) o = app.failover->outage();
+    return o;
+  };
   app.ctx.hooks.report_token_ok = [&app](std::size_t slot, std::uint64_t generation) {
     app.tokens->report_token_ok(slot, generation);
   };
@@ -557,13 +573,21 @@ void start_file_poll(application& app) {
   asio::co_spawn(app.control, poll_files(&app), log_exception{"file reload"});
 }
 
+// The upstream as the start-up line names it: its URL, or the nodes.
+std::string upstream_text(const config::upstream_config& up) {
+  if (up.nodes.size() < 2) return up.url();
+  std::string text = std::to_string(up.nodes.size()) + " nodes (";
+  for (const auto& n : up.nodes) text += (&n == &up.nodes.front() ? "" : ", ") + n.label;
+  return text + "; pool_size counts per node)";
+}
+
 // Serves until a signal ends it, then drains within the grace period.
 void serve(application& app) {
   const auto& cfg = app.cfg;
   spdlog::info("tpp {} listening on {} ({} workers), health on {}, upstream {}, pool_size {}",
                TPP_VERSION, cfg.listen.to_string(), app.proxy->worker_count(),
                cfg.health_listen ? cfg.health_listen->to_string() : std::string("(off)"),
-               cfg.upstream.url(), cfg.token.pool_per_node());
+               upstream_text(cfg.upstream), cfg.token.pool_per_node());
   // A successor accepts once it holds its tokens; its predecessor serves
   // until then (take_traffic).
   if (!app.taking_over) app.proxy->start();
@@ -580,16 +604,24 @@ void serve(application& app) {
   if (app.tracer) app.tracer->flush_and_stop(std::chrono::seconds(2));
 }
 
-// Until the per-node pools are wired (docs/cluster.md), a node list must
-// name one node: serving only the first of several would look like failover
-// that is not there.
-bool one_node(const config::config& cfg) {
-  if (cfg.upstream.nodes.size() == 1) return true;
-  spdlog::error(
-      "upstream.nodes lists {} nodes; this version of tpp serves one node per process "
-      "(several nodes: docs/cluster.md, planned). Run one tpp per node, or list one node",
-      cfg.upstream.nodes.size());
-  return false;
+// upstream.nodes with two or more nodes: a token slot per node in turn,
+// placement by the pool, and failover (docs/cluster.md). One node keeps the
+// single-upstream path exactly as it was.
+void start_failover(application& app) {
+  const auto& nodes = app.cfg.upstream.nodes;
+  if (nodes.size() < 2) return;
+  std::vector<std::uint32_t> weights;
+  for (const auto& n : nodes) weights.push_back(n.weight);
+  app.ctx.pool->set_nodes(std::move(weights));
+  app.failover = std::make_unique<pool::node_failover>(nodes, app.ctx.pool, *app.tokens,
+                                                       steady_clock::instance());
+  app.ctx.report_node_failure = [&app](std::size_t node) {
+    app.failover->report_failure(node, "connect failed");
+  };
+  asio::co_spawn(app.control, app.failover->run_probes([&app](std::size_t node) {
+    return node_login(&app, node, false);
+  }),
+                 log_exception{"node probes"});
 }
 
 }  // namespace
@@ -623,18 +655,21 @@ int run(const config::config& cfg, const run_options& opts) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  if (!one_node(cfg)) return 1;
-  ctx.pool = pool::token_pool::create(cfg.token.pool_per_node(), steady_clock::instance());
+  ctx.pool = pool::token_pool::create(cfg.pool_slots(), steady_clock::instance());
   ctx.pool->set_max_per_client(cfg.token.max_per_client);
   if (!start_exporter(app)) return 1;
   // Its TLS context is ctx.upstream_tls(), which a reload may replace.
-  // The one node (one_node()): upstream.host, or a one-item upstream.nodes.
-  const config::upstream_node& node = cfg.upstream.nodes.front();
-  ctx.upstream = {node.host, std::to_string(node.port), nullptr, cfg.upstream.connect_timeout};
+  for (const auto& node : cfg.upstream.nodes) {
+    ctx.nodes.push_back({node.host, std::to_string(node.port), nullptr,
+                         cfg.upstream.connect_timeout, node.server_name});
+  }
+  ctx.upstream = ctx.nodes.front();
+  if (ctx.nodes.size() < 2) ctx.nodes.clear();
   if (!cfg.token.invalid_body_pattern.empty()) {
     ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
   }
   start_token_manager(app);
+  start_failover(app);
   watch_password_file(app);
   for (const auto& w : config::exposure_warnings(cfg)) spdlog::warn("{}", w);
   if (!load_keys(app)) return 1;

@@ -10,8 +10,8 @@ std::string address::to_string() const {
 }
 
 std::string upstream_config::url() const {
-  // With upstream.nodes host is empty: the first node, the one in use until
-  // clusters are wired (docs/cluster.md).
+  // With upstream.nodes host is empty: the first node (the start-up log
+  // lists them all).
   const bool listed = host.empty() && !nodes.empty();
   const address first =
       listed ? address{nodes.front().host, nodes.front().port} : address{host, port};

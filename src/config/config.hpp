@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -215,6 +216,12 @@ struct config {
   // Big bodies between plain TCP sockets move with splice(2), not through
   // tpp's memory (docs/performance.md, "Big bodies").
   bool relay_splice = true;
+
+  // Token slots in the pool: pool_per_node() for each upstream node
+  // (docs/cluster.md, "Session budget").
+  std::size_t pool_slots() const {
+    return token.pool_per_node() * std::max<std::size_t>(1, upstream.nodes.size());
+  }
 };
 
 }  // namespace tpp::config

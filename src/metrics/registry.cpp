@@ -456,6 +456,33 @@ void add_pool_families(family_builder& b, const scrape_inputs& in) {
            static_cast<std::uint64_t>(in.active_clients));
 }
 
+// One series per upstream node (docs/cluster.md): the pool gauges above are
+// their sums, so old dashboards keep working.
+void add_node_families(family_builder& b, const scrape_inputs& in) {
+  if (in.nodes.empty()) return;
+  struct column {
+    const char* name;
+    const char* help;
+    std::uint64_t (*value)(const pool::node_status&);
+  };
+  static constexpr column columns[] = {
+      {"tpp_node_up", "1 while the upstream node is up, 0 while it is down or probed.",
+       [](const pool::node_status& n) -> std::uint64_t { return n.state == pool::node_state::up; }},
+      {"tpp_node_tokens_total", "Tokens held by the node's slots (usable ones).",
+       [](const pool::node_status& n) -> std::uint64_t { return n.ready; }},
+      {"tpp_node_tokens_in_use", "The node's tokens lent to client connections.",
+       [](const pool::node_status& n) -> std::uint64_t { return n.in_use; }},
+      {"tpp_node_tokens_available", "The node's usable tokens not lent.",
+       [](const pool::node_status& n) -> std::uint64_t { return n.available; }},
+      {"tpp_node_pool_size", "The node's token slots in service.",
+       [](const pool::node_status& n) -> std::uint64_t { return n.size; }},
+  };
+  for (const auto& c : columns) {
+    auto& f = b.add(c.name, gauge, "", c.help);
+    for (const auto& n : in.nodes) f.numbers.push_back({{{"node", n.label}}, c.value(n)});
+  }
+}
+
 void add_client_families(family_builder& b, const shard_sums& sums) {
   const auto& c = sums.counters;
   // Client side.
@@ -608,6 +635,7 @@ snapshot registry::collect(const scrape_inputs& in) const {
   snap.families.reserve(32);
   family_builder b(snap);
   add_pool_families(b, in);
+  add_node_families(b, in);
   add_client_families(b, sums);
   add_token_families(b, sums);
   add_upstream_families(b, sums);

@@ -9,6 +9,7 @@
 
 #include "common/clock.hpp"
 #include "metrics/snapshot.hpp"
+#include "pool/node_health.hpp"
 #include "pool/token_pool.hpp"
 
 namespace tpp::metrics {
@@ -20,6 +21,9 @@ struct scrape_inputs {
   tpp::clock::time_point now;
   std::optional<tpp::clock::time_point> oldest_waiter_since;
   std::size_t active_clients = 0;  // client addresses holding or waiting for a token
+  // upstream.nodes with two or more nodes (empty otherwise): the tpp_node_*
+  // families, one series per node.
+  std::vector<pool::node_status> nodes;
 };
 
 // How one DolphinDB login ended, as tpp_logins_total's `outcome` label counts

@@ -138,7 +138,7 @@ std::string tls_failure_detail(beast::ssl_stream<beast::tcp_stream>& s,
                                const std::string& mismatch) {
   long vr = SSL_get_verify_result(s.native_handle());
   if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-    return "certificate verification failed: expected host " + t.host +
+    return "certificate verification failed: expected host " + t.tls_name() +
            ", the certificate is for " + (mismatch.empty() ? "no name" : mismatch);
   }
   if (vr != X509_V_OK) {
@@ -178,18 +178,19 @@ asio::awaitable<connect_result> async_connect(upstream_stream& s, const upstream
   tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
   if (auto* tls = s.tls()) {
     boost::system::error_code not_ip;
-    asio::ip::make_address(t.host, not_ip);
+    const auto& name = t.tls_name();
+    asio::ip::make_address(name, not_ip);
     // SNI carries names only (RFC 6066); an IP literal is checked against the
     // certificate's IP SANs by host_name_verification below.
     if (not_ip && !SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                            TLSEXT_NAMETYPE_host_name, const_cast<char*>(t.host.c_str()))) {
+                            TLSEXT_NAMETYPE_host_name, const_cast<char*>(name.c_str()))) {
       r.ec = errc::tls_failed;
       r.detail = "cannot set SNI host name";
       tcp_stream.close();
       co_return r;
     }
     auto mismatch = std::make_shared<std::string>();
-    tls->set_verify_callback(verify_host{t.host, mismatch});
+    tls->set_verify_callback(verify_host{name, mismatch});
     auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (hec) {
       r.ec = hec == beast::error::timeout ? make_error_code(errc::upstream_timeout)

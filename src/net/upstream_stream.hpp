@@ -50,6 +50,10 @@ class upstream_stream {
 
   void use_stream_deadlines() noexcept { stream_deadlines_ = true; }
 
+  // Which upstream node it is connected to (upstream.nodes index; 0 with one
+  // node): a connection is reused only for a token of the same node.
+  std::size_t node = 0;
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& b, Token&& token) {
     if (tls_) return tls_->async_read_some(b, std::forward<Token>(token));
@@ -78,6 +82,10 @@ struct upstream_target {
   std::string port;
   asio::ssl::context* tls = nullptr;  // null = plain TCP
   std::chrono::milliseconds connect_timeout{5000};
+  // The name sent in SNI and checked against the certificate; empty = host
+  // (upstream.nodes server_name: nodes reached by address, certificates by name).
+  std::string server_name;
+  const std::string& tls_name() const { return server_name.empty() ? host : server_name; }
 };
 
 struct connect_result {

@@ -10,3 +10,10 @@ target_link_libraries(tpp_token_manager
 if(TPP_SANITIZE MATCHES "thread")
   target_compile_options(tpp_token_manager PRIVATE -Wno-tsan)
 endif()
+
+# node_failover: each upstream node's health fed by connects and logins, the
+# manager told to drop and refill a node's slots, the active probes.
+add_library(tpp_node_failover STATIC ${CMAKE_CURRENT_LIST_DIR}/node_failover.cpp)
+target_link_libraries(tpp_node_failover
+  PUBLIC tpp_token_manager tpp_pool tpp_asio
+  PRIVATE tpp_common tpp_warnings spdlog::spdlog)

@@ -4,6 +4,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "common/clock.hpp"
 
@@ -82,6 +83,18 @@ class node_health {
   node_state state_ = node_state::up;
   unsigned failures_ = 0;
   std::optional<time_point> probe_at_;
+};
+
+// One node as /health and the metrics show it.
+struct node_status {
+  std::string label;
+  node_state state = node_state::up;
+  unsigned failures = 0;
+  std::optional<clock::time_point> next_probe_at;
+  std::size_t size = 0;       // its slots in service
+  std::size_t ready = 0;      // holding a usable token, lent or not
+  std::size_t available = 0;  // ready and not lent
+  std::size_t in_use = 0;     // lent
 };
 
 }  // namespace tpp::pool

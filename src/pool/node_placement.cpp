@@ -23,15 +23,25 @@ int compare(const node_load& a, const node_load& b) {
 
 std::optional<std::size_t> node_placement::choose(std::span<const node_load> nodes) {
   const std::size_t n = nodes.size();
+  if (credit_.size() != n) credit_.assign(n, 0);  // a node list that changed starts afresh
   std::optional<std::size_t> best;
-  // Visiting from the cursor makes the first of equals the round-robin pick.
-  for (std::size_t step = 0; step < n; ++step) {
-    const std::size_t i = (next_ + step) % n;
-    if (!nodes[i].up) continue;
-    if (!best || compare(nodes[i], nodes[*best]) < 0) best = i;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (nodes[i].up && (!best || compare(nodes[i], nodes[*best]) < 0)) best = i;
   }
-  if (best) next_ = (*best + 1) % n;
-  return best;
+  if (!best) return std::nullopt;
+  // Smooth weighted round-robin among the nodes tied with the best: each
+  // gains its weight, the richest is chosen and pays the tied total.
+  std::int64_t total = 0;
+  std::optional<std::size_t> pick;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!nodes[i].up || compare(nodes[i], nodes[*best]) != 0) continue;
+    const auto w = static_cast<std::int64_t>(weight_of(nodes[i]));
+    credit_[i] += w;
+    total += w;
+    if (!pick || credit_[i] > credit_[*pick]) pick = i;
+  }
+  credit_[*pick] -= total;
+  return pick;
 }
 
 }  // namespace tpp::pool

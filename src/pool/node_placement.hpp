@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace tpp::pool {
 
@@ -14,6 +15,13 @@ struct node_load {
   std::uint32_t weight = 1;     // upstream.nodes weight, >= 1
   std::size_t assigned = 0;     // client connections placed on it now
 };
+
+// The node of token slot `slot` among `nodes` nodes: slots are dealt out in
+// turn (slot i on node i % nodes), so that a pool_size changed by reload
+// adds or retires the highest ids and every node keeps its share.
+inline std::size_t node_of_slot(std::size_t slot, std::size_t nodes) noexcept {
+  return nodes > 1 ? slot % nodes : 0;
+}
 
 // Chooses the node for a new client connection. Pure: no clock, no I/O.
 // Not thread-safe: one owner calls choose() (the tie cursor is its state).
@@ -32,14 +40,16 @@ struct node_load {
 //     keeping a smooth weighted round-robin's running credits, so it corrects
 //     itself when connections end at different rates on different nodes, and
 //     a node coming back or being drained needs no reset of hidden state.
-//  4. A tie left after that goes round-robin: the first tied node at or
-//     after the one following the last choice.
+//  4. A tie left after that goes by smooth weighted round-robin among the
+//     tied nodes (nginx's): while every node is idle (one request at a
+//     time, binding request) nothing else tells them apart, and the weights
+//     must still hold. Equal weights make it a plain rotation.
 class node_placement {
  public:
   std::optional<std::size_t> choose(std::span<const node_load> nodes);
 
  private:
-  std::size_t next_ = 0;  // where the round-robin looks first
+  std::vector<std::int64_t> credit_;  // by node: the weighted round-robin's credit
 };
 
 }  // namespace tpp::pool

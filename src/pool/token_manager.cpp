@@ -85,6 +85,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     bool unverified = false;      // ready, but the node may have restarted since
     bool needs_login = true;      // empty or stale: urgent work, due at retry_at
     bool in_flight = false;       // a login for this slot is under way
+    bool held = false;            // its node is down: no login until release_slots()
     unsigned failures = 0;        // consecutive failed logins (backoff exponent)
     unsigned young_refusals = 0;  // tokens in a row refused young (refusal_backoff)
     clock::time_point retry_at{};
@@ -93,7 +94,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   };
 
   impl(asio::any_io_executor ex, const config::token_config& cfg, std::shared_ptr<token_pool> pool,
-       login_fn login, const tpp::clock& clk, hooks h)
+       slot_login_fn login, const tpp::clock& clk, hooks h)
       : strand_(asio::make_strand(std::move(ex))),
         cfg_(cfg),
         pool_(std::move(pool)),
@@ -124,7 +125,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   asio::any_io_executor strand_;
   config::token_config cfg_;
   std::shared_ptr<token_pool> pool_;
-  login_fn login_;
+  slot_login_fn login_;
   const tpp::clock& clock_;
   hooks hooks_;
   std::size_t n_;  // the pool's size at construction (start-up); see service_n_
@@ -250,7 +251,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
         std::vector<std::size_t> urgent;
         for (std::size_t i = 0; i < slots_.size(); ++i) {
           const auto& s = slots_[i];
-          if (!s.in_service || !s.needs_login || s.in_flight) continue;
+          if (!s.in_service || !s.needs_login || s.in_flight || s.held) continue;
           if (s.retry_at <= now) {
             urgent.push_back(i);
           } else {
@@ -317,7 +318,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     auto t0 = self->clock_.now();
     login_outcome r;
     try {
-      r = co_await self->login_();
+      r = co_await self->login_(l.slot);
     } catch (const std::exception& e) {
       r.what = login_outcome::kind::failed;
       r.token.clear();
@@ -396,6 +397,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     if (!s.has_token) ++installed_;
     s.has_token = true;
     s.stale = false;
+    s.held = false;
     set_unverified_locked(s, false);
     s.needs_login = false;
     s.failures = 0;
@@ -694,6 +696,46 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     return out;
   }
 
+  // Strand. The slots' node is down: their tokens are dropped (a holder
+  // keeps its last value until its lease ends) and no login is tried until
+  // release_slots(); a login under way finishes as usual.
+  void hold(const std::vector<std::size_t>& ids) {
+    {
+      std::lock_guard gate(pool_gate_);
+      if (stopped_) return;
+      std::lock_guard lock(mu_);
+      for (const auto i : ids) {
+        if (i >= slots_.size() || !slots_[i].in_service) continue;
+        auto& s = slots_[i];
+        pool_->clear(i);
+        if (s.has_token) --installed_;
+        s.has_token = false;
+        s.stale = false;
+        s.needs_login = true;
+        s.held = true;
+        set_unverified_locked(s, false);
+        if (!refresh_in_flight_.contains(i)) schedule_.clear(i);
+      }
+    }
+    call_state_hook();
+  }
+
+  // Strand. The slots' node is up again: they are logged in now, as at
+  // start-up (login_concurrency applies), their backoff forgotten.
+  void release(const std::vector<std::size_t>& ids) {
+    {
+      std::lock_guard lock(mu_);
+      const auto now = clock_.now();
+      for (const auto i : ids) {
+        if (i >= slots_.size() || !slots_[i].held) continue;
+        slots_[i].held = false;
+        slots_[i].failures = 0;
+        slots_[i].retry_at = now;
+      }
+    }
+    wake();
+  }
+
   void credential_changed() {
     asio::post(strand_, [self = shared_from_this()] {
       if (self->stopped_ || !self->lift_hold()) return;
@@ -914,10 +956,22 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
 };
 
 token_manager::token_manager(asio::any_io_executor ex, const config::token_config& cfg,
-                             std::shared_ptr<token_pool> pool, login_fn login,
+                             std::shared_ptr<token_pool> pool, slot_login_fn login,
                              const tpp::clock& clk, hooks h)
     : impl_(std::make_shared<impl>(std::move(ex), cfg, std::move(pool), std::move(login), clk,
                                    std::move(h))) {}
+
+token_manager::token_manager(asio::any_io_executor ex, const config::token_config& cfg,
+                             std::shared_ptr<token_pool> pool, login_fn login,
+                             const tpp::clock& clk, hooks h)
+    : token_manager(std::move(ex), cfg, std::move(pool), any_slot(std::move(login)), clk,
+                    std::move(h)) {}
+
+token_manager::slot_login_fn token_manager::any_slot(login_fn login) {
+  if (!login) return {};
+  // Not a coroutine itself: it returns the one `login` makes.
+  return [login = std::move(login)](std::size_t) { return login(); };
+}
 
 token_manager::~token_manager() {
   impl_->stop();
@@ -989,6 +1043,14 @@ void token_manager::stop() {
 
 void token_manager::credential_changed() {
   impl_->credential_changed();
+}
+
+void token_manager::hold_slots(std::vector<std::size_t> slots) {
+  asio::post(impl_->strand_, [self = impl_, slots = std::move(slots)] { self->hold(slots); });
+}
+
+void token_manager::release_slots(std::vector<std::size_t> slots) {
+  asio::post(impl_->strand_, [self = impl_, slots = std::move(slots)] { self->release(slots); });
 }
 
 void token_manager::renew_all() {

@@ -65,6 +65,9 @@ class token_manager {
   // be a plain function returning a named coroutine called with arguments by
   // value, never a capturing lambda that is itself a coroutine.
   using login_fn = std::function<boost::asio::awaitable<dolphindb::login_outcome>()>;
+  // The same for one slot: with upstream.nodes, a slot logs in on its node.
+  using slot_login_fn =
+      std::function<boost::asio::awaitable<dolphindb::login_outcome>(std::size_t slot)>;
   using hooks = token_manager_hooks;
 
   // How long a credential that DolphinDB rejected while running is left alone.
@@ -72,6 +75,9 @@ class token_manager {
 
   token_manager(boost::asio::any_io_executor ex, const config::token_config& cfg,
                 std::shared_ptr<token_pool> pool, login_fn login, const tpp::clock& clk,
+                hooks h = {});
+  token_manager(boost::asio::any_io_executor ex, const config::token_config& cfg,
+                std::shared_ptr<token_pool> pool, slot_login_fn login, const tpp::clock& clk,
                 hooks h = {});
   ~token_manager();
   token_manager(const token_manager&) = delete;
@@ -173,10 +179,21 @@ class token_manager {
   // retiring slots first, with their tokens. Nothing happens after stop().
   void resize(std::size_t n);
 
+  // Thread-safe, any thread (the work is posted to the strand). The node of
+  // these slots is down (docs/cluster.md, "Failover"): their tokens are
+  // dropped from the pool (a holder keeps its last value until its lease
+  // ends) and they are not logged in until release_slots(). Its prober
+  // finds out when it is back.
+  void hold_slots(std::vector<std::size_t> slots);
+  // Their node is up again: they are logged in at once, as at start-up
+  // (token.login_concurrency applies), with their backoff forgotten.
+  void release_slots(std::vector<std::size_t> slots);
+
   // Thread-safe: credential.rejected_retry_seconds, from the next rejection on.
   void set_rejected_retry_delay(std::chrono::milliseconds d);
 
  private:
+  static slot_login_fn any_slot(login_fn login);
   struct impl;
   std::shared_ptr<impl> impl_;
 };

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "pool/client_shares.hpp"
+#include "pool/node_placement.hpp"
 
 namespace tpp::pool {
 
@@ -143,6 +144,10 @@ struct token_pool::impl {
   bool refusing = false;
   bool paused = false;  // pause(): nothing is lent until resume()
   client_shares shares;
+  // set_nodes(): the weight of each upstream node; slot i is on node
+  // node_of_slot(i, size). Fewer than two: no placement.
+  std::vector<std::uint32_t> node_weights;
+  node_placement placement;
 
   // The counters cover the slots in service only.
   void set_state(slot& s, slot_state to) {
@@ -221,8 +226,7 @@ struct token_pool::impl {
     if (paused) return std::nullopt;
     if (!shares.at_cap(client)) {
       if (!free.empty()) {
-        const auto idx = free.back();
-        free.pop_back();
+        const auto idx = take_free();
         lend(idx, now, client);
         return idx;
       }
@@ -240,6 +244,32 @@ struct token_pool::impl {
       }
     }
     return std::nullopt;
+  }
+
+  // The free slot to lend: the most recently returned one, on the node that
+  // placement chooses when there are several (docs/cluster.md, "Placement").
+  std::size_t take_free() {
+    if (node_weights.size() < 2) {
+      const auto idx = free.back();
+      free.pop_back();
+      return idx;
+    }
+    const auto n = node_weights.size();
+    std::vector<node_load> loads(n);
+    for (std::size_t i = 0; i < n; ++i) loads[i].weight = node_weights[i];
+    for (const auto idx : free) ++loads[node_of_slot(idx, n)].free_tokens;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i].lent && !slots[i].retired) ++loads[node_of_slot(i, n)].assigned;
+    }
+    // A node without a free token cannot take this lend; one that is down
+    // has none (its tokens are cleared when it goes down).
+    for (auto& l : loads) l.up = l.free_tokens > 0;
+    const auto node = *placement.choose(loads);
+    const auto it = std::find_if(free.rbegin(), free.rend(),
+                                 [&](std::size_t idx) { return node_of_slot(idx, n) == node; });
+    const auto idx = *it;
+    free.erase(std::next(it).base());
+    return idx;
   }
 
   bool servable(const std::string& client) const {
@@ -400,6 +430,11 @@ token_pool::token_pool(std::size_t size, const clock& clk)
 // Queued handlers are destroyed without running: nobody can be waiting on a
 // pool that no lease and no owner references any more.
 token_pool::~token_pool() = default;
+
+void token_pool::set_nodes(std::vector<std::uint32_t> weights) {
+  std::lock_guard lk(impl_->mu);
+  impl_->node_weights = std::move(weights);
+}
 
 void token_pool::set_max_per_client(std::size_t n) {
   impl::grants gs;

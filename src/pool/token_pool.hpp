@@ -204,6 +204,12 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // free; waiters are served in queue order, skipping those whose client is
   // at its cap, so every waiting client makes progress as its own leases end.
   void set_max_per_client(std::size_t n);
+  // upstream.nodes: the weight of each node (docs/cluster.md). Slot i
+  // belongs to node node_of_slot(i, weights.size()); with two or more nodes
+  // a free token is lent from the node node_placement chooses (most free
+  // tokens, then fewest lent per unit of weight, then round-robin). A node
+  // that is down has no ready slot: the token manager clears them.
+  void set_nodes(std::vector<std::uint32_t> weights);
   // How many clients snapshot() reports by name.
   static constexpr std::size_t max_clients_reported = 10;
 

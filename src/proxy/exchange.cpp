@@ -321,10 +321,12 @@ asio::awaitable<exchange::step> exchange::send_request() {
 bool exchange::reuse_upstream() {
   reused_ = true;
   const auto* tls = c_.upstream_tls.get();
+  const auto node = c_.ctx.node_of(c_.lease.slot());
+  if (c_.upstream && c_.upstream->node != node) c_.w.upstreams().put(std::move(c_.upstream));
   if (c_.upstream && c_.upstream->context() == tls && looks_alive(*c_.upstream)) return true;
   c_.drop_upstream();
   // One made before a reload changed the upstream TLS settings is closed.
-  while ((c_.upstream = c_.w.upstreams().take()) && c_.upstream->context() != tls) {
+  while ((c_.upstream = c_.w.upstreams().take({}, node)) && c_.upstream->context() != tls) {
     c_.drop_upstream();
   }
   reused_ = c_.upstream != nullptr;
@@ -334,14 +336,16 @@ bool exchange::reuse_upstream() {
 asio::awaitable<bool> exchange::connect_upstream() {
   auto& ctx = c_.ctx;
   auto conn = std::make_unique<net::upstream_stream>(c_.client.get_executor(), c_.upstream_tls);
+  conn->node = ctx.node_of(c_.lease.slot());
   net::connect_result r;
   if (ctx.connect_upstream) {
     r = co_await ctx.connect_upstream(*conn);
   } else {
-    r = co_await net::async_connect(*conn, ctx.upstream);
+    r = co_await net::async_connect(*conn, ctx.target_of(conn->node));
   }
   if (r.ec) {
     metrics::registry::global().on_upstream_connect_error();
+    if (ctx.report_node_failure) ctx.report_node_failure(conn->node);
     // The detail names the upstream's address and what refused it: for the
     // operator's log only (one line per outage, not per request); clients get
     // a generic reason (docs/security.md).

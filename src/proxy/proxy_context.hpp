@@ -10,12 +10,14 @@
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <vector>
 
 #include "access/failure_delay.hpp"
 #include "access/key_store.hpp"
 #include "config/config.hpp"
 #include "net/server_tls.hpp"
 #include "net/upstream_stream.hpp"
+#include "pool/node_placement.hpp"
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
 #include "telemetry/otlp/exporter.hpp"
@@ -95,6 +97,18 @@ struct proxy_context {
 
   std::shared_ptr<pool::token_pool> pool;
   net::upstream_target upstream;
+  // upstream.nodes when it lists two or more (docs/cluster.md): a lease's
+  // node is pool::node_of_slot(slot, nodes.size()) and its exchange connects
+  // to nodes[node]. Empty: one node, `upstream`.
+  std::vector<net::upstream_target> nodes;
+  // Thread-safe. A connect to nodes[node] failed: the node is marked down
+  // (failover). Empty with one node.
+  std::function<void(std::size_t node)> report_node_failure;
+  // Where the exchange of `slot`'s lease goes, and that node's index.
+  std::size_t node_of(std::size_t slot) const { return pool::node_of_slot(slot, nodes.size()); }
+  const net::upstream_target& target_of(std::size_t node) const {
+    return nodes.empty() ? upstream : nodes[node];
+  }
   token_hooks hooks;
   std::optional<std::regex> invalid_body_pattern;
   // Null unless OTLP export is on; then every request makes a span.

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <string>
+
 #include "metrics/registry.hpp"
 #include "proxy/proxy_context.hpp"
 #include "telemetry/otlp/exporter.hpp"
@@ -69,6 +72,12 @@ otlp::span_data wait_span(const request_record& r) {
   return s;
 }
 
+std::int64_t port_number(const std::string& port) {
+  std::int64_t n = 0;
+  std::from_chars(port.data(), port.data() + port.size(), n);
+  return n;
+}
+
 otlp::span_data upstream_span(const request_record& r, const proxy_context& ctx,
                               std::uint64_t end) {
   const auto& t = *r.trace;
@@ -80,8 +89,10 @@ otlp::span_data upstream_span(const request_record& r, const proxy_context& ctx,
   s.kind = otlp::span_kind::client;
   s.start_unix_ns = t.upstream_start_ns;
   s.end_unix_ns = t.upstream_end_ns != 0 ? t.upstream_end_ns : end;
-  s.attributes = {{"server.address", ctx.upstream.host},
-                  {"server.port", static_cast<std::int64_t>(ctx.cfg.upstream.port)},
+  // The node the request went to (its token's), written as tpp built it.
+  const auto& node = ctx.target_of(ctx.node_of(r.slot.value_or(0)));
+  s.attributes = {{"server.address", node.host},
+                  {"server.port", port_number(node.port)},
                   {"http.response.status_code", static_cast<std::int64_t>(r.status)}};
   s.status_code = status_of(r.status);
   return s;

@@ -10,11 +10,13 @@ upstream_pool::upstream_pool(std::size_t max_idle, std::chrono::milliseconds idl
   idle_.reserve(max_idle);
 }
 
-std::unique_ptr<net::upstream_stream> upstream_pool::take(clock::duration trusted) {
+std::unique_ptr<net::upstream_stream> upstream_pool::take(clock::duration trusted,
+                                                          std::size_t node) {
   const auto now = clock_.now();
-  while (!idle_.empty()) {
-    entry e = std::move(idle_.back());
-    idle_.pop_back();
+  for (auto i = idle_.size(); i-- > 0;) {
+    if (idle_[i].conn->node != node) continue;
+    entry e = std::move(idle_[i]);
+    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
     const auto idle_for = now - e.since;
     if (idle_for < idle_timeout_ && (idle_for < trusted || looks_alive(*e.conn))) {
       return std::move(e.conn);

@@ -18,11 +18,12 @@ class upstream_pool {
  public:
   upstream_pool(std::size_t max_idle, std::chrono::milliseconds idle_timeout, const clock& clk);
 
-  // The most recently used connection, within idle_timeout, that still looks
-  // alive, or null. One put back less than `trusted` ago is taken without
-  // looking (no system call): the caller can send its request again if the
-  // server did close it.
-  std::unique_ptr<net::upstream_stream> take(clock::duration trusted = clock::duration::zero());
+  // The most recently used connection to `node`, within idle_timeout, that
+  // still looks alive, or null. One put back less than `trusted` ago is taken
+  // without looking (no system call): the caller can send its request again
+  // if the server did close it.
+  std::unique_ptr<net::upstream_stream> take(clock::duration trusted = clock::duration::zero(),
+                                             std::size_t node = 0);
   // Keeps a reusable connection (the previous exchange ended cleanly).
   void put(std::unique_ptr<net::upstream_stream> c);
   // Closes every idle connection whose idle time passed idle_timeout.

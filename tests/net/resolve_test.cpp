@@ -67,7 +67,7 @@ TEST(resolve, a_silent_name_server_is_a_connect_timeout) {
   {
     asio::io_context io;
     upstream_stream s(io.get_executor(), nullptr);
-    const upstream_target t{silent_name, "8848", nullptr, 100ms};
+    const upstream_target t{silent_name, "8848", nullptr, 100ms, {}};
     asio::co_spawn(io, async_connect(s, t), [&](std::exception_ptr e, connect_result cr) {
       if (!e) r = std::move(cr);
     });

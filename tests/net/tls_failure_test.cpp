@@ -58,7 +58,7 @@ connect_result connect_to(const std::string& host, std::uint16_t port, const std
   auto ctx = make_client_tls_context(cfg);
   asio::io_context io;
   upstream_stream s(io.get_executor(), ctx.get());
-  upstream_target t{host, std::to_string(port), ctx.get(), 5000ms};
+  upstream_target t{host, std::to_string(port), ctx.get(), 5000ms, {}};
   std::optional<connect_result> r;
   asio::co_spawn(io, async_connect(s, t), [&](std::exception_ptr e, connect_result cr) {
     if (!e) r = std::move(cr);

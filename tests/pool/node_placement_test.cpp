@@ -63,6 +63,16 @@ TEST(node_placement, connections_follow_the_weights_over_many_placements) {
   EXPECT_EQ(got, (std::vector<std::size_t>{100, 200, 500}));
 }
 
+// Sequential requests leave every node idle at each choice: the weights
+// still decide.
+TEST(node_placement, idle_nodes_share_by_weight) {
+  node_placement p;
+  const std::vector<node_load> nodes = {up(4, 1), up(4, 3)};
+  std::vector<std::size_t> got(2, 0);
+  for (int i = 0; i < 40; ++i) ++got[p.choose(nodes).value()];
+  EXPECT_EQ(got, (std::vector<std::size_t>{10, 30}));
+}
+
 // Connections that ended on one node are made up for there: the rule reads
 // the connections placed now, not a history.
 TEST(node_placement, a_node_that_lost_connections_gets_the_next_ones) {

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "dolphindb/login_response.hpp"
+#include "pool/node_health.hpp"
+#include "pool/outage.hpp"
+#include "pool/token_manager.hpp"
+#include "pool/token_pool.hpp"
+
+namespace tpp::pool {
+
+// Failover between the nodes of upstream.nodes (docs/cluster.md,
+// "Failover"): a node_health per node, fed by every connect and login; the
+// token manager told to drop a node's tokens when it goes down and to log
+// its slots in again when it is back; an active probe of each down node.
+// Only built with two or more nodes: one node behaves as it always has.
+// Thread-safe: reports come from every worker and from the manager's logins.
+class node_failover {
+ public:
+  // One probe of `node`: a login to it. Its token is not used (a session of
+  // DolphinDB's the probe costs; the node's slots then log in afresh).
+  using probe_fn = std::function<boost::asio::awaitable<dolphindb::login_outcome>(std::size_t)>;
+
+  // `pool`, `tokens` and `clk` must outlive it.
+  node_failover(std::vector<config::upstream_node> nodes, std::shared_ptr<token_pool> pool,
+                token_manager& tokens, const clock& clk, probe_backoff backoff = {});
+
+  std::size_t size() const noexcept { return nodes_.size(); }
+  const std::string& label(std::size_t node) const { return nodes_[node].label; }
+
+  // A connect or login to `node` failed: down at once (the first report
+  // only), its tokens dropped; with no node left up, waiters are let out.
+  void report_failure(std::size_t node, const std::string& why);
+  // A connect or login to `node` succeeded: a down node is up again and its
+  // slots log in now.
+  void report_success(std::size_t node);
+  // A login's outcome, as the two above: a network failure or DolphinDB's
+  // "Maximum connections reached" count as failures; a rejected credential
+  // is the token manager's affair (the same users on every node).
+  void on_login(std::size_t node, const dolphindb::login_outcome& outcome);
+
+  // Every node is down: what a refused client is told (nullopt otherwise).
+  std::optional<token_outage> outage() const;
+  std::vector<node_status> status() const;
+
+  // Probes each down node when node_health says it is due, until stop().
+  // One coroutine for all nodes; run it, and call stop(), on one thread.
+  boost::asio::awaitable<void> run_probes(probe_fn probe);
+  // Ends run_probes() and cancels the probes under way (shutdown: nothing
+  // may keep the control loop waiting).
+  void stop();
+
+ private:
+  std::vector<std::size_t> slots_of(std::size_t node) const;
+  static boost::asio::awaitable<void> probe_one(node_failover* self, std::size_t node,
+                                                probe_fn probe);
+
+  std::vector<config::upstream_node> nodes_;
+  std::shared_ptr<token_pool> pool_;
+  token_manager& tokens_;
+  const clock& clock_;
+  std::vector<std::unique_ptr<node_health>> health_;
+  // run_probes()'s thread only.
+  bool stopped_ = false;
+  boost::asio::steady_timer* timer_ = nullptr;            // run_probes()'s, while it runs
+  std::vector<boost::asio::cancellation_signal> probes_;  // by node: its probe under way
+};
+
+}  // namespace tpp::pool

@@ -1,0 +1,62 @@
+// token_manager::hold_slots() / release_slots(): the slots of an upstream
+// node that is down lose their tokens and are not logged in until the node
+// is back; then they are logged in at once (docs/cluster.md, "Failover").
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "manager_harness.hpp"
+
+namespace tpp::pool {
+namespace {
+
+using namespace manager_testing;
+
+bool empty_slot(harness& h, std::size_t slot) {
+  return h.pool->slots().at(slot).state == slot_state::empty;
+}
+
+TEST(token_manager_hold, held_slots_drop_their_tokens_and_wait_for_release) {
+  harness h(4, 4);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  const int before = h.ddb->calls;
+  h.mgr->hold_slots({1, 3});
+  ASSERT_TRUE(eventually([&] { return empty_slot(h, 1) && empty_slot(h, 3); }));
+  // A login the manager does plan (a renewal of slot 0) shows that its loop
+  // ran with the held slots due, and left them alone.
+  const auto gen0 = h.generation(0);
+  ASSERT_TRUE(h.mgr->renew(0));
+  ASSERT_TRUE(eventually([&] { return h.generation(0) > gen0; }));
+  EXPECT_EQ(h.ddb->calls, before + 1);
+  EXPECT_TRUE(empty_slot(h, 1));
+  EXPECT_TRUE(empty_slot(h, 3));
+
+  h.mgr->release_slots({1, 3});
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  EXPECT_EQ(h.ddb->calls, before + 3);
+}
+
+// A held slot that was lent stays with its holder (it keeps the last value)
+// and is not lent again once returned, until a login after release.
+TEST(token_manager_hold, a_lent_slot_held_is_not_lent_again) {
+  harness h(2, 2);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  auto a = h.pool->try_acquire();
+  auto b = h.pool->try_acquire();
+  ASSERT_TRUE(a && b);
+  const auto held_slot = a->slot();
+  h.mgr->hold_slots({held_slot});
+  ASSERT_TRUE(eventually([&] { return empty_slot(h, held_slot); }));
+  EXPECT_NE(a->token(), nullptr);
+  a->reset();
+  b->reset();
+  auto c = h.pool->try_acquire();
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->slot(), held_slot);
+  EXPECT_FALSE(h.pool->try_acquire());
+}
+
+}  // namespace
+}  // namespace tpp::pool
