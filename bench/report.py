@@ -132,6 +132,20 @@ def bigbody(rows, failed_targets):
                   f"spliced by the download tpp: {int(float(r['down_spliced_bytes'])) >> 20} MiB")
 
 
+def report_failover(r, failed_targets):
+    # docs/cluster.md: new requests move within one second of a node's
+    # death, and only the requests under way on it fail (one per client).
+    ok = (r["failed_after_down"] == 0 and r["last_failure_ms"] < 1000
+          and r["failed"] <= r["clients"])
+    if not ok:
+        failed_targets.append("failover")
+    print(f"failover     3 nodes, {r['clients']} clients: {r['failed']} of {r['requests']} requests failed "
+          f"({r['failed_after_down']} after the node was marked down); down after {r['down_detect_ms']:.0f} ms, "
+          f"last failure {r['last_failure_ms']:.0f} ms after the kill; restarted node refilled after "
+          f"{r['refill_ms']:.0f} ms, serving after {r['traffic_back_ms']:.0f} ms   "
+          f"[{mark(ok)} new requests moved < 1 s, failed <= clients]")
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     strict = "--strict" in sys.argv
@@ -214,6 +228,9 @@ def main():
         if r["kind"] == "handover":
             report_handover(r, failed_targets)
     bigbody(rows, failed_targets)
+    for r in rows:
+        if r["kind"] == "failover":
+            report_failover(r, failed_targets)
     allocs = [r for r in rows if r["kind"] == "alloc"]
     if allocs:
         print()

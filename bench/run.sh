@@ -7,7 +7,7 @@
 #   bench/run.sh --short         CI smoke run (1 round x 2 s, 1,000 idle connections, < 60 s)
 #   bench/run.sh --profile       also: perf profile of tpp under the keep-alive load
 #   bench/run.sh --allocators    also: tpp's keep-alive load with mimalloc (linked), glibc, jemalloc
-#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,waiters,bigbody,profile,alloc
+#   bench/run.sh --phases LIST   only these phases, comma-separated: load,idle,startup,fetch,tls,waiters,bigbody,failover,profile,alloc
 #   options: --rounds N --duration S --idle N --connections N --strict --keep
 #
 # Environment: TPP_BENCH_BUILD_DIR (default build-release), TPP_BENCH_NO_BUILD=1
@@ -26,7 +26,7 @@ cores=$(nproc)
 
 rounds=3 duration=10 warmup=2 idle_n=10000 connections=50 threads=2
 big_mib=1024 upload_mib=512  # bigbody: the download and the upload
-phases="load,idle,startup,fetch,tls,waiters,bigbody"
+phases="load,idle,startup,fetch,tls,waiters,bigbody,failover"
 strict=0 keep=0 short=0
 while (($#)); do
   case $1 in
@@ -640,6 +640,18 @@ if has_phase bigbody; then
   stop_pid "$down_tpp"
   stop_pid "$up_tpp"
   stop_pid "$sink_pid"
+fi
+
+if has_phase failover; then
+  # Issue 17: three emulators behind tpp under load; one is killed, then
+  # started again. How many requests fail, how soon new ones move, how soon
+  # the node is refilled and serves again.
+  log "failover: 3 nodes, pool_size 2 each, 4 clients; one node killed and restarted"
+  fo_seconds=3
+  [[ $short == 1 ]] && fo_seconds=1
+  timeout 120 python3 "$bench/failover.py" --tpp "$tpp" --emulator "$emulator" \
+    --seconds "$fo_seconds" >"$tmp/failover.txt" 2>&1 || { cat "$tmp/failover.txt" >&2; die "failover"; }
+  sed -n 's/^BENCH_RESULT {/{"kind":"failover",/p' "$tmp/failover.txt" >>"$results"
 fi
 
 report_args=("$results")
