@@ -1,10 +1,16 @@
 #include "proxy/relay.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <cerrno>
 
 #include "metrics/registry.hpp"
 #include "net/client_stream.hpp"
@@ -29,11 +35,60 @@ std::size_t read_size(boost::optional<std::uint64_t> remaining) {
   return static_cast<std::size_t>(std::clamp<std::uint64_t>(*remaining, 4096, relay_buffers::size));
 }
 
+// The TCP socket under a stream that is plain TCP, else null: TLS must see
+// every byte.
+tcp::socket* plain_socket(net::client_stream& s) noexcept {
+  return s.is_tls() ? nullptr : &s.socket();
+}
+tcp::socket* plain_socket(net::upstream_stream& s) noexcept {
+  return s.is_tls() ? nullptr : &s.tcp().socket();
+}
+
+// A write to a plain socket is first tried at once, with one non-blocking
+// sendmsg: a usual head and body fit the socket's send buffer. Through
+// async_write the same write cost an operation, a trip through the scheduler
+// to resume the coroutine, and (as that completion queues behind the
+// reactor) one more epoll_wait per round of events. What the socket does not
+// take now is left in `rest` for async_write. Returns false on a failure
+// (`ec`), which async_write would have reported the same way.
+template <class Stream>
+bool send_now(Stream& s, beast::buffers_suffix<body_piece::buffers>& rest,
+              boost::system::error_code& ec) {
+  auto* sock = plain_socket(s);
+  if (sock == nullptr) return true;
+  std::array<iovec, std::tuple_size_v<body_piece::buffers>> iov{};
+  std::size_t count = 0;
+  std::size_t total = 0;
+  for (const auto b : rest) {
+    if (b.size() == 0) continue;
+    iov[count].iov_base = const_cast<void*>(b.data());
+    iov[count].iov_len = b.size();
+    total += b.size();
+    ++count;
+  }
+  if (total == 0) return true;
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = count;
+  ssize_t n = 0;
+  do {
+    n = ::sendmsg(sock->native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) {
+    rest.consume(static_cast<std::size_t>(n));
+    return true;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+  ec.assign(errno, asio::error::get_system_category());
+  return false;
+}
+
 // Every socket operation below is bracketed by d.arm() and d.disarm() (a
 // body read by read_pace's, which adds the minimum rate): the
 // sweep enforces the deadline only while the operation is pending. (Written
 // out at each place rather than wrapped in a coroutine: a coroutine frame
-// per read or write showed in the instruction count of a request.)
+// per read or write showed in the instruction count of a request.) A write
+// arms the deadline only when send_now() left something to wait for.
 
 // A body sized by Content-Length and forwarded unchanged needs no parsing:
 // its bytes go out straight from the input buffer, without a copy.
@@ -60,9 +115,14 @@ asio::awaitable<relay_result> relay_sized(relay_source<In, IsRequest> in, relay_
     }
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(in.buf.size(), remaining));
     const body_piece piece({static_cast<const char*>(in.buf.data().data()), take}, false, false);
-    d.arm(out.limit.phase, out.limit.timeout);
-    auto [ec, n] = co_await asio::async_write(out.stream, piece.with_head(head), use_tuple);
-    d.disarm();
+    beast::buffers_suffix<body_piece::buffers> rest(piece.with_head(head));
+    boost::system::error_code ec;
+    if (send_now(out.stream, rest, ec) && beast::buffer_bytes(rest) > 0) {
+      d.arm(out.limit.phase, out.limit.timeout);
+      auto [wec, n] = co_await asio::async_write(out.stream, rest, use_tuple);
+      d.disarm();
+      ec = wec;
+    }
     if (ec) {
       result.ec = ec;
       co_return result;
@@ -74,15 +134,6 @@ asio::awaitable<relay_result> relay_sized(relay_source<In, IsRequest> in, relay_
   }
   result.complete = true;
   co_return result;
-}
-
-// The TCP socket under a stream that is plain TCP, else null: TLS must see
-// every byte.
-tcp::socket* plain_socket(net::client_stream& s) noexcept {
-  return s.is_tls() ? nullptr : &s.socket();
-}
-tcp::socket* plain_socket(net::upstream_stream& s) noexcept {
-  return s.is_tls() ? nullptr : &s.tcp().socket();
 }
 
 // A big sized body between plain sockets: the head and what is already
@@ -241,9 +292,14 @@ asio::awaitable<boost::system::error_code> send_whole(Stream& s, std::string_vie
                                                       std::string_view body, bool chunked,
                                                       io_deadline& d, io_limit limit) {
   const body_piece piece(body, chunked, true);
-  d.arm(limit.phase, limit.timeout);
-  auto [ec, n] = co_await asio::async_write(s, piece.with_head(head), use_tuple);
-  d.disarm();
+  beast::buffers_suffix<body_piece::buffers> rest(piece.with_head(head));
+  boost::system::error_code ec;
+  if (send_now(s, rest, ec) && beast::buffer_bytes(rest) > 0) {
+    d.arm(limit.phase, limit.timeout);
+    auto [wec, n] = co_await asio::async_write(s, rest, use_tuple);
+    d.disarm();
+    ec = wec;
+  }
   co_return ec;
 }
 
