@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/error.hpp>
 #include <charconv>
+#include <cstring>
 
 namespace tpp::proxy {
 
@@ -10,15 +11,27 @@ namespace {
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 
+char* put(char* at, std::string_view s) noexcept {
+  std::memcpy(at, s.data(), s.size());
+  return at + s.size();
+}
+
+// Sized first, then copied: four appends per field, each checking the
+// string's capacity, showed in the instruction count of a request.
 template <bool IsRequest>
 void append_fields(const http::header<IsRequest>& h, std::string& out) {
+  std::size_t n = crlf.size();
+  for (const auto& f : h) n += f.name_string().size() + f.value().size() + 2 + crlf.size();
+  const auto start = out.size();
+  out.resize(start + n);
+  char* at = out.data() + start;
   for (const auto& f : h) {
-    out.append(f.name_string());
-    out.append(": ");
-    out.append(f.value());
-    out.append(crlf);
+    at = put(at, f.name_string());
+    at = put(at, ": ");
+    at = put(at, f.value());
+    at = put(at, crlf);
   }
-  out.append(crlf);
+  put(at, crlf);
 }
 
 }  // namespace
