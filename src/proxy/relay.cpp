@@ -207,9 +207,14 @@ asio::awaitable<relay_result> relay_parsed(relay_source<In, IsRequest> in, relay
     result.bytes += got;
     const bool last = in.parser.is_done();
     const body_piece piece({scratch, got}, out.chunked, last);
-    d.arm(out.limit.phase, out.limit.timeout);
-    auto [ec, n] = co_await asio::async_write(out.stream, piece.with_head(head), use_tuple);
-    d.disarm();
+    beast::buffers_suffix<body_piece::buffers> rest(piece.with_head(head));
+    boost::system::error_code ec;
+    if (send_now(out.stream, rest, ec) && beast::buffer_bytes(rest) > 0) {
+      d.arm(out.limit.phase, out.limit.timeout);
+      auto [wec, n] = co_await asio::async_write(out.stream, rest, use_tuple);
+      d.disarm();
+      ec = wec;
+    }
     if (ec) {
       result.ec = ec;
       co_return result;
