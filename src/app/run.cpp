@@ -616,7 +616,7 @@ void start_failover(application& app) {
   app.failover = std::make_unique<pool::node_failover>(nodes, app.ctx.pool, *app.tokens,
                                                        steady_clock::instance());
   app.ctx.report_node_failure = [&app](std::size_t node) {
-    app.failover->report_failure(node, "connect failed");
+    app.failover->on_connect_failure(node);
   };
   asio::co_spawn(app.control, app.failover->run_probes([&app](std::size_t node) {
     return node_login(&app, node, false);

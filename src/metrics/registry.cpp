@@ -481,6 +481,23 @@ void add_node_families(family_builder& b, const scrape_inputs& in) {
     auto& f = b.add(c.name, gauge, "", c.help);
     for (const auto& n : in.nodes) f.numbers.push_back({{{"node", n.label}}, c.value(n)});
   }
+  {
+    auto& f = b.add("tpp_node_logins_total", counter, "",
+                    "DolphinDB logins to the node by outcome (the token manager's and probes).");
+    for (const auto& n : in.nodes) {
+      for (const auto& [outcome, v] :
+           {std::pair{"ok", n.logins_ok}, std::pair{"rejected", n.logins_rejected},
+            std::pair{"failed", n.logins_failed},
+            std::pair{"max_connections", n.logins_max_connections}}) {
+        f.numbers.push_back({{{"node", n.label}, {"outcome", outcome}}, v});
+      }
+    }
+  }
+  {
+    auto& f = b.add("tpp_node_connect_failures_total", counter, "",
+                    "Exchanges that could not connect to the node.");
+    for (const auto& n : in.nodes) f.numbers.push_back({{{"node", n.label}}, n.connect_failures});
+  }
 }
 
 void add_client_families(family_builder& b, const shard_sums& sums) {

@@ -27,6 +27,7 @@ node_failover::node_failover(std::vector<config::upstream_node> nodes,
       probes_(nodes_.size()) {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     health_.push_back(std::make_unique<node_health>(clk, backoff));
+    counts_.push_back(std::make_unique<counters>());
   }
 }
 
@@ -64,7 +65,15 @@ void node_failover::report_success(std::size_t node) {
   tokens_.release_slots(slots_of(node));
 }
 
+void node_failover::on_connect_failure(std::size_t node) {
+  if (node >= counts_.size()) return;
+  count(node, connect_failures);
+  report_failure(node, "connect failed");
+}
+
 void node_failover::on_login(std::size_t node, const login_outcome& outcome) {
+  if (node >= counts_.size()) return;
+  count(node, static_cast<std::size_t>(outcome.what));
   switch (outcome.what) {
     case login_outcome::kind::ok:
       report_success(node);
@@ -103,6 +112,13 @@ std::vector<node_status> node_failover::status() const {
     out[i].state = health_[i]->state();
     out[i].failures = health_[i]->failures();
     out[i].next_probe_at = health_[i]->next_probe_at();
+    const auto& c = counts_[i]->n;
+    out[i].logins_ok = c[static_cast<std::size_t>(login_outcome::kind::ok)].load();
+    out[i].logins_rejected = c[static_cast<std::size_t>(login_outcome::kind::rejected)].load();
+    out[i].logins_max_connections =
+        c[static_cast<std::size_t>(login_outcome::kind::max_connections)].load();
+    out[i].logins_failed = c[static_cast<std::size_t>(login_outcome::kind::failed)].load();
+    out[i].connect_failures = c[connect_failures].load();
   }
   for (const auto& s : pool_->slots()) {
     auto& n = out[node_of_slot(s.id, nodes_.size())];
@@ -124,6 +140,7 @@ asio::awaitable<void> node_failover::probe_one(node_failover* self, std::size_t 
     r.message = e.what();
   }
   if (self->stopped_) co_return;
+  self->count(node, static_cast<std::size_t>(r.what));
   if (r.what == login_outcome::kind::ok) {
     self->report_success(node);
   } else {

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -46,7 +49,9 @@ class node_failover {
   // A connect or login to `node` succeeded: a down node is up again and its
   // slots log in now.
   void report_success(std::size_t node);
-  // A login's outcome, as the two above: a network failure or DolphinDB's
+  // An exchange could not connect to `node`: counted, and reported as above.
+  void on_connect_failure(std::size_t node);
+  // A login's outcome, counted, and reported as the two above: a network failure or DolphinDB's
   // "Maximum connections reached" count as failures; a rejected credential
   // is the token manager's affair (the same users on every node).
   void on_login(std::size_t node, const dolphindb::login_outcome& outcome);
@@ -72,6 +77,16 @@ class node_failover {
   token_manager& tokens_;
   const clock& clock_;
   std::vector<std::unique_ptr<node_health>> health_;
+  // By node: logins by login_outcome::kind (ok, rejected, max_connections,
+  // failed), then connect failures.
+  struct counters {
+    std::array<std::atomic<std::uint64_t>, 5> n{};
+  };
+  std::vector<std::unique_ptr<counters>> counts_;
+  static constexpr std::size_t connect_failures = 4;
+  void count(std::size_t node, std::size_t what) {
+    counts_[node]->n[what].fetch_add(1, std::memory_order_relaxed);
+  }
   // run_probes()'s thread only.
   bool stopped_ = false;
   boost::asio::steady_timer* timer_ = nullptr;            // run_probes()'s, while it runs

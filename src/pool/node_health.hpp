@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -95,6 +96,13 @@ struct node_status {
   std::size_t ready = 0;      // holding a usable token, lent or not
   std::size_t available = 0;  // ready and not lent
   std::size_t in_use = 0;     // lent
+  // Since start: its logins by outcome (the token manager's and the
+  // probes') and the exchanges that could not connect to it.
+  std::uint64_t logins_ok = 0;
+  std::uint64_t logins_rejected = 0;
+  std::uint64_t logins_max_connections = 0;
+  std::uint64_t logins_failed = 0;
+  std::uint64_t connect_failures = 0;
 };
 
 }  // namespace tpp::pool
