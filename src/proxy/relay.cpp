@@ -83,6 +83,18 @@ bool send_now(Stream& s, beast::buffers_suffix<body_piece::buffers>& rest,
   return false;
 }
 
+// What send_now() left: written with async_write under the deadline. A
+// coroutine of its own only on this slow path (a full socket buffer); the
+// usual write needs no frame.
+template <class Stream>
+asio::awaitable<boost::system::error_code> write_rest(
+    Stream& s, beast::buffers_suffix<body_piece::buffers>& rest, io_deadline& d, io_limit limit) {
+  d.arm(limit.phase, limit.timeout);
+  auto [ec, n] = co_await asio::async_write(s, rest, use_tuple);
+  d.disarm();
+  co_return ec;
+}
+
 // Every socket operation below is bracketed by d.arm() and d.disarm() (a
 // body read by read_pace's, which adds the minimum rate): the
 // sweep enforces the deadline only while the operation is pending. (Written
@@ -118,10 +130,7 @@ asio::awaitable<relay_result> relay_sized(relay_source<In, IsRequest> in, relay_
     beast::buffers_suffix<body_piece::buffers> rest(piece.with_head(head));
     boost::system::error_code ec;
     if (send_now(out.stream, rest, ec) && beast::buffer_bytes(rest) > 0) {
-      d.arm(out.limit.phase, out.limit.timeout);
-      auto [wec, n] = co_await asio::async_write(out.stream, rest, use_tuple);
-      d.disarm();
-      ec = wec;
+      ec = co_await write_rest(out.stream, rest, d, out.limit);
     }
     if (ec) {
       result.ec = ec;
@@ -210,10 +219,7 @@ asio::awaitable<relay_result> relay_parsed(relay_source<In, IsRequest> in, relay
     beast::buffers_suffix<body_piece::buffers> rest(piece.with_head(head));
     boost::system::error_code ec;
     if (send_now(out.stream, rest, ec) && beast::buffer_bytes(rest) > 0) {
-      d.arm(out.limit.phase, out.limit.timeout);
-      auto [wec, n] = co_await asio::async_write(out.stream, rest, use_tuple);
-      d.disarm();
-      ec = wec;
+      ec = co_await write_rest(out.stream, rest, d, out.limit);
     }
     if (ec) {
       result.ec = ec;
@@ -300,10 +306,7 @@ asio::awaitable<boost::system::error_code> send_whole(Stream& s, std::string_vie
   beast::buffers_suffix<body_piece::buffers> rest(piece.with_head(head));
   boost::system::error_code ec;
   if (send_now(s, rest, ec) && beast::buffer_bytes(rest) > 0) {
-    d.arm(limit.phase, limit.timeout);
-    auto [wec, n] = co_await asio::async_write(s, rest, use_tuple);
-    d.disarm();
-    ec = wec;
+    ec = co_await write_rest(s, rest, d, limit);
   }
   co_return ec;
 }
