@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/health_json.hpp"
-#include "pool/node_placement.hpp"
 
 namespace tpp::admin {
 
@@ -146,9 +145,12 @@ void add_nodes(nlohmann::json& j, const health_inputs& in) {
                      {"available", n.available},
                      {"in_use", n.in_use}});
   }
-  for (auto& s : j["slots"]) {
-    const auto id = s["id"].get<std::size_t>();
-    s["node"] = in.nodes[pool::node_of_slot(id, in.nodes.size())].label;
+  // j["slots"] lists in.slots in order.
+  for (std::size_t k = 0; k < in.slots.size(); ++k) {
+    const auto node = in.slots[k].node;
+    const auto it = std::find_if(in.nodes.begin(), in.nodes.end(),
+                                 [&](const pool::node_status& n) { return n.id == node; });
+    if (it != in.nodes.end()) j["slots"][k]["node"] = it->label;
   }
   j["nodes"] = std::move(nodes);
 }

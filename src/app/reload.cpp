@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 
+#include "app/node_reload.hpp"
 #include "config/reload.hpp"
 #include "metrics/registry.hpp"
 #include "net/upstream_stream.hpp"
@@ -32,7 +33,12 @@ void hand_over(const config::reload_plan& plan, const reload_targets& to) {
   // New slots fill by logins, retired ones leave as their leases end; see
   // token_manager::resize(). token.min_ready stays a start-up figure: the
   // validator refused a configuration with it above the new size.
-  if (plan.changed("token.pool_size")) to.tokens.resize(next.pool_slots());
+  const bool resized = plan.changed("token.pool_size");
+  if (to.failover && (resized || plan.changed("upstream.nodes"))) {
+    reload_nodes(next, resized, to.ctx, *to.failover, to.tokens);
+  } else if (resized) {
+    to.tokens.resize(next.pool_slots());
+  }
   if (plan.changed("token.max_per_client"))
     to.ctx.pool->set_max_per_client(next.token.max_per_client);
   if (plan.changed("credential.rejected_retry_seconds")) {
@@ -67,6 +73,24 @@ bool upstream_tls_for(const config::reload_plan& plan,
   }
 }
 
+// upstream.nodes changes live only where the cluster machinery runs, i.e.
+// in a tpp started with several nodes (a single node keeps the plain
+// single-upstream path); elsewhere it waits for a restart. The nodes are
+// taken as load() completed them (ports, server names, labels), which the
+// plan's copy of the key's text is not.
+void fit_nodes(config::reload_plan& plan, const config::config& running,
+               const config::config& loaded, bool clustered) {
+  const std::string key = "upstream.nodes";
+  if (!plan.changed(key)) return;
+  if (clustered) {
+    plan.next.upstream.nodes = loaded.upstream.nodes;
+    return;
+  }
+  std::erase(plan.applied, key);
+  plan.need_restart.push_back(key);
+  plan.next.upstream.nodes = running.upstream.nodes;
+}
+
 void log_plan(const config::reload_plan& plan) {
   if (plan.applied.empty() && plan.need_restart.empty()) {
     spdlog::info("reload: the configuration is unchanged");
@@ -94,7 +118,11 @@ bool reload(const std::function<config::load_result()>& source, const reload_tar
   }
   for (const auto& w : loaded.warnings) spdlog::warn("reload: {}", w);
   const auto running = to.ctx.settings();
+  // With several nodes, upstream.host names a one-node list (the node list
+  // is what reloads); upstream.port stays the default port of the list.
+  if (to.failover) loaded.cfg.upstream.host.clear();
   auto plan = config::plan_reload(*running, loaded.cfg);
+  fit_nodes(plan, *running, loaded.cfg, to.failover != nullptr);
   std::shared_ptr<boost::asio::ssl::context> tls;
   if (!upstream_tls_for(plan, to.ctx.upstream_tls(), tls)) {
     metrics::registry::global().on_config_reload(false);

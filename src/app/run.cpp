@@ -20,6 +20,7 @@
 #include "admin/clients_json.hpp"
 #include "admin/health.hpp"
 #include "admin/health_server.hpp"
+#include "app/node_reload.hpp"
 #include "app/notify.hpp"
 #include "app/reload.hpp"
 #include "app/successor.hpp"
@@ -337,7 +338,8 @@ bool reload_now(application& app) {
     return false;
   }
   notify_reloading("reloading the configuration");
-  const bool ok = reload(app.reload_source, {app.ctx, app.credential, *app.tokens});
+  const bool ok =
+      reload(app.reload_source, {app.ctx, app.credential, *app.tokens, app.failover.get()});
   // The files behind the settings are read again too, whatever their stamps
   // (a copy that kept the modification time is not missed).
   if (app.ctx.tls) app.ctx.tls->reload();
@@ -659,12 +661,12 @@ int run(const config::config& cfg, const run_options& opts) {
   ctx.pool->set_max_per_client(cfg.token.max_per_client);
   if (!start_exporter(app)) return 1;
   // Its TLS context is ctx.upstream_tls(), which a reload may replace.
-  for (const auto& node : cfg.upstream.nodes) {
-    ctx.nodes.push_back({node.host, std::to_string(node.port), nullptr,
-                         cfg.upstream.connect_timeout, node.server_name});
+  ctx.upstream = node_target(cfg.upstream.nodes.front(), cfg.upstream.connect_timeout);
+  if (cfg.upstream.nodes.size() > 1) {
+    for (std::size_t i = 0; i < cfg.upstream.nodes.size(); ++i) {
+      ctx.nodes.set(i, node_target(cfg.upstream.nodes[i], cfg.upstream.connect_timeout));
+    }
   }
-  ctx.upstream = ctx.nodes.front();
-  if (ctx.nodes.size() < 2) ctx.nodes.clear();
   if (!cfg.token.invalid_body_pattern.empty()) {
     ctx.invalid_body_pattern.emplace(cfg.token.invalid_body_pattern);
   }

@@ -521,6 +521,7 @@ constexpr std::string_view live_key_names[] = {
     "upstream.tls",
     "upstream.ca_file",
     "upstream.tls_verify",
+    "upstream.nodes",
 };
 
 }  // namespace

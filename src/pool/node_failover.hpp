@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,8 +41,22 @@ class node_failover {
   node_failover(std::vector<config::upstream_node> nodes, std::shared_ptr<token_pool> pool,
                 token_manager& tokens, const clock& clk, probe_backoff backoff = {});
 
-  std::size_t size() const noexcept { return nodes_.size(); }
-  const std::string& label(std::size_t node) const { return nodes_[node].label; }
+  // Nodes known so far, removed ones included (ids are never reused for
+  // another node).
+  std::size_t size() const;
+  const std::string& label(std::size_t node) const { return at(node)->node.label; }
+
+  // Reload (docs/cluster.md, "Reload"); the caller resizes the node's slots.
+  // A node not known yet gets the next id and starts up, as at start-up; a
+  // removed one comes back with its id, its slots and its health as they
+  // were. Returns the id.
+  std::size_t add_node(const config::upstream_node& node);
+  // No longer probed, counted as up or listed; reports about it are ignored.
+  void remove_node(std::size_t node);
+  // The id of the node with this label, removed or not.
+  std::optional<std::size_t> find(const std::string& label) const;
+  // Ids of the nodes in service (not removed), in id order.
+  std::vector<std::size_t> live() const;
 
   // A connect or login to `node` failed: down at once (the first report
   // only), its tokens dropped; with no node left up, waiters are let out.
@@ -58,6 +73,7 @@ class node_failover {
 
   // Every node is down: what a refused client is told (nullopt otherwise).
   std::optional<token_outage> outage() const;
+  // The nodes in service, in id order.
   std::vector<node_status> status() const;
 
   // Probes each down node when node_health says it is due, until stop().
@@ -68,29 +84,37 @@ class node_failover {
   void stop();
 
  private:
+  // One node. Never freed before the failover: workers use it unlocked.
+  struct entry {
+    entry(config::upstream_node cfg, const clock& clk, probe_backoff backoff)
+        : node(std::move(cfg)), health(clk, backoff) {}
+    const config::upstream_node node;
+    node_health health;
+    // Logins by login_outcome::kind (ok, rejected, max_connections,
+    // failed), then connect failures.
+    std::array<std::atomic<std::uint64_t>, 5> n{};
+    std::atomic<bool> removed{false};
+    boost::asio::cancellation_signal probe;  // its probe under way; run_probes()'s thread
+  };
+  static constexpr std::size_t connect_failures = 4;
+
+  // Null for an unknown or removed node.
+  entry* live_at(std::size_t node) const;
+  entry* at(std::size_t node) const;
+  std::vector<entry*> entries() const;
   std::vector<std::size_t> slots_of(std::size_t node) const;
   static boost::asio::awaitable<void> probe_one(node_failover* self, std::size_t node,
                                                 probe_fn probe);
 
-  std::vector<config::upstream_node> nodes_;
   std::shared_ptr<token_pool> pool_;
   token_manager& tokens_;
   const clock& clock_;
-  std::vector<std::unique_ptr<node_health>> health_;
-  // By node: logins by login_outcome::kind (ok, rejected, max_connections,
-  // failed), then connect failures.
-  struct counters {
-    std::array<std::atomic<std::uint64_t>, 5> n{};
-  };
-  std::vector<std::unique_ptr<counters>> counts_;
-  static constexpr std::size_t connect_failures = 4;
-  void count(std::size_t node, std::size_t what) {
-    counts_[node]->n[what].fetch_add(1, std::memory_order_relaxed);
-  }
+  const probe_backoff backoff_;
+  mutable std::mutex mu_;                      // guards the vector, not the entries
+  std::vector<std::unique_ptr<entry>> nodes_;  // by id
   // run_probes()'s thread only.
   bool stopped_ = false;
-  boost::asio::steady_timer* timer_ = nullptr;            // run_probes()'s, while it runs
-  std::vector<boost::asio::cancellation_signal> probes_;  // by node: its probe under way
+  boost::asio::steady_timer* timer_ = nullptr;  // run_probes()'s, while it runs
 };
 
 }  // namespace tpp::pool

@@ -88,6 +88,7 @@ class node_health {
 
 // One node as /health and the metrics show it.
 struct node_status {
+  std::size_t id = 0;  // the node's id (slot_info::node)
   std::string label;
   node_state state = node_state::up;
   unsigned failures = 0;

@@ -169,7 +169,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   // vouching costs nothing while no token is in doubt.
   std::atomic<std::size_t> unverified_n_{0};
   // When tokens were last put in doubt (a refusal or an unreachable node).
-  std::optional<clock::time_point> last_doubt_;
+  // By upstream node (token_pool::node_of): when its tokens were last put
+  // in doubt. A restart kills one node's sessions, not the others'.
+  std::map<std::size_t, clock::time_point> last_doubt_;
   login_outcome::kind last_failure_ = login_outcome::kind::failed;
   std::string last_error_;
   login_failures failure_log_;  // the recent failures, for /health
@@ -477,7 +479,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     ++failed_in_a_row_;
     last_failure_ = r.what;
     // DolphinDB unreachable: if it restarted, every token died with it.
-    if (r.what == login_outcome::kind::failed && doubt_all_locked(std::nullopt, now)) {
+    if (r.what == login_outcome::kind::failed && doubt_node_locked(l.slot, std::nullopt, now)) {
       next.state_changed = true;
     }
     auto delay = backoff(s.failures - 1, rng_);
@@ -615,7 +617,10 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       // older than the last doubt is explained by it (its refusal is no new
       // sign), so a restart's dead tokens found one by one doubt the fresh
       // replacements of the first only once.
-      if (!last_doubt_ || s.installed_at >= *last_doubt_) doubt_all_locked(slot, now);
+      const auto doubt = last_doubt_.find(pool_->node_of(slot));
+      if (doubt == last_doubt_.end() || s.installed_at >= doubt->second) {
+        doubt_node_locked(slot, slot, now);
+      }
       s.failures = 0;
       // A login already under way for the slot (a refresh) will replace the
       // token; otherwise this is urgent work, due now.
@@ -654,14 +659,18 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  // mu_ held. Every token believed good (except `except`'s) is in doubt
-  // until it is used successfully or replaced. True if any changed.
-  bool doubt_all_locked(std::optional<std::size_t> except, clock::time_point now) {
-    last_doubt_ = now;
+  // mu_ held. Every token believed good (except `except`'s) on the node of
+  // `slot` is in doubt until it is used successfully or replaced. True if
+  // any changed.
+  bool doubt_node_locked(std::size_t slot, std::optional<std::size_t> except,
+                         clock::time_point now) {
+    const auto node = pool_->node_of(slot);
+    last_doubt_[node] = now;
     bool changed = false;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       auto& s = slots_[i];
       if (i == except || !s.in_service || !s.has_token || s.stale || s.unverified) continue;
+      if (pool_->node_of(i) != node) continue;
       set_unverified_locked(s, true);
       changed = true;
     }
@@ -771,7 +780,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   // the records follow. Joined slots without a token are urgent work for the
   // loop (login_concurrency applies as at start-up); retired ones lose their
   // refresh time and get no further login.
-  void apply_resize(std::size_t n) {
+  // `node`: the slots of that node only (token_pool::resize_node()).
+  void apply_resize(std::size_t n, std::optional<std::size_t> node) {
     std::vector<std::shared_ptr<signal_channel>> to_wake;
     after_login next;
     resize_result r;
@@ -780,7 +790,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
       std::lock_guard gate(pool_gate_);
       if (stopped_) return;
       from = pool_->size();
-      r = pool_->resize(n);
+      r = node ? pool_->resize_node(*node, n) : pool_->resize(n);
       const auto infos = pool_->slots();
       std::lock_guard lock(mu_);
       const auto cap = pool_->capacity();
@@ -799,8 +809,8 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     }
     if (next.start_signal) notify(next.start_signal);
     for (auto& w : to_wake) notify(w);
-    spdlog::info("token manager: pool size {} -> {} ({} slots joined, {} retired)", from, n,
-                 r.joined.size(), r.retired.size());
+    spdlog::info("token manager: pool size {} -> {} ({} slots joined, {} retired)", from,
+                 pool_->size(), r.joined.size(), r.retired.size());
     if (stopped_) return;
     call_state_hook();
     wake();
@@ -1065,7 +1075,11 @@ bool token_manager::renew(std::size_t slot) {
 
 void token_manager::resize(std::size_t n) {
   if (n == 0) throw std::invalid_argument("token_manager::resize: a pool needs a slot");
-  asio::post(impl_->strand_, [self = impl_, n] { self->apply_resize(n); });
+  asio::post(impl_->strand_, [self = impl_, n] { self->apply_resize(n, std::nullopt); });
+}
+
+void token_manager::resize_node(std::size_t node, std::size_t n) {
+  asio::post(impl_->strand_, [self = impl_, node, n] { self->apply_resize(n, node); });
 }
 
 void token_manager::set_rejected_retry_delay(std::chrono::milliseconds d) {

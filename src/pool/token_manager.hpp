@@ -178,6 +178,9 @@ class token_manager {
   // lent one when its lease ends). Shrinking and growing again reuses the
   // retiring slots first, with their tokens. Nothing happens after stop().
   void resize(std::size_t n);
+  // The same for one node of several (token_pool::resize_node()): `n` may
+  // be 0, for a node removed by reload (docs/cluster.md, "Reload").
+  void resize_node(std::size_t node, std::size_t n);
 
   // Thread-safe, any thread (the work is posted to the strand). The node of
   // these slots is down (docs/cluster.md, "Failover"): their tokens are

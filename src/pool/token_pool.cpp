@@ -106,6 +106,7 @@ struct token_pool::impl {
     std::string holder;             // the client it is lent to
     bool retired = false;           // out of service (see resize()); lent = retiring
     std::uint64_t requests = 0;     // begun on the current lease (lent_since)
+    std::size_t node = 0;           // its upstream node, for good (set_nodes())
     // Null only when empty and unlent: a slot cleared while lent keeps its
     // last value for the holder until release().
     std::shared_ptr<const std::string> value;
@@ -144,8 +145,8 @@ struct token_pool::impl {
   bool refusing = false;
   bool paused = false;  // pause(): nothing is lent until resume()
   client_shares shares;
-  // set_nodes(): the weight of each upstream node; slot i is on node
-  // node_of_slot(i, size). Fewer than two: no placement.
+  // set_nodes(): the weight of each upstream node, by node id; a slot's
+  // node is slot::node. Fewer than two: no placement.
   std::vector<std::uint32_t> node_weights;
   node_placement placement;
 
@@ -257,16 +258,16 @@ struct token_pool::impl {
     const auto n = node_weights.size();
     std::vector<node_load> loads(n);
     for (std::size_t i = 0; i < n; ++i) loads[i].weight = node_weights[i];
-    for (const auto idx : free) ++loads[node_of_slot(idx, n)].free_tokens;
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (slots[i].lent && !slots[i].retired) ++loads[node_of_slot(i, n)].assigned;
+    for (const auto idx : free) ++loads[slots[idx].node].free_tokens;
+    for (const auto& s : slots) {
+      if (s.lent && !s.retired) ++loads[s.node].assigned;
     }
     // A node without a free token cannot take this lend; one that is down
     // has none (its tokens are cleared when it goes down).
     for (auto& l : loads) l.up = l.free_tokens > 0;
     const auto node = *placement.choose(loads);
     const auto it = std::find_if(free.rbegin(), free.rend(),
-                                 [&](std::size_t idx) { return node_of_slot(idx, n) == node; });
+                                 [&](std::size_t idx) { return slots[idx].node == node; });
     const auto idx = *it;
     free.erase(std::next(it).base());
     return idx;
@@ -347,35 +348,56 @@ struct token_pool::impl {
     }
   }
 
-  void shrink_to(std::size_t n, resize_result& r,
+  std::size_t in_service_on(std::size_t node) const {
+    return static_cast<std::size_t>(std::count_if(
+        slots.begin(), slots.end(), [&](const slot& s) { return !s.retired && s.node == node; }));
+  }
+
+  // `node`'s slots in service down to `n`.
+  void shrink_to(std::size_t node, std::size_t n, resize_result& r,
                  std::vector<std::shared_ptr<const std::string>>& dropped) {
     std::vector<std::size_t> order;
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (!slots[i].retired) order.push_back(i);
+      if (!slots[i].retired && slots[i].node == node) order.push_back(i);
     }
     std::sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
       return std::pair(retire_rank(slots[a]), b) < std::pair(retire_rank(slots[b]), a);
     });
-    for (std::size_t k = 0; in_service_n > n; ++k) {
+    for (std::size_t k = 0; k + n < order.size(); ++k) {
       retire(order[k], dropped);
       r.retired.push_back(order[k]);
     }
   }
 
-  // Retiring slots still lent come back first (with their token and their
-  // holder), then retired ids (lowest first), then new ids.
-  void grow_to(std::size_t n, resize_result& r) {
+  // `node`'s slots in service up to `n`: retiring slots still lent come
+  // back first (with their token and their holder), then retired ids
+  // (lowest first), then new ids.
+  void grow_to(std::size_t node, std::size_t n, resize_result& r) {
+    auto have = in_service_on(node);
     for (const bool lent : {true, false}) {
-      for (std::size_t i = 0; i < slots.size() && in_service_n < n; ++i) {
-        if (!slots[i].retired || slots[i].lent != lent) continue;
+      for (std::size_t i = 0; i < slots.size() && have < n; ++i) {
+        const auto& s = slots[i];
+        if (!s.retired || s.lent != lent || s.node != node) continue;
         enter_service(slots[i]);
         r.joined.push_back(i);
+        ++have;
       }
     }
-    while (in_service_n < n) {
-      slots.emplace_back();
+    for (; have < n; ++have) {
+      slots.emplace_back().node = node;
       ++in_service_n;
       r.joined.push_back(slots.size() - 1);
+    }
+  }
+
+  void resize(std::size_t node, std::size_t n, resize_result& r,
+              std::vector<std::shared_ptr<const std::string>>& dropped, grants& gs,
+              clock::time_point now) {
+    if (n < in_service_on(node)) {
+      shrink_to(node, n, r, dropped);
+      dispatch(now, gs);  // idle holders' counts went down
+    } else {
+      grow_to(node, n, r);
     }
   }
 
@@ -409,8 +431,8 @@ struct token_pool::impl {
       const auto& s = slots[i];
       if (s.retired) continue;
       out.push_back({i, s.state, s.lent, s.generation, s.issued_at, s.lent_since,
-                     s.park_ticket != 0, s.lent ? s.holder : std::string(),
-                     s.lent ? s.requests : 0});
+                     s.park_ticket != 0, s.lent ? s.holder : std::string(), s.lent ? s.requests : 0,
+                     s.node});
     }
     return out;
   }
@@ -433,7 +455,25 @@ token_pool::~token_pool() = default;
 
 void token_pool::set_nodes(std::vector<std::uint32_t> weights) {
   std::lock_guard lk(impl_->mu);
+  for (std::size_t i = 0; i < impl_->slots.size(); ++i) {
+    impl_->slots[i].node = node_of_slot(i, weights.size());
+  }
   impl_->node_weights = std::move(weights);
+  clustered_ = impl_->node_weights.size() > 1;
+}
+
+void token_pool::set_node_weight(std::size_t node, std::uint32_t weight) {
+  std::lock_guard lk(impl_->mu);
+  auto& w = impl_->node_weights;
+  if (node > w.size()) throw std::out_of_range("token_pool::set_node_weight: no such node");
+  if (node == w.size()) w.push_back(0);
+  w[node] = weight;
+}
+
+std::size_t token_pool::node_of(std::size_t slot) const {
+  if (!clustered()) return 0;
+  std::lock_guard lk(impl_->mu);
+  return slot < impl_->slots.size() ? impl_->slots[slot].node : 0;
 }
 
 void token_pool::set_max_per_client(std::size_t n) {
@@ -686,17 +726,28 @@ bool token_pool::resume() {
 
 resize_result token_pool::resize(std::size_t n) {
   if (n == 0) throw std::invalid_argument("token_pool::resize: a pool needs a slot");
+  if (clustered()) throw std::logic_error("token_pool::resize: several nodes: resize_node()");
   resize_result r;
   std::vector<std::shared_ptr<const std::string>> dropped;  // freed outside the lock
   impl::grants gs;
   {
     std::lock_guard lk(impl_->mu);
-    if (n < impl_->in_service_n) {
-      impl_->shrink_to(n, r, dropped);
-      impl_->dispatch(clock_.now(), gs);  // idle holders' counts went down
-    } else {
-      impl_->grow_to(n, r);
+    impl_->resize(0, n, r, dropped, gs, clock_.now());
+  }
+  run(std::move(gs));
+  return r;
+}
+
+resize_result token_pool::resize_node(std::size_t node, std::size_t n) {
+  resize_result r;
+  std::vector<std::shared_ptr<const std::string>> dropped;  // freed outside the lock
+  impl::grants gs;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (node >= impl_->node_weights.size()) {
+      throw std::out_of_range("token_pool::resize_node: no such node");
     }
+    impl_->resize(node, n, r, dropped, gs, clock_.now());
   }
   run(std::move(gs));
   return r;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -53,6 +54,7 @@ struct slot_info {
   bool parked = false;             // lent to an idle connection (see park())
   std::string holder;              // the client it is lent to (its address); empty when not lent
   std::uint64_t requests = 0;      // begun on the current lease (lease::begin_request); 0 unlent
+  std::size_t node = 0;            // its upstream node (set_nodes()); 0 with one
 };
 
 // Definitions, in terms of slots():
@@ -204,12 +206,21 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // free; waiters are served in queue order, skipping those whose client is
   // at its cap, so every waiting client makes progress as its own leases end.
   void set_max_per_client(std::size_t n);
-  // upstream.nodes: the weight of each node (docs/cluster.md). Slot i
-  // belongs to node node_of_slot(i, weights.size()); with two or more nodes
-  // a free token is lent from the node node_placement chooses (most free
-  // tokens, then fewest lent per unit of weight, then round-robin). A node
-  // that is down has no ready slot: the token manager clears them.
+  // upstream.nodes: the weight of each node (docs/cluster.md), once, at
+  // start-up. The slots there are then are dealt out in turn (slot i on node
+  // node_of_slot(i, weights.size())); a slot keeps its node for good, and
+  // with two or more nodes a free token is lent from the node node_placement
+  // chooses (most free tokens, then fewest lent per unit of weight, then
+  // round-robin). A node that is down has no ready slot: the token manager
+  // clears them; one removed by reload has none in service.
   void set_nodes(std::vector<std::uint32_t> weights);
+  // Reload: `node`'s weight; node == the node count adds a node, with no
+  // slot yet (resize_node() gives it some). Only after set_nodes().
+  void set_node_weight(std::size_t node, std::uint32_t weight);
+  // The node `slot` belongs to (0 without set_nodes()).
+  std::size_t node_of(std::size_t slot) const;
+  // Whether set_nodes() made this a pool of several nodes.
+  bool clustered() const noexcept { return clustered_.load(std::memory_order_relaxed); }
   // How many clients snapshot() reports by name.
   static constexpr std::size_t max_clients_reported = 10;
 
@@ -276,7 +287,13 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // (stale first), each group highest id first. A lent slot stays with its
   // holder until the lease ends; then it is not lent again. Waiters are served
   // by the slots that remain.
+  // One node's pool only. Not after set_nodes(): see resize_node().
   resize_result resize(std::size_t n);
+  // The same for the slots of one node of several (after set_nodes()), by
+  // the same rules; `n` may be 0 (a node removed by reload: its slots
+  // retire, lent ones as their leases end, so the node drains). New ids
+  // belong to `node`; a retired id comes back only to its own node.
+  resize_result resize_node(std::size_t node, std::size_t n);
   // Slot ids in use so far: every id, in service or not, is below it.
   std::size_t capacity() const;
   // True if `slot` is in service (false for a retired or unknown id).
@@ -329,6 +346,7 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   lease::request_token begin_request_on(std::size_t slot);
 
   const clock& clock_;
+  std::atomic<bool> clustered_{false};
   struct impl;
   std::unique_ptr<impl> impl_;
 };

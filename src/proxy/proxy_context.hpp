@@ -17,9 +17,9 @@
 #include "config/config.hpp"
 #include "net/server_tls.hpp"
 #include "net/upstream_stream.hpp"
-#include "pool/node_placement.hpp"
 #include "pool/outage.hpp"
 #include "pool/token_pool.hpp"
+#include "proxy/upstream_nodes.hpp"
 #include "telemetry/otlp/exporter.hpp"
 
 namespace tpp::proxy {
@@ -97,17 +97,17 @@ struct proxy_context {
 
   std::shared_ptr<pool::token_pool> pool;
   net::upstream_target upstream;
-  // upstream.nodes when it lists two or more (docs/cluster.md): a lease's
-  // node is pool::node_of_slot(slot, nodes.size()) and its exchange connects
-  // to nodes[node]. Empty: one node, `upstream`.
-  std::vector<net::upstream_target> nodes;
-  // Thread-safe. A connect to nodes[node] failed: the node is marked down
+  // upstream.nodes when it lists two or more at start-up (docs/cluster.md):
+  // a lease's node is pool->node_of(slot) and its exchange connects to
+  // nodes.at(node). Empty: one node, `upstream`.
+  upstream_nodes nodes;
+  // Thread-safe. A connect to nodes.at(node) failed: the node is marked down
   // (failover). Empty with one node.
   std::function<void(std::size_t node)> report_node_failure;
-  // Where the exchange of `slot`'s lease goes, and that node's index.
-  std::size_t node_of(std::size_t slot) const { return pool::node_of_slot(slot, nodes.size()); }
-  const net::upstream_target& target_of(std::size_t node) const {
-    return nodes.empty() ? upstream : nodes[node];
+  // Where the exchange of `slot`'s lease goes, and that node's id.
+  std::size_t node_of(std::size_t slot) const { return pool->node_of(slot); }
+  net::upstream_target target_of(std::size_t node) const {
+    return pool->clustered() ? nodes.at(node) : upstream;
   }
   token_hooks hooks;
   std::optional<std::regex> invalid_body_pattern;

@@ -3,6 +3,7 @@
 // requests by free tokens and weights, fail over when one dies and take
 // traffic again when it is back; token.max_sessions_per_node caps each pool.
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <memory>
 
@@ -212,6 +213,101 @@ TEST_F(cluster, a_node_rejecting_the_password_is_not_retried_and_the_others_serv
   const auto h = health();
   EXPECT_NE(h["login_failures"]["recent"].dump().find("rejected"), std::string::npos) << h;
   EXPECT_EQ(node_entry(h, wrong.address())["ready"], 0) << h;
+}
+
+// A reload that lists one more node: it logs its own share in and takes
+// requests, while the running nodes keep their tokens.
+TEST_F(cluster, a_node_added_by_reload_logs_in_and_takes_requests) {
+  emulator second;
+  start(2, nodes({emu().address(), second.address()}));
+  ASSERT_TRUE(wait_tokens(4));
+  emulator third;
+  edit_config([&](json& j) {
+    j["upstream"]["nodes"] = {emu().address(), second.address(), third.address()};
+  });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("upstream node " + third.address() + " added")) << tpp_log();
+  ASSERT_TRUE(wait_tokens(6)) << health();
+  EXPECT_EQ(third.stats()["logins"], 2);
+  EXPECT_EQ(emu_stat("logins"), 2);
+  EXPECT_EQ(second.stats()["logins"], 2);
+  const auto before = requests_to(third);
+  send_sequential([this] { return client(); }, 30);
+  EXPECT_GE(requests_to(third) - before, 5);
+  EXPECT_EQ(third.stats()["invalid_token_requests"], 0);
+  EXPECT_EQ(health()["nodes"].size(), 3u);
+  EXPECT_EQ(metric("tpp_node_up{node=\"" + third.address() + "\"}"), 1);
+  EXPECT_EQ(metric("tpp_pool_size"), 6);
+}
+
+// A reload that no longer lists a node: the request under way there still
+// gets its answer (the node drains), nothing new goes to it and it gets no
+// login; listed again, it comes back with a fresh login.
+TEST_F(cluster, a_node_removed_by_reload_drains_and_can_come_back) {
+  emulator leaving;
+  const auto leaving_address = leaving.address();
+  start(1, nodes({emu().address(), leaving_address}));
+  ASSERT_TRUE(wait_tokens(2));
+  // One slow request on each node (most free tokens first).
+  auto a = request_async("GET", "/__emulator/slow?ms=1500");
+  auto b = request_async("GET", "/__emulator/slow?ms=1500");
+  ASSERT_TRUE(wait_until([&] { return requests_to(leaving) == 1 && requests_to(emu()) == 1; }, 10s))
+      << health();
+  edit_config([&](json& j) { j["upstream"]["nodes"] = {emu().address()}; });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("upstream node " + leaving_address + " removed")) << tpp_log();
+  auto h = health();
+  ASSERT_EQ(h["nodes"].size(), 1u) << h;
+  EXPECT_EQ(h["nodes"][0]["node"], emu().address());
+  EXPECT_EQ(a.get().status, 200u);
+  EXPECT_EQ(b.get().status, 200u);
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["retiring"] == 0 && p["in_use"] == 0; }))
+      << health();
+  EXPECT_EQ(pool()["size"], 1);
+  const auto logins = leaving.stats()["logins"].get<int>();
+  send_sequential([this] { return client(); }, 10);
+  EXPECT_EQ(requests_to(leaving), 1);
+  EXPECT_EQ(leaving.stats()["logins"], logins);
+
+  edit_config([&](json& j) { j["upstream"]["nodes"] = {emu().address(), leaving_address}; });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("upstream node " + leaving_address + " added")) << tpp_log();
+  ASSERT_TRUE(wait_tokens(2)) << health();
+  EXPECT_EQ(leaving.stats()["logins"], logins + 1);
+  send_sequential([this] { return client(); }, 10);
+  EXPECT_GT(requests_to(leaving), 1);
+}
+
+// token.pool_size counts per node on reload too: each node logs in the
+// difference.
+TEST_F(cluster, a_reloaded_pool_size_grows_every_node) {
+  emulator second;
+  start(1, nodes({emu().address(), second.address()}));
+  ASSERT_TRUE(wait_tokens(2));
+  edit_config([](json& j) { j["token"]["pool_size"] = 3; });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_tokens(6)) << health();
+  EXPECT_EQ(emu_stat("logins"), 3);
+  EXPECT_EQ(second.stats()["logins"], 3);
+  for (const auto& n : health()["nodes"]) EXPECT_EQ(n["size"], 3) << n;
+}
+
+// Started with one node, tpp keeps the single-upstream path: a node list
+// given by reload waits for a restart, and says so.
+TEST_F(cluster, a_single_node_tpp_takes_a_node_list_at_restart) {
+  emulator second;
+  start(1);
+  ASSERT_TRUE(wait_tokens(1));
+  edit_config([&](json& j) {
+    j["upstream"]["host"] = nullptr;
+    j["upstream"]["nodes"] = {emu().address(), second.address()};
+  });
+  tpp().process().signal(SIGHUP);
+  ASSERT_TRUE(wait_log("only applied at the next restart")) << tpp_log();
+  EXPECT_NE(tpp_log().find("upstream.nodes"), std::string::npos) << tpp_log();
+  send_sequential([this] { return client(); }, 3);
+  EXPECT_EQ(second.stats()["logins"], 0);
+  EXPECT_FALSE(health().contains("nodes"));
 }
 
 }  // namespace

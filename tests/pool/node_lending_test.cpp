@@ -2,7 +2,10 @@
 // the node that placement chooses (docs/cluster.md, "Placement").
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -88,6 +91,83 @@ TEST(node_lending, one_node_lends_the_last_returned_token_first) {
   a.reset();
   b.reset();
   EXPECT_EQ(p->try_acquire()->slot(), slot_b);
+}
+
+// A node added by reload: new slot ids, on that node for good, and lent
+// like the others' (docs/cluster.md, "Reload").
+TEST(node_lending, a_node_added_later_gets_new_slots_of_its_own) {
+  fake_clock clk;
+  auto p = filled_pool(4, clk);
+  p->set_nodes({1, 1});
+  p->set_node_weight(2, 1);
+  const auto r = p->resize_node(2, 2);
+  ASSERT_EQ(r.joined, (std::vector<std::size_t>{4, 5}));
+  EXPECT_TRUE(r.retired.empty());
+  for (const auto id : r.joined) {
+    EXPECT_EQ(p->node_of(id), 2u);
+    p->install(id, "tok-" + std::to_string(id));
+  }
+  // Slots 0..3 keep the node they were dealt at start-up.
+  EXPECT_EQ(p->node_of(3), 1u);
+  std::vector<lease> held;
+  std::set<std::size_t> nodes;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(*p->try_acquire());
+    nodes.insert(p->node_of(held.back().slot()));
+  }
+  EXPECT_EQ(nodes, (std::set<std::size_t>{0, 1, 2}));
+  EXPECT_EQ(p->size(), 6u);
+  expect_consistent(*p);
+}
+
+// A node removed by reload: its free tokens go at once, a lent one stays
+// with its holder until returned, nothing is lent there any more; listed
+// again, it gets its own ids back.
+TEST(node_lending, a_removed_node_drains_and_gets_its_ids_back) {
+  fake_clock clk;
+  auto p = filled_pool(4, clk);
+  p->set_nodes({1, 1});
+  std::optional<lease> on_one;
+  std::vector<lease> others;
+  while (!on_one) {
+    auto l = *p->try_acquire();
+    if (p->node_of(l.slot()) == 1) {
+      on_one = std::move(l);
+    } else {
+      others.push_back(std::move(l));
+    }
+  }
+  const auto kept = on_one->slot();
+  others.clear();
+  auto r = p->resize_node(1, 0);
+  EXPECT_EQ(r.retired.size(), 2u);
+  EXPECT_TRUE(r.joined.empty());
+  EXPECT_EQ(p->counts().retiring, 1u);
+  EXPECT_EQ(p->size(), 2u);
+  EXPECT_EQ(*on_one->token(), "tok-" + std::to_string(kept));
+  for (int i = 0; i < 2; ++i) others.push_back(*p->try_acquire());
+  for (const auto& l : others) EXPECT_EQ(p->node_of(l.slot()), 0u);
+  EXPECT_FALSE(p->try_acquire());
+  on_one.reset();
+  EXPECT_EQ(p->counts().retiring, 0u);
+  EXPECT_FALSE(p->try_acquire());
+  expect_consistent(*p);
+
+  r = p->resize_node(1, 2);
+  EXPECT_EQ(r.joined, (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(p->size(), 4u);
+  expect_consistent(*p);
+}
+
+// With several nodes a size is per node: resize() of the whole pool would
+// not say which node a new slot belongs to.
+TEST(node_lending, resize_of_the_whole_pool_is_refused_with_several_nodes) {
+  fake_clock clk;
+  auto p = filled_pool(4, clk);
+  p->set_nodes({1, 1});
+  EXPECT_THROW(p->resize(6), std::logic_error);
+  EXPECT_THROW(p->resize_node(2, 1), std::out_of_range);
+  EXPECT_EQ(p->size(), 4u);
 }
 
 }  // namespace

@@ -58,5 +58,37 @@ TEST(token_manager_hold, a_lent_slot_held_is_not_lent_again) {
   EXPECT_FALSE(h.pool->try_acquire());
 }
 
+// resize_node(): a node removed by reload (0) retires its slots with no
+// login; listed again, the same slots log in afresh (docs/cluster.md,
+// "Reload"); the other node is left alone.
+TEST(token_manager_hold, resize_node_retires_and_brings_back_one_nodes_slots) {
+  harness h(4, 4);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.pool->set_nodes({1, 1});
+  const int before = h.ddb->calls;
+  h.mgr->resize_node(1, 0);
+  ASSERT_TRUE(eventually([&] { return h.pool->size() == 2; }));
+  EXPECT_FALSE(h.pool->in_service(1));
+  EXPECT_FALSE(h.pool->in_service(3));
+  EXPECT_EQ(h.ddb->calls, before);
+  h.mgr->resize_node(1, 2);
+  ASSERT_TRUE(eventually([&] { return h.pool->size() == 4 && h.all_ready(); }));
+  EXPECT_EQ(h.ddb->calls, before + 2);
+  EXPECT_EQ(h.pool->node_of(1), 1u);
+  EXPECT_EQ(h.pool->node_of(3), 1u);
+}
+
+// A refused token may mean its node restarted: that puts the tokens of the
+// same node in doubt, not the other nodes' (they are other processes).
+TEST(token_manager_hold, a_refused_token_doubts_its_own_nodes_tokens_only) {
+  harness h(4, 4);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.pool->set_nodes({1, 1});  // slots 0 and 2 on node 0, 1 and 3 on node 1
+  h.mgr->report_auth_failure(1, h.generation(1));
+  EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, false, true}));
+}
+
 }  // namespace
 }  // namespace tpp::pool
