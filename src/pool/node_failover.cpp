@@ -106,11 +106,11 @@ void node_failover::report_failure(std::size_t node, const std::string& why) {
   pool_->refuse_waiters();
 }
 
-void node_failover::report_success(std::size_t node) {
+void node_failover::report_success(std::size_t node, std::string token) {
   auto* e = live_at(node);
   if (!e || !e->health.report_success()) return;
   spdlog::info("upstream node {} is up again; logging its tokens in", e->node.label);
-  tokens_.release_slots(slots_of(node));
+  tokens_.release_slots(slots_of(node), std::move(token));
 }
 
 void node_failover::on_connect_failure(std::size_t node) {
@@ -203,7 +203,7 @@ asio::awaitable<void> node_failover::probe_one(node_failover* self, std::size_t 
   if (self->stopped_ || !e) co_return;
   e->n[static_cast<std::size_t>(r.what)].fetch_add(1, std::memory_order_relaxed);
   if (r.what == login_outcome::kind::ok) {
-    self->report_success(node);
+    self->report_success(node, std::move(r.token));
   } else {
     // Down already: this only schedules the next probe, further off.
     spdlog::debug("upstream node {}: probe failed: {}", e->node.label, r.message);

@@ -33,8 +33,8 @@ namespace tpp::pool {
 // Thread-safe: reports come from every worker and from the manager's logins.
 class node_failover {
  public:
-  // One probe of `node`: a login to it. Its token is not used (a session of
-  // DolphinDB's the probe costs; the node's slots then log in afresh).
+  // One probe of `node`: a login to it. A token it brings goes to one of
+  // the node's slots; the others log in afresh.
   using probe_fn = std::function<boost::asio::awaitable<dolphindb::login_outcome>(std::size_t)>;
 
   // `pool`, `tokens` and `clk` must outlive it.
@@ -62,8 +62,9 @@ class node_failover {
   // only), its tokens dropped; with no node left up, waiters are let out.
   void report_failure(std::size_t node, const std::string& why);
   // A connect or login to `node` succeeded: a down node is up again and its
-  // slots log in now.
-  void report_success(std::size_t node);
+  // slots log in now; `token`, if not empty, a fresh one of that node (a
+  // probe's), fills one of them.
+  void report_success(std::size_t node, std::string token = {});
   // An exchange could not connect to `node`: counted, and reported as above.
   void on_connect_failure(std::size_t node);
   // A login's outcome, counted, and reported as the two above: a network failure or DolphinDB's

@@ -336,7 +336,9 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     bool state_changed = false;
   };
 
-  // Strand only. Applies one login's outcome.
+  // Strand only. Applies one login's outcome. `secs` < 0: not this
+  // manager's login (a probe's token, release()): not told to the hooks,
+  // which count the manager's logins.
   void complete(const launch& l, login_outcome r, double secs) {
     if (l.ahead) refresh_in_flight_.erase(l.slot);
     const bool installed = install_token(l, r);
@@ -364,7 +366,7 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
     if (!installed) refuse_if_broken();
     // After stop() the owner may be tearing down what the hooks touch.
     if (stopped_) return;
-    call_login_hook(r.what, l.is_refresh, secs);
+    if (secs >= 0) call_login_hook(r.what, l.is_refresh, secs);
     if (next.state_changed) call_state_hook();
     wake();
   }
@@ -730,17 +732,32 @@ struct token_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   // Strand. The slots' node is up again: they are logged in now, as at
-  // start-up (login_concurrency applies), their backoff forgotten.
-  void release(const std::vector<std::size_t>& ids) {
+  // start-up (login_concurrency applies), their backoff forgotten; the
+  // first one free takes `token` if there is one, as if its own login had
+  // brought it.
+  void release(const std::vector<std::size_t>& ids, std::string token) {
+    std::optional<std::size_t> takes;
     {
       std::lock_guard lock(mu_);
       const auto now = clock_.now();
       for (const auto i : ids) {
         if (i >= slots_.size() || !slots_[i].held) continue;
-        slots_[i].held = false;
-        slots_[i].failures = 0;
-        slots_[i].retry_at = now;
+        auto& s = slots_[i];
+        s.held = false;
+        s.failures = 0;
+        s.retry_at = now;
+        if (takes || token.empty() || !s.in_service || s.in_flight || stopped_) continue;
+        // Counted as a login under way, which complete() ends.
+        s.in_flight = true;
+        ++in_flight_;
+        takes = i;
       }
+    }
+    if (takes) {
+      login_outcome r;
+      r.what = login_outcome::kind::ok;
+      r.token = std::move(token);
+      complete({*takes, false, false}, std::move(r), -1.0);
     }
     wake();
   }
@@ -1059,8 +1076,10 @@ void token_manager::hold_slots(std::vector<std::size_t> slots) {
   asio::post(impl_->strand_, [self = impl_, slots = std::move(slots)] { self->hold(slots); });
 }
 
-void token_manager::release_slots(std::vector<std::size_t> slots) {
-  asio::post(impl_->strand_, [self = impl_, slots = std::move(slots)] { self->release(slots); });
+void token_manager::release_slots(std::vector<std::size_t> slots, std::string token) {
+  asio::post(impl_->strand_, [self = impl_, slots = std::move(slots), token = std::move(token)] {
+    self->release(slots, token);
+  });
 }
 
 void token_manager::renew_all() {

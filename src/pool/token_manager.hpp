@@ -190,7 +190,10 @@ class token_manager {
   void hold_slots(std::vector<std::size_t> slots);
   // Their node is up again: they are logged in at once, as at start-up
   // (token.login_concurrency applies), with their backoff forgotten.
-  void release_slots(std::vector<std::size_t> slots);
+  // `token`, if not empty, is a fresh token of that node (the prober's
+  // login): the first of them takes it instead of a login, so a recovery
+  // costs DolphinDB no session beyond the pool's.
+  void release_slots(std::vector<std::size_t> slots, std::string token = {});
 
   // Thread-safe: credential.rejected_retry_seconds, from the next rejection on.
   void set_rejected_retry_delay(std::chrono::milliseconds d);

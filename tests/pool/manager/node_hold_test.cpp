@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <vector>
 
 #include "manager_harness.hpp"
 
@@ -88,6 +89,31 @@ TEST(token_manager_hold, a_refused_token_doubts_its_own_nodes_tokens_only) {
   h.pool->set_nodes({1, 1});  // slots 0 and 2 on node 0, 1 and 3 on node 1
   h.mgr->report_auth_failure(1, h.generation(1));
   EXPECT_EQ(h.mgr->unverified_slots(), std::vector<bool>({false, false, false, true}));
+}
+
+// A probe's token (release_slots with a token) fills the first released
+// slot instead of a login: a node coming back costs no extra session.
+TEST(token_manager_hold, a_probe_token_fills_one_released_slot) {
+  harness h(4, 4);
+  ASSERT_EQ(h.start_and_wait().what, startup_result::kind::ready);
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  h.mgr->hold_slots({1, 3});
+  ASSERT_TRUE(eventually([&] { return empty_slot(h, 1) && empty_slot(h, 3); }));
+  const int before = h.ddb->calls;
+  const auto gen1 = h.generation(1);
+  h.mgr->release_slots({1, 3}, "probe-token");
+  ASSERT_TRUE(eventually([&] { return h.all_ready(); }));
+  EXPECT_EQ(h.ddb->calls, before + 1);
+  EXPECT_EQ(h.generation(1), gen1 + 1);
+  auto l = h.pool->try_acquire();
+  std::vector<lease> held;
+  bool seen = false;
+  while (l) {
+    seen = seen || *l->token() == "probe-token";
+    held.push_back(std::move(*l));
+    l = h.pool->try_acquire();
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace
