@@ -17,3 +17,6 @@ add_library(tpp_node_failover STATIC ${CMAKE_CURRENT_LIST_DIR}/node_failover.cpp
 target_link_libraries(tpp_node_failover
   PUBLIC tpp_token_manager tpp_pool tpp_asio
   PRIVATE tpp_common tpp_warnings spdlog::spdlog)
+if(TPP_SANITIZE MATCHES "thread")
+  target_compile_options(tpp_node_failover PRIVATE -Wno-tsan)
+endif()
