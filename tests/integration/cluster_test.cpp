@@ -290,7 +290,10 @@ TEST_F(cluster, a_reloaded_pool_size_grows_every_node) {
   ASSERT_TRUE(wait_tokens(6)) << health();
   EXPECT_EQ(emu_stat("logins"), 3);
   EXPECT_EQ(second.stats()["logins"], 3);
-  for (const auto& n : health()["nodes"]) EXPECT_EQ(n["size"], 3) << n;
+  // Held by name: a range-for over health()["nodes"] would iterate a
+  // temporary already destroyed (ASan caught it).
+  const json h = health();
+  for (const auto& n : h["nodes"]) EXPECT_EQ(n["size"], 3) << n;
 }
 
 // Started with one node, tpp keeps the single-upstream path: a node list
