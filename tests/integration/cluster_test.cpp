@@ -293,6 +293,7 @@ TEST_F(cluster, a_reloaded_pool_size_grows_every_node) {
   // Held by name: a range-for over health()["nodes"] would iterate a
   // temporary already destroyed (ASan caught it).
   const json h = health();
+  ASSERT_EQ(h["nodes"].size(), 2u) << h;  // the loop below must not pass empty
   for (const auto& n : h["nodes"]) EXPECT_EQ(n["size"], 3) << n;
 }
 
