@@ -383,6 +383,7 @@ asio::awaitable<exchange::step> exchange::stream_request() {
 
 asio::awaitable<exchange::step> exchange::read_response_head() {
   kept_response_ = false;  // a new answer: nothing of it is kept yet
+  if (c_.up_buf.capacity() == 0) c_.up_buf = c_.w.spares().take();
   for (;;) {
     res_.emplace();
     configure_response_parser(*res_);

@@ -47,6 +47,8 @@ session::session(worker& w, tcp::socket socket, const tcp::endpoint& peer, sessi
 
 session::~session() {
   c_.release_lease();
+  c_.w.spares().give(c_.in_buf);
+  c_.w.spares().give(c_.up_buf);
   c_.w.remove(*this);
   c_.w.connection_closed();
 }
@@ -156,10 +158,11 @@ asio::awaitable<bool> session::wait_for_request() {
 // back before the (maybe long) wait, so idle connections stay cheap.
 net::read_state session::read_first_bytes() {
   std::size_t n = 0;
+  c_.in_buf = c_.w.spares().take();
   const auto state = net::try_read(c_.client.socket().native_handle(),
                                    static_cast<char*>(c_.in_buf.prepare(4096).data()), 4096, n);
   c_.in_buf.commit(n);
-  if (state == net::read_state::nothing) c_.in_buf.shrink_to_fit();
+  if (state == net::read_state::nothing) c_.w.spares().give(c_.in_buf);
   return state;
 }
 

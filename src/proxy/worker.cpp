@@ -233,9 +233,10 @@ void worker::stop_loop() {
 
 // A new client has usually sent its request by the time it is accepted: one
 // read without waiting takes it, and its session starts with those bytes.
-// Otherwise the buffer goes at once and the connection waits on the idle
-// list, with no coroutine and no buffer (docs/performance.md, "Idle
-// connections"). TLS keeps the session's own handshake path from the start.
+// Otherwise the buffer goes back to the spares at once and the connection
+// waits on the idle list, with no coroutine and no buffer
+// (docs/performance.md, "Idle connections"). TLS keeps the session's own
+// handshake path from the start.
 void worker::admit(client_socket socket, const tcp::endpoint& peer) {
   connection_opened();
   const auto spawn = [&](session_start start) {
@@ -243,10 +244,11 @@ void worker::admit(client_socket socket, const tcp::endpoint& peer) {
                    log_exception{"proxy session"});
   };
   if (ctx_.tls) return spawn({.counted = true});
-  boost::beast::flat_buffer first;
+  auto first = spares_.take();
   std::size_t n = 0;
   const auto state = net::try_read(socket.native_handle(),
                                    static_cast<char*>(first.prepare(4096).data()), 4096, n);
+  if (state != net::read_state::bytes) spares_.give(first);
   switch (state) {
     case net::read_state::bytes:
       first.commit(n);

@@ -15,6 +15,7 @@
 #include "proxy/idle_list.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/relay.hpp"
+#include "proxy/spare_buffers.hpp"
 #include "proxy/upstream_pool.hpp"
 
 namespace tpp::proxy {
@@ -98,6 +99,8 @@ class worker {
 
   // Scratch buffers for streaming bodies, shared by this worker's sessions.
   relay_buffers& buffers() noexcept { return buffers_; }
+  // Read buffers of closed connections, for new ones.
+  spare_buffers& spares() noexcept { return spares_; }
 
  private:
   friend boost::asio::awaitable<void> accept_loop(worker* w,
@@ -118,6 +121,7 @@ class worker {
   std::atomic<std::size_t> session_count_{0};
   idle_list idle_{*this};
   relay_buffers buffers_;
+  spare_buffers spares_;
   std::optional<boost::asio::steady_timer> sweep_timer_;
   bool stopping_ = false;  // begin_shutdown(): no more accepts
   bool closed_ = false;    // force_close(): no more sweeps either

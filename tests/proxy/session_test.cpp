@@ -72,6 +72,24 @@ TEST(session, pipelined_requests_reach_upstream_once_each_in_order) {
   EXPECT_EQ(r.upstream_connections, 1u);  // one kept-alive upstream connection
 }
 
+// A closed connection's read buffers serve the next connection on the worker
+// (src/proxy/spare_buffers.hpp), without a byte of what it left unread.
+TEST(session, the_next_connection_reuses_a_closed_ones_buffers_without_its_bytes) {
+  session_harness h;
+  auto first = h.run(std::string(get) + "GET /left-unread HTTP/1.1\r\nHo");
+  ASSERT_TRUE(first.finished);
+  ASSERT_EQ(first.upstream_received.size(), 1u);
+  // Its buffers, the one holding the unread bytes among them, went to the
+  // store, from which the next connection takes its own.
+  ASSERT_GE(h.w().spares().size(), 1u);
+  auto second = h.run("GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(second.finished);
+  ASSERT_EQ(second.upstream_received.size(), 1u);
+  EXPECT_EQ(second.upstream_received[0].target(), "/next");
+  EXPECT_EQ(statuses(second), std::vector<unsigned>{200});
+  EXPECT_TRUE(all_tokens_back(h.pool()));
+}
+
 TEST(session, one_connection_keeps_one_token_across_its_requests) {
   session_harness h(2);
   auto r = h.run(std::string(get) + std::string(get));
