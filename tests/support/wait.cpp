@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 namespace tpp::test {
 
@@ -30,9 +32,8 @@ sockaddr_in loopback(std::uint16_t port) {
   return a;
 }
 
-}  // namespace
-
-std::uint16_t free_port() {
+// A port the kernel picks for bind(127.0.0.1:0), released at once.
+std::uint16_t probe_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
   auto a = loopback(0);
@@ -45,6 +46,22 @@ std::uint16_t free_port() {
   }
   ::close(fd);
   return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+// Once its probe socket is closed the kernel may offer the same port again,
+// and a test that asks for two (tpp's listen and health_listen) got one port
+// twice: tpp refused to start (CI, keys.a_refused_request_takes_no_token). A
+// port is handed out once per process.
+std::uint16_t free_port() {
+  static std::mutex mu;
+  static std::unordered_set<std::uint16_t> given;
+  for (;;) {
+    const auto port = probe_port();
+    std::lock_guard lock(mu);
+    if (given.insert(port).second) return port;
+  }
 }
 
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout) {
