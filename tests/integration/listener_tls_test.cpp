@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "proxy_fixture.hpp"
 #include "support/test_ca.hpp"
@@ -57,6 +58,9 @@ class tls_connection {
       req.set(http::field::sec_websocket_version, "13");
     }
     http::write(*stream_, req);
+    return read_response();
+  }
+  http::response<http::string_body> read_response() {
     http::response<http::string_body> res;
     http::read(*stream_, buf_, res);
     return res;
@@ -205,6 +209,33 @@ TEST_F(listener_tls, rotated_certificate_reaches_new_handshakes_and_spares_open_
   EXPECT_TRUE(wait_until(
       [&] { return tls_connection(tpp().port(), ca_.ca_cert).server_cn() == "rotated"; }, 10s));
   EXPECT_EQ(kept.get("/__emulator/echo").result_int(), 200u);  // the old connection goes on
+}
+
+// Waiting for a token over TLS: the wait reads the client's further bytes
+// through TLS (and only resumes once that read has returned), so what a waiter
+// sends meanwhile is forwarded, and a waiter that leaves leaves the queue.
+TEST_F(listener_tls, a_waiter_keeps_what_it_sends_and_one_that_leaves_frees_its_place) {
+  auto cfg = tls_config();
+  cfg["token"] = {{"binding", "connection"}};
+  start(1, cfg);
+  auto holder = std::make_unique<tls_connection>(tpp().port(), ca_.ca_cert);
+  ASSERT_EQ(holder->get("/__emulator/echo").result_int(), 200u);
+  {
+    tls_connection leaver(tpp().port(), ca_.ca_cert);
+    leaver.write("GET /__emulator/echo HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+  }
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 0; }));
+  tls_connection waiter(tpp().port(), ca_.ca_cert);
+  waiter.write(
+      "POST /__emulator/echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nhello");
+  ASSERT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 1; }));
+  waiter.write(" tls!");
+  holder.reset();
+  const auto res = waiter.read_response();
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body(), "hello tls!");
+  EXPECT_TRUE(wait_pool([](const json& p) { return p["waiting"] == 0 && p["in_use"] == 1; }));
 }
 
 TEST_F(listener_tls, websocket_upgrade_goes_through_tls) {
