@@ -40,7 +40,7 @@ class waiting : public ::testing::Test {
 
   // Starts the wait and runs until nothing more is ready.
   void start() {
-    asio::co_spawn(io_, wait_for_token(ctx_, settings_, client_, buf_, got_, "192.0.2.1"),
+    asio::co_spawn(io_, wait_for_token(ctx_, settings_, client_, buf_, got_, client_ip_),
                    [this](const std::exception_ptr& e, acquire_outcome o) {
                      if (e) std::rethrow_exception(e);
                      outcome_ = o;
@@ -61,6 +61,7 @@ class waiting : public ::testing::Test {
   asio::io_context io_;
   proxy_context ctx_;
   config::token_config settings_;
+  const std::string client_ip_ = "192.0.2.1";  // outlives the coroutine, which keeps a reference
   net::client_stream client_;
   tcp::socket peer_;
   beast::flat_buffer buf_;
