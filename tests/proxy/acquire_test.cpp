@@ -1,6 +1,6 @@
 // Waiting for a token (src/proxy/acquire.cpp), driven step by step on one
-// io_context: a pool of one token held by the test, a client connection over a
-// loopback TCP connection, and wait_for_token as the exchange calls it.
+// io_context: a pool of one token held by the test, a client's TCP connection
+// on loopback, and wait_for_token as the exchange calls it.
 #include "proxy/acquire.hpp"
 
 #include <gtest/gtest.h>
@@ -31,8 +31,7 @@ class waiting : public ::testing::Test {
     ctx_.pool = pool::token_pool::create(1, steady_clock::instance());
     ctx_.pool->install(0, "token-0");
     held_ = std::move(*ctx_.pool->try_acquire(""));
-    // TCP on loopback, as clients come: how readiness is raised differs
-    // from a socketpair's.
+    // TCP on loopback: the kind of socket a client's connection is.
     tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
     peer_.connect(acceptor.local_endpoint());
     acceptor.accept(client_.socket());
@@ -82,7 +81,7 @@ TEST_F(waiting, a_returned_token_resumes_the_waiter_in_one_pass_of_the_queue) {
   EXPECT_EQ(counts().in_use, 1u);
 }
 
-TEST_F(waiting, a_token_that_times_out_the_wait_is_counted_and_the_queue_is_left) {
+TEST_F(waiting, a_wait_that_times_out_leaves_the_queue_and_the_token_stays_free) {
   settings_.acquire_timeout = 1ms;
   start();
   run_to_outcome();
