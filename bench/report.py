@@ -76,6 +76,8 @@ def report_handover(r, failed_targets):
     us = lambda s: "n/a" if s is None else f"<= {s * 1e6:.0f} us"
     line = (f"hand-over    {r.get('phase', 'fetch')}, {r.get('clients', 200)} clients: token granted -> waiter resumes, "
             f"{r['count']:.0f} hand-overs: p50 {us(r['p50_le'])}, p99 {us(r['p99_le'])} (histogram bucket bounds)")
+    if r.get("within_100us") is not None:
+        line += f", {r['within_100us'] * 100:.1f}% within 100 us"
     if r.get("phase") == "waiters":
         ok = r["p99_le"] is not None and r["p99_le"] <= HANDOVER_P99_TARGET
         line += f"   [{mark(ok)} p99 < 100 us]"

@@ -528,8 +528,9 @@ if has_phase startup; then
 fi
 
 # One "handover" row from tpp's tpp_token_handover_seconds histogram (at
-# $tpp2_health): p50/p99 as the bucket bounds that hold them. Args: the phase
-# and how many clients waited.
+# $tpp2_health): p50/p99 as the bucket bounds that hold them, and the share
+# that took at most 100 us (a bucket bound). Args: the phase and how many
+# clients waited.
 handover_row() {
   curl -s "http://127.0.0.1:$tpp2_health/metrics" | python3 -c '
 import json, sys
@@ -540,7 +541,9 @@ for l in sys.stdin:
         b.append((float("inf") if le == "+Inf" else float(le), float(l.split()[-1])))
 n = b[-1][1] if b else 0
 q = lambda f: next((le for le, c in b if c >= f * n), None) if n else None
-print(json.dumps({"kind": "handover", "phase": sys.argv[1], "clients": int(sys.argv[2]), "count": n, "p50_le": q(0.5), "p99_le": q(0.99)}))
+fast = next((c for le, c in b if abs(le - 1e-4) < 1e-12), None)
+print(json.dumps({"kind": "handover", "phase": sys.argv[1], "clients": int(sys.argv[2]), "count": n, "p50_le": q(0.5), "p99_le": q(0.99),
+                  "within_100us": fast / n if n and fast is not None else None}))
 ' "$1" "$2" >>"$results"
 }
 

@@ -1,8 +1,29 @@
 #include "pool/async_acquire.hpp"
 
+#include <utility>
 #include <vector>
 
-namespace tpp::pool::detail {
+namespace tpp::pool {
+
+namespace {
+thread_local token_pool::home_id inline_home = nullptr;
+}  // namespace
+
+inline_grants::inline_grants(token_pool::home_id home) noexcept
+    : was_(std::exchange(inline_home, home)) {}
+inline_grants::~inline_grants() {
+  inline_home = was_;
+}
+token_pool::home_id inline_grants::current() noexcept {
+  return inline_home;
+}
+
+inline_grants::lifted::lifted() noexcept : was_(std::exchange(inline_home, nullptr)) {}
+inline_grants::lifted::~lifted() {
+  inline_home = was_;
+}
+
+namespace detail {
 
 boost::asio::execution_context::id acquire_service::id;
 
@@ -40,4 +61,5 @@ void acquire_service::shutdown() {
   for (auto& op : live) op->shutdown();
 }
 
-}  // namespace tpp::pool::detail
+}  // namespace detail
+}  // namespace tpp::pool

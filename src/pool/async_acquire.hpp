@@ -7,6 +7,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -27,7 +28,51 @@
 
 namespace tpp::pool {
 
+// Code running in a handler of `home` (an execution context run by this
+// thread) opens one around a release or park: a grant made inside it to a
+// waiter of the same context then resumes that waiter at once, inside the
+// call, instead of through the context's queue, where under load the token
+// would idle behind every other connection's ready I/O (docs/pool.md "Local
+// hand-over"). Only for callers that hold no lock and can let another
+// connection's code run inside the call. The resumed waiter runs with the
+// scope lifted: what it gives back meanwhile is granted the usual way, so the
+// nesting stops there.
+class inline_grants {
+ public:
+  explicit inline_grants(token_pool::home_id home) noexcept;
+  ~inline_grants();
+  inline_grants(const inline_grants&) = delete;
+  inline_grants& operator=(const inline_grants&) = delete;
+
+  // The home of the innermost open scope on this thread; null if none (or lifted).
+  static token_pool::home_id current() noexcept;
+
+  // Lifts the scope on this thread for its lifetime.
+  class lifted {
+   public:
+    lifted() noexcept;
+    ~lifted();
+    lifted(const lifted&) = delete;
+    lifted& operator=(const lifted&) = delete;
+
+   private:
+    token_pool::home_id was_;
+  };
+
+ private:
+  token_pool::home_id was_;
+};
+
 namespace detail {
+
+template <class Executor>
+boost::asio::execution_context& context_of(const Executor& ex) {
+  if constexpr (boost::asio::execution::is_executor<Executor>::value) {
+    return boost::asio::query(ex, boost::asio::execution::context);
+  } else {
+    return ex.context();
+  }
+}
 
 // One queued async_acquire, as the pool (grant), the cancellation slot
 // (cancel) and the execution context's service (shutdown) see it. Each entry
@@ -71,29 +116,23 @@ class acquire_service final : public boost::asio::execution_context::service {
   std::unordered_map<const acquire_op_base*, std::weak_ptr<acquire_op_base>> ops_;
 };
 
-template <class Executor>
-boost::asio::execution_context& context_of(const Executor& ex) {
-  if constexpr (boost::asio::execution::is_executor<Executor>::value) {
-    return boost::asio::query(ex, boost::asio::execution::context);
-  } else {
-    return ex.context();
-  }
-}
-
 template <class Handler>
 class acquire_op final : public acquire_op_base {
  public:
   using executor_type = boost::asio::associated_executor_t<Handler>;
 
-  acquire_op(Handler&& h, std::shared_ptr<token_pool> pool, acquire_service& svc)
+  acquire_op(Handler&& h, std::shared_ptr<token_pool> pool, acquire_service& svc,
+             token_pool::home_id home)
       : work_(boost::asio::get_associated_executor(h)),
         handler_(std::move(h)),
         pool_(std::move(pool)),
-        service_(&svc) {}
+        service_(&svc),
+        home_(home) {}
 
   // After enqueue() returned (the initiating thread). `id` empty = queue full.
   void started(std::optional<token_pool::waiter_id> id) {
     std::unique_lock lk(mu_);
+    started_ = true;
     if (!id) {
       if (handler_) complete_locked(tpp::errc::pool_full, lease{});
       return;
@@ -113,14 +152,24 @@ class acquire_op final : public acquire_op_base {
 
   void grant(lease l) override {
     lease unused;  // declared before the lock: returned to the pool after unlocking
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     if (!handler_) {
       unused = std::move(l);
       return;
     }
     // An empty lease: the pool refuses waiters (no token is coming).
     const auto ec = l ? boost::system::error_code{} : make_error_code(tpp::errc::no_token);
-    complete_locked(ec, std::move(l));
+    if (!may_run_inline()) return complete_locked(ec, std::move(l));
+    // This thread runs the waiter's context, so the context cannot be shutting
+    // down: the handler may run (or, on a strand, be posted) unlocked.
+    Handler h = std::move(*handler_);
+    handler_.reset();
+    work_.reset();
+    service_->remove(this);
+    lk.unlock();
+    inline_grants::lifted lifted;
+    boost::asio::dispatch(boost::asio::get_associated_executor(h),
+                          boost::asio::append(std::move(h), ec, std::move(l)));
   }
 
   void cancel() override {
@@ -162,14 +211,20 @@ class acquire_op final : public acquire_op_base {
     service_->remove(this);
   }
 
+  // Never inside the initiating function (enqueue() may grant at once), and
+  // only inside an inline_grants scope of the waiter's own context.
+  bool may_run_inline() const { return started_ && inline_grants::current() == home_; }
+
   std::mutex mu_;
   // Keeps the waiter's context from running out of work while it waits.
   boost::asio::executor_work_guard<executor_type> work_;
   std::optional<Handler> handler_;  // empty once completed or shut down
   std::shared_ptr<token_pool> pool_;
   acquire_service* service_;
+  token_pool::home_id home_;
   std::optional<token_pool::waiter_id> id_;
   bool cancel_requested_ = false;
+  bool started_ = false;
 };
 
 // Installed in the caller's cancellation slot. Weak: the slot may outlive the
@@ -192,14 +247,16 @@ struct initiate_acquire {
     using handler_type = std::decay_t<Handler>;
     handler_type h(std::forward<Handler>(handler));
     auto ex = asio::get_associated_executor(h);
-    if (auto l = pool->try_acquire(client)) {
+    auto& ctx = context_of(ex);
+    const token_pool::home_id home = &ctx;
+    if (auto l = pool->try_acquire(client, home)) {
       // Never complete inside the initiating function: post.
       asio::post(ex, asio::append(std::move(h), boost::system::error_code{}, std::move(*l)));
       return;
     }
-    auto& svc = asio::use_service<acquire_service>(context_of(ex));
+    auto& svc = asio::use_service<acquire_service>(ctx);
     auto slot = asio::get_associated_cancellation_slot(h);
-    auto op = std::make_shared<acquire_op<handler_type>>(std::move(h), pool, svc);
+    auto op = std::make_shared<acquire_op<handler_type>>(std::move(h), pool, svc, home);
     // A context already shut down runs nothing: the handler is destroyed with
     // the op, as Asio destroys any handler posted to such a context.
     if (!svc.add(op)) return;
@@ -209,12 +266,19 @@ struct initiate_acquire {
       slot.template emplace<acquire_cancellation>(std::weak_ptr<acquire_op_base>(op));
     }
     std::shared_ptr<acquire_op_base> base = op;
-    auto id = pool->enqueue([base](lease l) { base->grant(std::move(l)); }, max_waiting, client);
+    auto id =
+        pool->enqueue([base](lease l) { base->grant(std::move(l)); }, max_waiting, client, home);
     op->started(id);
   }
 };
 
 }  // namespace detail
+
+// The home_id of the worker whose handlers run on `ex`.
+template <class Executor>
+token_pool::home_id home_of(const Executor& ex) {
+  return &detail::context_of(ex);
+}
 
 // Waits for a token from `pool`. Completion signature
 // void(boost::system::error_code, lease):

@@ -104,6 +104,7 @@ struct token_pool::impl {
     clock::time_point lent_since{};
     std::uint64_t park_ticket = 0;  // non-zero while parked (see park())
     std::string holder;             // the client it is lent to
+    home_id home = nullptr;         // the holder's worker
     bool retired = false;           // out of service (see resize()); lent = retiring
     std::uint64_t requests = 0;     // begun on the current lease (lent_since)
     std::size_t node = 0;           // its upstream node, for good (set_nodes())
@@ -115,6 +116,7 @@ struct token_pool::impl {
     grant_handler handler;
     clock::time_point since;
     std::string client;
+    home_id home = nullptr;
   };
   // Grants decided under the lock (handler, slot); the pool makes the leases
   // and runs the handlers after it is released.
@@ -168,12 +170,13 @@ struct token_pool::impl {
     if (it != free.end()) free.erase(it);
   }
 
-  void lend(std::size_t idx, clock::time_point now, const std::string& client) {
+  void lend(std::size_t idx, clock::time_point now, const std::string& client, home_id home) {
     auto& s = slots[idx];
     assert(s.state == slot_state::ready && !s.lent && !s.retired);
     s.lent = true;
     s.lent_since = now;
     s.holder = client;
+    s.home = home;
     s.requests = 0;
     shares.lent(client);
     ++lent_n;
@@ -210,11 +213,13 @@ struct token_pool::impl {
   }
 
   // A parked slot changes hands: still lent, now to `client`.
-  void take_parked(std::size_t idx, clock::time_point now, const std::string& client) {
+  void take_parked(std::size_t idx, clock::time_point now, const std::string& client,
+                   home_id home) {
     auto& s = slots[idx];
     unpark(s);
     shares.returned(s.holder);
     s.holder = client;
+    s.home = home;
     shares.lent(client);
     s.lent_since = now;
     s.requests = 0;  // a new lease, as far as its holder is concerned
@@ -223,24 +228,25 @@ struct token_pool::impl {
   // A slot lent to `client` if it may have one now: below its cap, a free
   // slot, else the longest-parked one (taken from its idle holder); at its
   // cap, only one its own idle connection parked (its count stays the same).
-  std::optional<std::size_t> lend_to(const std::string& client, clock::time_point now) {
+  std::optional<std::size_t> lend_to(const std::string& client, home_id home,
+                                     clock::time_point now) {
     if (paused) return std::nullopt;
     if (!shares.at_cap(client)) {
       if (!free.empty()) {
         const auto idx = take_free();
-        lend(idx, now, client);
+        lend(idx, now, client, home);
         return idx;
       }
       if (parked.empty()) return std::nullopt;
       const auto idx = parked.begin()->second;
-      take_parked(idx, now, client);
+      take_parked(idx, now, client, home);
       return idx;
     }
     if (!shares.has_parked(client)) return std::nullopt;
     for (const auto& [ticket, idx] : parked) {
       if (slots[idx].holder == client) {
         const auto i = idx;  // take_parked() erases this entry
-        take_parked(i, now, client);
+        take_parked(i, now, client, home);
         return i;
       }
     }
@@ -279,25 +285,44 @@ struct token_pool::impl {
   }
 
   // Serves, in queue order, every waiter that can be served now, skipping
-  // those whose client is at its cap. After each grant the scan starts over:
+  // those whose client is at its cap; `home` (the worker that gave a token
+  // back) may go ahead (local_choice). After each grant the scan starts over:
   // a slot taken from an idle holder lowers that client's count, which may
   // unblock an earlier waiter. Without a cap the first waiter is always
-  // servable, so this is O(1) per grant.
-  void dispatch(clock::time_point now, grants& out) {
+  // servable, so this is O(1) per grant (and a bounded scan with a home).
+  void dispatch(clock::time_point now, grants& out, home_id home = nullptr) {
     auto it = waiters.begin();
     while (!paused && it != waiters.end() && (!free.empty() || !parked.empty())) {
       if (!servable(it->second.client)) {
         ++it;
         continue;
       }
-      auto node = waiters.extract(it);
+      auto node = waiters.extract(local_choice(it, home));
       auto& w = node.mapped();
       shares.dequeued(w.client);
-      const auto idx = lend_to(w.client, now);
+      const auto idx = lend_to(w.client, w.home, now);
       assert(idx);
       out.emplace_back(std::move(w.handler), *idx);
       it = waiters.begin();
     }
+  }
+
+  // The waiter to serve instead of `first`, the longest servable one: the
+  // first servable waiter of `home` that joined at most local_hand_over after
+  // it, looking at no more than max_local_scan of them (a handful: waiters of
+  // the workers arrive interleaved).
+  std::map<waiter_id, waiter>::iterator local_choice(std::map<waiter_id, waiter>::iterator first,
+                                                     home_id home) {
+    if (home == nullptr || first->second.home == home) return first;
+    constexpr std::size_t max_local_scan = 32;
+    const auto latest = first->second.since + local_hand_over;
+    std::size_t looked = 0;
+    for (auto it = std::next(first); it != waiters.end() && looked < max_local_scan;
+         ++it, ++looked) {
+      if (it->second.since > latest) break;
+      if (it->second.home == home && servable(it->second.client)) return it;
+    }
+    return first;
   }
 
   // --- resize() ---------------------------------------------------------------
@@ -491,7 +516,7 @@ void token_pool::run(std::vector<std::pair<grant_handler, std::size_t>> gs) {
   for (auto& [h, idx] : gs) h(lease(shared_from_this(), idx));
 }
 
-std::optional<lease> token_pool::try_acquire(const std::string& client) {
+std::optional<lease> token_pool::try_acquire(const std::string& client, home_id home) {
   impl::grants gs;
   std::optional<lease> got;
   {
@@ -499,7 +524,7 @@ std::optional<lease> token_pool::try_acquire(const std::string& client) {
     // Nobody who could be served waits (dispatch() runs after every change),
     // so taking a slot here overtakes no one.
     const auto now = clock_.now();
-    const auto idx = impl_->lend_to(client, now);
+    const auto idx = impl_->lend_to(client, home, now);
     if (!idx) return std::nullopt;
     got.emplace(lease(shared_from_this(), *idx));
     impl_->dispatch(now, gs);  // the idle holder's client may be below its cap now
@@ -509,7 +534,7 @@ std::optional<lease> token_pool::try_acquire(const std::string& client) {
 }
 
 std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::size_t max_waiting,
-                                                         const std::string& client) {
+                                                         const std::string& client, home_id home) {
   impl::grants gs;
   grant_handler refused;
   waiter_id id = 0;
@@ -519,11 +544,11 @@ std::optional<token_pool::waiter_id> token_pool::enqueue(grant_handler h, std::s
     const auto now = clock_.now();
     if (impl_->refusing) {
       refused = std::move(h);  // no token is coming: let it out at once
-    } else if (const auto idx = impl_->lend_to(client, now)) {
+    } else if (const auto idx = impl_->lend_to(client, home, now)) {
       gs.emplace_back(std::move(h), *idx);
       impl_->dispatch(now, gs);
     } else if (max_waiting == 0 || impl_->waiters.size() < max_waiting) {
-      impl_->waiters.emplace(id, impl::waiter{std::move(h), now, client});
+      impl_->waiters.emplace(id, impl::waiter{std::move(h), now, client, home});
       impl_->shares.queued(client);
       return id;
     }
@@ -563,7 +588,7 @@ parked_lease token_pool::park(lease l) {
       impl_->park(idx, ticket);
       // A waiter takes it at once (nobody can wait while a slot is parked
       // unless at its cap): then it was handed over, not parked.
-      impl_->dispatch(clock_.now(), gs);
+      impl_->dispatch(clock_.now(), gs, s.home);
       // The lease's pool reference moves on without a release: the slot is
       // still lent, to this caller or to the waiter.
       if (s.park_ticket == ticket) {
@@ -600,7 +625,7 @@ void token_pool::release(std::size_t idx) noexcept {
       dropped = std::move(s.value);
     } else if (s.state == slot_state::ready) {
       impl_->free.push_back(idx);
-      impl_->dispatch(clock_.now(), gs);
+      impl_->dispatch(clock_.now(), gs, s.home);
     } else if (s.state == slot_state::empty) {
       dropped = std::move(s.value);  // cleared while lent: the holder is gone now
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -197,6 +198,14 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // connection's release().
   using grant_handler = std::function<void(lease)>;
   using waiter_id = std::uint64_t;
+  // The worker a caller runs on, as an opaque key (its execution context), or
+  // null. A token its holder gives back (release, park) goes preferably to a
+  // waiter of the same worker, which then resumes without waking another
+  // thread: the first such waiter that joined the queue at most
+  // local_hand_over after the longest waiter (docs/pool.md "Local
+  // hand-over"). That is the most a waiter can lose to another worker's.
+  using home_id = const void*;
+  static constexpr std::chrono::milliseconds local_hand_over{5};
 
   // `clk` must outlive the pool (and so every lease).
   static std::shared_ptr<token_pool> create(std::size_t size, const clock& clk);
@@ -228,14 +237,16 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // A free ready slot (or a parked one), or nothing (and the caller queues
   // with enqueue()). Fairness: never while a waiter that could be served
   // waits; never beyond the client's cap. `client`: who asks (its address).
-  std::optional<lease> try_acquire(const std::string& client = std::string());
+  std::optional<lease> try_acquire(const std::string& client = std::string(),
+                                   home_id home = nullptr);
   // Queue a waiter. If a slot is free and nobody waits, or the pool refuses
   // waiters (then with an empty lease), the handler runs before enqueue
   // returns (and the id returned is one cancel() never finds).
   // max_waiting 0 = unlimited; when the queue already holds max_waiting
   // waiters, returns nullopt and the handler is dropped (destroyed, not run).
   std::optional<waiter_id> enqueue(grant_handler h, std::size_t max_waiting = 0,
-                                   const std::string& client = std::string());
+                                   const std::string& client = std::string(),
+                                   home_id home = nullptr);
   // Removes a waiter that has not been granted. True if removed (its handler
   // will never run and is destroyed before cancel returns, outside the lock);
   // false if it was already granted (or never existed): its handler has run or
@@ -246,7 +257,7 @@ class token_pool : public std::enable_shared_from_this<token_pool> {
   // the caller, who gets it back with take(), unless a waiter arrives first
   // and takes it (try_acquire() and enqueue() take the longest-parked slot
   // when none is free). With a waiter queued, or a slot no longer ready, the
-  // lease is returned at once (the first waiter gets it) and the result is
+  // lease is returned at once (a waiter gets it: see home_id) and the result is
   // empty. An empty lease gives an empty result.
   parked_lease park(lease l);
 

@@ -6,6 +6,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "metrics/registry.hpp"
+#include "pool/async_acquire.hpp"
 #include "proxy/proxy_context.hpp"
 #include "proxy/request_record.hpp"
 #include "proxy/worker.hpp"
@@ -26,6 +27,10 @@ void connection::refresh_settings() {
   if (settings && version == settings_version) return;
   ctx.take_settings(settings, upstream_tls);
   settings_version = version;
+}
+
+pool::token_pool::home_id connection::home() {
+  return pool::home_of(client.get_executor());
 }
 
 void connection::drop_upstream() {

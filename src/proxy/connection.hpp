@@ -65,6 +65,8 @@ struct connection {
   // identity, or client_ip when it is empty: whom token.max_per_client,
   // /health's clients and the access log count.
   const std::string& who() const { return identity.empty() ? client_ip : identity; }
+  // The worker this connection runs on, as the pool tells workers apart.
+  pool::token_pool::home_id home();
   // Closes the upstream connection (it is in an unknown state).
   void drop_upstream();
   // Returns the token, held or parked (metrics: how long it was held).

@@ -167,7 +167,7 @@ asio::awaitable<bool> exchange::take_token() {
   const auto started = steady_clock::instance().now();
   if (rec_.trace) rec_.trace->wait_start_ns = unix_ns();
   auto outcome = acquire_outcome::granted;
-  if (auto quick = c_.ctx.pool->try_acquire(c_.who())) {
+  if (auto quick = c_.ctx.pool->try_acquire(c_.who(), c_.home())) {
     c_.lease = std::move(*quick);
   } else {
     // A waiter may wait long, and thousands may: the buffer that grew to read

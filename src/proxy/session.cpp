@@ -8,6 +8,7 @@
 
 #include "metrics/registry.hpp"
 #include "net/peek.hpp"
+#include "pool/async_acquire.hpp"
 #include "proxy/error_response.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/relay.hpp"
@@ -198,6 +199,12 @@ void session::after_exchange() {
     metrics::registry::global().on_token_reacquired();
     c_.handed_over = false;
   }
+  // A token given back here goes to a waiter of this worker, when one is
+  // queued (token_pool::home_id), and that waiter resumes inside this call,
+  // on its way upstream, instead of after a pass of the worker's queue. Safe
+  // here: this coroutine holds no lock and touches nothing another
+  // connection's exchange could change.
+  pool::inline_grants inline_hand_over(c_.home());
   switch (c_.cfg().token.binding) {
     case config::token_binding::request:
       c_.release_lease();

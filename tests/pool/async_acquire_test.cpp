@@ -225,6 +225,117 @@ TEST(AsyncAcquire, RefusedWaitersCompleteWithNoToken) {
   EXPECT_EQ(p->counts().available, 1u);
 }
 
+// --- inline_grants: a hand-over without a pass of the queue -----------------
+
+// Runs `f` as a handler of `ctx` (where an inline_grants scope belongs) and
+// returns once it has run.
+template <class F>
+void in_a_handler_of(asio::io_context& ctx, F f) {
+  asio::post(ctx, std::move(f));
+  ASSERT_EQ(ctx.poll_one(), 1u);
+}
+
+struct inline_waiter {
+  bool called = false;
+  bool scope_lifted = false;
+  lease got;
+  auto handler(asio::io_context& ctx) {
+    return asio::bind_executor(ctx, [this](error_code ec, lease l) {
+      EXPECT_FALSE(ec);
+      called = true;
+      scope_lifted = inline_grants::current() == nullptr;
+      got = std::move(l);
+    });
+  }
+};
+
+// One waiter queued on `ctx` for the one token, which the test holds.
+class InlineGrants : public ::testing::Test {
+ protected:
+  InlineGrants() : p_(filled_pool(1)), held_(*p_->try_acquire()) {
+    async_acquire(p_, 0, w_.handler(ctx_));
+  }
+
+  // Gives the token back in a handler of `in`, inside a scope of `scope`
+  // (none: null); true if the waiter ran before the release returned.
+  bool release_in(asio::io_context& in, asio::io_context* scope) {
+    bool resumed_inside = false;
+    in_a_handler_of(in, [&] {
+      std::optional<inline_grants> open;
+      if (scope) open.emplace(home_of(scope->get_executor()));
+      held_.reset();
+      resumed_inside = w_.called;
+    });
+    return resumed_inside;
+  }
+
+  asio::io_context ctx_;
+  std::shared_ptr<token_pool> p_;
+  lease held_;
+  inline_waiter w_;
+};
+
+TEST_F(InlineGrants, AGrantInsideAScopeOfTheWaitersContextResumesItBeforeTheReleaseReturns) {
+  EXPECT_TRUE(release_in(ctx_, &ctx_));
+  EXPECT_TRUE(w_.scope_lifted);  // what it gives back meanwhile is not nested further
+  EXPECT_TRUE(w_.got);
+}
+
+TEST_F(InlineGrants, WithoutAScopeTheGrantGoesThroughTheQueue) {
+  EXPECT_FALSE(release_in(ctx_, nullptr));
+  ctx_.poll();
+  EXPECT_TRUE(w_.called);
+}
+
+TEST_F(InlineGrants, AScopeOfAnotherContextDoesNotRunTheWaiter) {
+  asio::io_context other;
+  EXPECT_FALSE(release_in(other, &other));
+  ctx_.poll();
+  EXPECT_TRUE(w_.called);
+}
+
+TEST(AsyncAcquire, ATokenTheResumedWaiterGivesBackReachesTheNextOneThroughTheQueue) {
+  asio::io_context ctx;
+  auto p = filled_pool(1);
+  auto held = p->try_acquire();
+  bool first_called = false;
+  async_acquire(p, 0, asio::bind_executor(ctx, [&](error_code, lease l) {
+                  first_called = true;
+                  l.reset();  // straight back: the second waiter's turn
+                }));
+  inline_waiter second;
+  async_acquire(p, 0, second.handler(ctx));
+  bool second_inside = true;
+  in_a_handler_of(ctx, [&] {
+    inline_grants scope(home_of(ctx.get_executor()));
+    held->reset();
+    second_inside = second.called;
+  });
+  EXPECT_TRUE(first_called);
+  EXPECT_FALSE(second_inside);
+  ctx.poll();
+  EXPECT_TRUE(second.called);
+}
+
+TEST(AsyncAcquire, AnAnswerGivenInsideTheInitiatingCallIsPostedEvenInAScope) {
+  asio::io_context ctx;
+  auto p = token_pool::create(1, steady_clock::instance());
+  ASSERT_TRUE(p->refuse_waiters());  // enqueue() answers at once, with no token
+  bool called = false;
+  bool called_inside = true;
+  in_a_handler_of(ctx, [&] {
+    inline_grants scope(home_of(ctx.get_executor()));
+    async_acquire(p, 0, asio::bind_executor(ctx, [&](error_code ec, lease) {
+                    EXPECT_EQ(ec, make_error_code(tpp::errc::no_token));
+                    called = true;
+                  }));
+    called_inside = called;
+  });
+  EXPECT_FALSE(called_inside);
+  ctx.poll();
+  EXPECT_TRUE(called);
+}
+
 TEST(AsyncAcquire, CancellationSlotAbortsTheWait) {
   asio::io_context ctx;
   auto p = filled_pool(1);

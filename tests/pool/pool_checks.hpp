@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "pool/token_pool.hpp"
@@ -16,6 +17,26 @@ inline std::shared_ptr<token_pool> filled_pool(std::size_t n, const clock& clk) 
   for (std::size_t i = 0; i < n; ++i) p->install(i, "tok-" + std::to_string(i));
   return p;
 }
+
+// Grant handlers that keep the leases they receive, in arrival order.
+// Safe to destroy while its handlers are still queued or its leases still
+// grant further waiters: those grants are then simply dropped.
+struct recorder {
+  std::vector<lease> got;
+  std::vector<int> order;
+  bool closed = false;
+  ~recorder() {
+    closed = true;
+    auto last = std::move(got);  // returning these may call our handlers
+  }
+  token_pool::grant_handler handler(int tag) {
+    return [this, tag](lease l) {
+      if (closed) return;
+      order.push_back(tag);
+      got.push_back(std::move(l));
+    };
+  }
+};
 
 // Recomputes every count from the per-slot view of one snapshot and checks the
 // invariants stated in token_pool.hpp. Safe to call while other threads use

@@ -16,26 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::expect_consistent;
 using testing::filled_pool;
-
-// Grant handlers that keep the leases they receive, in arrival order.
-// Safe to destroy while its handlers are still queued or its leases still
-// grant further waiters: those grants are then simply dropped.
-struct recorder {
-  std::vector<lease> got;
-  std::vector<int> order;
-  bool closed = false;
-  ~recorder() {
-    closed = true;
-    auto last = std::move(got);  // returning these may call our handlers
-  }
-  token_pool::grant_handler handler(int tag) {
-    return [this, tag](lease l) {
-      if (closed) return;
-      order.push_back(tag);
-      got.push_back(std::move(l));
-    };
-  }
-};
+using testing::recorder;
 
 TEST(TokenPool, StartsEmpty) {
   fake_clock clk;

@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <exception>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "common/clock.hpp"
+#include "pool/async_acquire.hpp"
 #include "proxy/proxy_context.hpp"
 
 namespace tpp::proxy {
@@ -79,6 +81,27 @@ TEST_F(waiting, a_returned_token_resumes_the_waiter_in_one_pass_of_the_queue) {
   ASSERT_EQ(outcome_, acquire_outcome::granted);
   EXPECT_TRUE(got_);
   EXPECT_EQ(counts().in_use, 1u);
+}
+
+// What session::after_exchange does: the token goes back inside an
+// inline_grants scope of the worker, in one of its handlers.
+TEST_F(waiting, a_token_given_back_on_the_waiters_worker_resumes_it_inside_that_call) {
+  start();
+  ASSERT_EQ(counts().waiting, 1u);
+  bool resumed_inside = false;
+  asio::post(io_, [this, &resumed_inside] {
+    pool::inline_grants hand_over(pool::home_of(client_.get_executor()));
+    held_.reset();
+    resumed_inside = outcome_.has_value();
+  });
+  ASSERT_EQ(io_.poll_one(), 1u);
+  EXPECT_TRUE(resumed_inside);
+  ASSERT_EQ(outcome_, acquire_outcome::granted);
+  EXPECT_TRUE(got_);
+  // The cancelled watch comes back later and finds the wait decided.
+  io_.poll();
+  EXPECT_EQ(counts().in_use, 1u);
+  EXPECT_EQ(watched(), "");
 }
 
 TEST_F(waiting, a_wait_that_times_out_leaves_the_queue_and_the_token_stays_free) {
